@@ -220,3 +220,169 @@ def test_the_proposal_over_http_and_on_the_case_page(ctx, client, rounds, users)
                     json=body)
     assert r.status_code == 409, r.text
     assert 'id="hold-proposals-none"' in pages.get("/hold-proposals").text
+
+
+def test_attack_the_officer_or_the_determiner_confirms_through_a_linked_reviewer_account(ctx, client, rounds, users) -> None:  # type: ignore[no-untyped-def]
+    """The county's answer refuses the one list of who took part that a re-determination refuses (the officers of the
+    case's checks, the supervisor who confirmed its determination, the re-check's recorder, the proposer), and the
+    accounts linked to theirs by a password: officer O's and determiner D's county-reviewer accounts neither confirm
+    nor decline, and the case page says why instead of the buttons."""
+    from insider_kit import refusals_of
+
+    from verifier.store.tables import Check
+
+    pages = Pages(client, users)
+    sup2 = person(ctx, users, "sup2", "insurer_supervisor")
+    case_id = _hold(ctx, rounds, eligible=False)
+    with ctx.db.begin() as s:
+        proposal = holds.redetermine(s, case_id, outcome="proceed", reason="维持原认定", principal=sup2,
+                                     clock=ctx.clock)["waiting"]["id"]
+    with ctx.db.read() as s:
+        det = s.scalars(select(Determination).where(Determination.case_id == case_id)).one()
+        officer = s.get(Check, det.check_id).officer_ids[0]
+        determiner = det.confirmed_by
+    for pal, of, part in (("o_pal", officer, "参加该户入户核查的核查员"), ("d_pal", determiner, "确认该户认定的主管")):
+        users.add(pal, "county_reviewer", counties=(COUNTY,))
+        with ctx.db.begin() as s:  # O (or D) set the reviewer account's password: one person, two accounts
+            s.get(User, users.ids[pal]).password_set_by = of
+        who = _reviewer(ctx, users, pal)
+        for answer in (hold_proposals.confirm, hold_proposals.decline):
+            with pytest.raises(Forbidden, match=f"{part}的账号有密码关联"), ctx.db.begin() as s:
+                answer(s, case_id, proposal, reason="同意", principal=who, clock=ctx.clock)
+        with ctx.db.read() as s:
+            assert part in (hold_proposals.answer_refused(s, case_id, who) or "")
+        steps = [k["step"] for k in refusals_of(ctx, who.id)]  # on 回避拦截记录
+        assert steps == ["redetermination_confirm", "redetermination_decline"], steps
+        pages.login(pal)
+        text = pages.get(f"/cases/{case_id}").text
+        assert 'id="proposal-refused"' in text and part in text and 'id="proposal-confirm-form"' not in text
+    with ctx.db.read() as s:
+        assert s.get(CaseHoldProposal, proposal).status == "waiting"
+    assert _hold_status(ctx, case_id) == "open"
+    with ctx.db.begin() as s:  # a reviewer who took no part answers it
+        hold_proposals.confirm(s, case_id, proposal, reason="入户再核属实", principal=person(ctx, users, "rev2",
+                                                                                          "county_reviewer"),
+                               clock=ctx.clock)
+    assert _hold_status(ctx, case_id) == "decided"
+
+
+def _correct(rounds, round_id: str, case_id: str, relief: int) -> None:  # type: ignore[no-untyped-def]
+    r = rounds.client.post(f"/api/sampling-rounds/{round_id}/results/{case_id}/corrections", headers=rounds.headers,
+                           json={"per_capita_income": INCOME, "eligible": True, "reason": "录入时金额有误",
+                                 "relief_amount": format_yuan(relief)})
+    assert r.status_code == 200, r.text
+
+
+def test_a_correction_that_leaves_the_hold_open_changes_the_county_figure_and_the_proposal_is_not_confirmed(ctx, client, rounds, users) -> None:  # type: ignore[no-untyped-def]
+    """The case held by two rounds' deviations: a correction of the hold's round leaves the hold (another round holds
+    it too) and the proposal waiting, but the county's figure the proposal went against is no longer the county's.
+    Confirming it is 409 (the figure then and now named), nothing changes; declining it still works."""
+    sup2 = person(ctx, users, "sup2", "insurer_supervisor")
+    case_id, unchecked = ready_case(ctx), ready_case(ctx)  # one left unchecked: the verdicts stay pending
+    relief = relief_of(ctx, case_id)
+    county = relief // 2
+    first = drawn_round(rounds, {case_id, unchecked})
+    rounds.result(first, case_id, per_capita_income=INCOME, eligible=True, relief_amount=format_yuan(county))
+    second = rounds.create(kind="monetary")["id"]  # by amount: the same checks drawn once more
+    assert {case_id, unchecked} <= set(rounds.draw(second)["case_ids"])
+    assert rounds.result(second, case_id, per_capita_income=INCOME, eligible=True,
+                         relief_amount=format_yuan(county))["deviation"] is True
+    with ctx.db.begin() as s:
+        out = holds.redetermine(s, case_id, outcome="proceed", reason="医疗费用有新票据", principal=sup2,
+                                clock=ctx.clock)
+    proposal = out["waiting"]["id"]
+    assert out["waiting"]["county_relief"] == format_yuan(county)
+    _correct(rounds, first, case_id, county // 2)
+    assert _hold_status(ctx, case_id) == "open"
+    with ctx.db.read() as s:
+        assert s.get(CaseHoldProposal, proposal).status == "waiting"
+    person(ctx, users, "rev2", "county_reviewer")
+    r = client.post(f"/api/cases/{case_id}/redetermination/proposal/confirm", headers=users.headers("rev2"),
+                    json={"proposal_id": proposal, "reason": "同意"})
+    assert r.status_code == 409, r.text
+    said = r.json()["detail"]
+    assert f"{format_yuan(county)} 元" in said and f"现为{format_yuan(county // 2)} 元" in said, said
+    assert "县级已更正复核结果" in said and "请驳回" in said, said
+    assert _hold_status(ctx, case_id) == "open"
+    with ctx.db.read() as s:
+        assert s.get(CaseHoldProposal, proposal).status == "waiting"
+        assert s.scalars(select(Determination.relief).where(Determination.case_id == case_id)).one() == relief
+    r = client.post(f"/api/cases/{case_id}/redetermination/proposal/decline", headers=users.headers("rev2"),
+                    json={"proposal_id": proposal, "reason": "复核结果已更正"})
+    assert r.status_code == 200, r.text
+    with ctx.db.read() as s:
+        assert s.get(CaseHoldProposal, proposal).status == "declined"
+
+
+def test_the_withdrawal_names_the_proposal_it_withdrew(ctx, rounds, users) -> None:  # type: ignore[no-untyped-def]
+    from verifier.sampling import consequences
+
+    sup2 = person(ctx, users, "sup2", "insurer_supervisor")
+    case_id, unchecked = ready_case(ctx), ready_case(ctx)
+    round_id = drawn_round(rounds, {case_id, unchecked})
+    rounds.result(round_id, case_id, per_capita_income=INCOME, eligible=False)
+    with ctx.db.begin() as s:
+        proposal = holds.redetermine(s, case_id, outcome="proceed", reason="维持原认定", principal=sup2,
+                                     clock=ctx.clock)["waiting"]["id"]
+    _correct(rounds, round_id, case_id, relief_of(ctx, case_id))
+    with ctx.db.read() as s:
+        [entry] = [decode_entry(e) for e in s.scalars(select(AuditEntry.entry)
+                                                    .where(AuditEntry.action == consequences.HOLD_WITHDRAWN))]
+    assert entry.subject == case_id and entry.payload["proposals_withdrawn"] == [proposal], entry.payload
+
+
+@pytest.mark.parametrize("first", ["confirm", "correction"])
+def test_a_confirmation_and_a_correction_at_once_one_wins(ctx, rounds, users, monkeypatch, first: str) -> None:  # type: ignore[no-untyped-def]
+    """rev2 confirms the proposal while the reviewer corrects the re-check behind the hold (two connections), the
+    other starting while `first` holds what it locked: `first` wins and the other is refused (409). Never a hold
+    decided on a withdrawn proposal, nor a decided hold withdrawn under its confirmed re-determination."""
+    import threading
+    import time
+
+    from race_kit import first_then_other
+
+    from verifier.sampling import consequences
+    from verifier.sampling import service as sampling
+
+    sup2 = person(ctx, users, "sup2", "insurer_supervisor")
+    rev2 = person(ctx, users, "rev2", "county_reviewer")
+    reviewer = _reviewer(ctx, users, "reviewer")
+    case_id, unchecked = ready_case(ctx), ready_case(ctx)  # one left unchecked: the verdict stays pending
+    relief = relief_of(ctx, case_id)
+    round_id = drawn_round(rounds, {case_id, unchecked})
+    rounds.result(round_id, case_id, per_capita_income=INCOME, eligible=False)
+    with ctx.db.begin() as s:
+        proposal = holds.redetermine(s, case_id, outcome="proceed", reason="维持原认定", principal=sup2,
+                                     clock=ctx.clock)["waiting"]["id"]
+    locked = threading.Event()
+
+    def holding(real):  # type: ignore[no-untyped-def]
+        def run(*args, **kwargs):  # type: ignore[no-untyped-def]
+            found = real(*args, **kwargs)
+            locked.set()
+            time.sleep(0.5)  # the other starts, and waits on what this one holds
+            return found
+        return run
+
+    if first == "confirm":
+        monkeypatch.setattr(holds, "county_figure_of", holding(holds.county_figure_of))
+    else:
+        monkeypatch.setattr(consequences, "withdraw", holding(consequences.withdraw))
+    corrected = sampling.ResultInput(case_id=case_id, per_capita_income=INCOME, eligible=True,
+                                     relief_amount=format_yuan(relief))
+    done, refused = first_then_other(ctx.settings.database_url, first, locked, {
+        "confirm": lambda s: hold_proposals.confirm(s, case_id, proposal, reason="同意", principal=rev2,
+                                                    clock=ctx.clock),
+        "correction": lambda s: sampling.correct_result(s, round_id, corrected, reason="录入时误选",
+                                                        principal=reviewer, clock=ctx.clock),
+    })
+    assert done == [first] and len(refused) == 1, (done, refused)
+    with ctx.db.read() as s:
+        hold = s.scalars(select(CaseHold).where(CaseHold.case_id == case_id)).one()
+        answered = s.get(CaseHoldProposal, proposal).status
+    if first == "confirm":
+        assert refused[0].startswith("correction:") and "已重新认定" in refused[0], refused
+        assert (hold.status, hold.outcome, answered) == ("decided", "proceed", "confirmed")
+    else:
+        assert refused[0].startswith("confirm:") and "请刷新页面" in refused[0], refused
+        assert (hold.status, answered) == ("withdrawn", "withdrawn")

@@ -162,7 +162,7 @@ def test_attack_the_supervisor_who_determined_a_held_case_redetermines_it_throug
     body = {"outcome": "proceed", "reason": "核实无误，维持原认定"}
     r = client.post(f"/api/cases/{round_.held}/redetermination", headers=users.headers("sup_pal"), json=body)
     assert r.status_code == 403, r.text
-    assert "密码关联" in r.json()["detail"] and "原认定" in r.json()["detail"], r.text
+    assert "密码关联" in r.json()["detail"] and "确认该户认定的主管" in r.json()["detail"], r.text
     assert entries_but_refusals(ctx) == before
     with ctx.db.read() as session:
         assert session.scalars(select(CaseHold.status).where(CaseHold.case_id == round_.held)).one() == "open"

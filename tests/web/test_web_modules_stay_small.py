@@ -162,8 +162,6 @@ OUTSIDE_WEB = {
     ("contract_terms_zh.py", "MODES"): "the contract's terms",
     ("audit/notes_zh.py", "_FILES"): "the audit check's file names",
     # Who did which part of a case's step, said in its four-eyes refusal through a linked account (refuse_linked).
-    ("cases/holds.py", "parts"): "a re-determination's refusal",
-    ("cases/hold_proposals.py", "parts"): "a county answer to a re-determination's refusal",
     ("checks/service.py", "parts"): "a determination's refusal",
     ("notices/posting.py", "parts"): "a notice wall confirmation's refusal",
     ("notices/objections.py", "parts"): "an objection dismissal's refusal",

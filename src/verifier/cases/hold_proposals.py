@@ -5,12 +5,15 @@ Conventions
 * By a county reviewer limited to the case's county, with a reason (kept on the proposal, `answer_note`; its SHA-256
   in the log), naming the proposal the page showed: a proposal no longer waiting (answered, or withdrawn with the
   hold when the county corrected its re-check) is refused (409), so a stale page or a double click changes nothing.
-* Not the proposer; not whoever recorded or corrected the deviating re-check result (the county's finding is theirs);
-  not an officer of the case's checks nor the confirmer of its determination; nor an account linked to one of theirs
-  by a password (`recusal.refusals.refuse_linked`); nor a member, or declared relative of one, of the household
-  (回避).
+* Not the proposer, nor one who took part in the case (`holds.took_part`, the one list a re-determination refuses
+  too: whoever recorded or corrected a deviating re-check result behind the hold, the county's finding being theirs;
+  an officer or the recorder of one of the case's checks; the confirmer of one of its determinations); nor an
+  account linked to one of theirs by a password (`recusal.refusals.refuse_linked`); nor a member, or declared
+  relative of one, of the household (回避). The case page says why instead of the buttons (`answer_refused`).
 * Confirmed: the re-determination takes effect as `redetermine` would have made it (the hold decided `proceed` by
-  the proposer, the relief the proposal's), refused (409) while the case is in a batch not yet paid. Declined: the
+  the proposer, the relief the proposal's), refused (409) while the case is in a batch not yet paid, or when the
+  county's figure is no longer the one the proposal went against (a correction of the hold's re-check result that
+  left the hold open, as it stays when another round's deviation holds the case too): it is declined then. Declined: the
   hold stays open, and a supervisor re-determines it again (in line with the county, or another proposal).
 """
 
@@ -39,24 +42,24 @@ ROLE = "county_reviewer"
 CONFIRMED = holds.DECIDED
 DECLINED = "case.hold_redetermination_declined"
 STALE = "这项重新认定提议已被确认、驳回或已随暂停支付撤销，请刷新页面后再办理。"
+FIGURE_CHANGED = ("提出重新认定时县级复核核定的保障金为 {then} 元，县级已更正复核结果（现为{now}）：这项提议不能再确认，"
+                  "请驳回，由主管按更正后的复核结果重新认定。")
 LINKED = "按“四眼原则”，您的账号与{part}的账号有密码关联" + PASSWORD_LINK + "，须由另一名县级复核人员确认或驳回。"
 
 
-def _bars(session: Session, case: Case, hold: CaseHold, proposal: CaseHoldProposal,
+def _bars(session: Session, hold: CaseHold, proposal: CaseHoldProposal,
           principal: Principal) -> tuple[str | None, list[recusal_refusals.LinkedPart]]:
-    """Why `principal` may not answer as a first person (or None), and the accounts whose linked accounts may not."""
-    _, recorders = holds._recorders(session, case.id, hold.round_id)
-    own = None
-    if principal.id == proposal.proposed_by:
+    """Why `principal` may not answer as a first person (or None), and the accounts whose linked accounts may not:
+    who took part in the case (`holds.took_part`, the list a re-determination refuses) and the proposer."""
+    parts = holds.took_part(session, hold, proposer=proposal.proposed_by)
+    part, own = parts.get(principal.id), None
+    if part == independence.PROPOSER:
         own = "按“四眼原则”，重新认定由您提出，须由县级复核人员确认或驳回。"
-    elif principal.id in recorders:
+    elif part == independence.RECHECK_RECORDER:
         own = "按“四眼原则”，发现偏差的复核结果由您录入，须由另一名县级复核人员确认或驳回。"
-    elif independence.took_part(session, case.id, principal.id):
+    elif part is not None:
         own = "按“四眼原则”，您参加了保险机构对该户的核查或认定，须由另一名县级复核人员确认或驳回。"
-    parts = {**{r: "录入发现偏差的复核结果的人员" for r in recorders}, proposal.proposed_by: "提出重新认定的主管"}
-    return own, [recusal_refusals.LinkedPart(
-        who, LINKED.format(part=part), case_id=case.id, households=[case.household_id],
-        extra={"why": "password_linked"}) for who, part in sorted(parts.items()) if who]
+    return own, independence.linked_parts(session, hold.case_id, LINKED, parts)
 
 
 def _of_county(principal: Principal, case: Case) -> None:
@@ -78,7 +81,7 @@ def answer_refused(session: Session, case_id: str, principal: Principal) -> str 
         _of_county(principal, case)
     except Forbidden as exc:
         return exc.detail
-    own, parts = _bars(session, case, hold, proposal, principal)
+    own, parts = _bars(session, hold, proposal, principal)
     return own or recusal_refusals.linked_said(session, principal, parts)
 
 
@@ -97,7 +100,7 @@ def _answering(session: Session, case_id: str, proposal_id: str, reason: str, pr
     hold = session.scalar(select(CaseHold).where(CaseHold.id == proposal.hold_id).with_for_update())
     if proposal.status != "waiting" or hold is None or hold.status != "open":
         raise InvalidState(STALE)
-    own, parts = _bars(session, case, hold, proposal, principal)
+    own, parts = _bars(session, hold, proposal, principal)
     if own is not None:
         raise Forbidden(own)
     recusal_refusals.refuse_linked(session, principal, step, parts, clock=clock)
@@ -111,6 +114,10 @@ def confirm(session: Session, case_id: str, proposal_id: str, *, reason: str, pr
                                               step="redetermination_confirm", missing="请填写确认意见")
     det = holds._latest_determination(session, case.id)
     assert det is not None
+    figure = holds.county_figure_of(session, hold)
+    if figure != proposal.county_relief:  # the county corrected its re-check since: the proposal answered another
+        raise InvalidState(FIGURE_CHANGED.format(
+            then=format_yuan(proposal.county_relief), now="无" if figure is None else f"{format_yuan(figure)} 元"))
     if proposal.relief != det.relief:
         live = holds.live_batch_refusal(session, case.id)
         if live is not None:

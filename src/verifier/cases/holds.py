@@ -2,9 +2,11 @@
 
 Conventions
 -----------
-* By an insurer supervisor, with a reason, on an open hold. Four eyes, as for determinations: not the supervisor
-  who confirmed the determination under re-check, not an officer of its home check, not the person who recorded
-  (or corrected) the deviating re-check result; admin does not bypass this.
+* By an insurer supervisor, with a reason, on an open hold. Four eyes, as for determinations: not one who took part
+  in the case (`took_part`: an officer or the recorder of one of its checks, the supervisor who confirmed one of its
+  determinations, the person who recorded or corrected a deviating re-check result behind the hold), nor an account
+  linked to one of theirs by a password; admin does not bypass this. The county's answer to a proposal refuses the
+  same list and the proposer (cases/hold_proposals.py).
 * `proceed`: the hold is lifted and the case goes on from where it stands, with the relief unchanged or, when
   `relief_amount` is given, with that relief (more than 0.00 and at most the larger of the determination's relief
   and the county re-check's; the determination's relief is replaced and the audit entry keeps the one it
@@ -37,9 +39,10 @@ from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFaile
 from ..domain.money import format_yuan, parse_yuan
 from ..payments.batch_read import BATCH_STATUS_LABELS_ZH
 from ..payments.models import PaymentBatch, PaymentItem
-from ..sampling.models import CaseHold, CaseHoldProposal, SamplingResult
+from ..sampling import independence
+from ..sampling.models import CaseHold, CaseHoldProposal, SamplingDeviation, SamplingResult
 from ..store.base import new_id
-from ..store.tables import Case, Check, Determination
+from ..store.tables import Case, Determination
 from .workflow import advance, load_case
 
 ROLE = "insurer_supervisor"
@@ -55,11 +58,26 @@ def _latest_determination(session: Session, case_id: str) -> Determination | Non
                           .order_by(Determination.confirmed_at.desc(), Determination.id.desc()).limit(1))
 
 
-def _recorders(session: Session, case_id: str, round_id: str) -> tuple[list[SamplingResult], set[str]]:
-    """The re-check results of the hold's round, and who recorded or corrected them."""
-    results = list(session.scalars(select(SamplingResult).where(SamplingResult.case_id == case_id,
-                                                                SamplingResult.round_id == round_id)))
-    return results, {p for r in results for p in (r.recorded_by, r.corrected_by) if p}
+def _results(session: Session, case_id: str, round_id: str) -> list[SamplingResult]:
+    """The case's re-check result in the hold's round (none or one): what the county's figure is read from."""
+    return list(session.scalars(select(SamplingResult).where(SamplingResult.case_id == case_id,
+                                                             SamplingResult.round_id == round_id)))
+
+
+def took_part(session: Session, hold: CaseHold, proposer: str | None = None) -> dict[str, str]:
+    """Who took part in the held case (`sampling.independence.parts`): the insurer's work on it, who recorded or
+    corrected the deviating re-check results behind the hold (of its round, and of any other round it answers too),
+    and `proposer`. Neither they nor an account linked to one of theirs by a password re-determine it or answer a
+    proposal to."""
+    rounds = {hold.round_id, *session.scalars(select(SamplingDeviation.round_id)
+                                              .where(SamplingDeviation.hold_id == hold.id))}
+    return independence.parts(session, hold.case_id, rounds=rounds, proposer=proposer)
+
+
+def county_figure_of(session: Session, hold: CaseHold) -> int | None:
+    """The county's figure for the held case now (`county_figure` of its round's result): a correction of that
+    result may change it while a proposal waits."""
+    return county_figure(_results(session, hold.case_id, hold.round_id))
 
 
 def county_figure(results: list[SamplingResult]) -> int | None:
@@ -94,27 +112,17 @@ def live_batch_refusal(session: Session, case_id: str) -> str | None:
             "或由县级退回签批并移出该案件，再重新认定保障金。")
 
 
-def _parts(case: Case, det: Determination, check: Check | None,
-           recorders: set[str]) -> list[recusal_refusals.LinkedPart]:
-    """The accounts a re-determination is the second person of: the recorders of the deviating re-check results,
-    the officers of the home check, the confirmer of the determination under re-check."""
-    parts = {**{r: "录入发现偏差的复核结果的人员" for r in recorders},
-             **{o: "参加该户入户核查的核查员" for o in ((check.officer_ids or []) if check is not None else [])},
-             det.confirmed_by: "确认原认定的主管"}
-    return [recusal_refusals.LinkedPart(
-        who, LINKED_REDETERMINER.format(part=part), case_id=case.id, households=[case.household_id],
-        extra={"why": "password_linked"}) for who, part in sorted((w, p) for w, p in parts.items() if w)]
-
-
-def _own_part(det: Determination, check: Check | None, recorders: set[str], principal: Principal) -> str | None:
-    """Why `principal` may not re-determine as a first person of the case (the original determination's confirmer,
-    an officer of its home check, a recorder of the deviating re-check results), or None: what `redetermine`
+def _own_part(parts: dict[str, str], principal: Principal) -> str | None:
+    """Why `principal` may not re-determine as a first person of the case (`took_part`), or None: what `redetermine`
     refuses with, and the case page shows instead of the form."""
-    if principal.id == det.confirmed_by:
+    part = parts.get(principal.id)
+    if part == independence.CONFIRMER:
         return "按“四眼原则”，原认定由您确认，须由另一名主管重新认定。"
-    if check is not None and principal.id in (check.officer_ids or []):
+    if part == independence.CHECK_OFFICER:
         return "按“四眼原则”，您参加了该户的入户核查，须由另一名主管重新认定。"
-    if principal.id in recorders:
+    if part == independence.CHECK_RECORDER:
+        return "按“四眼原则”，该户的入户核查由您录入，须由另一名主管重新认定。"
+    if part is not None:
         return "按“四眼原则”，发现偏差的复核结果由您录入，须由保险公司其他主管重新认定。"
     return None
 
@@ -128,12 +136,11 @@ def redeterminer_refused(session: Session, case_id: str, principal: Principal) -
     case = session.get(Case, case_id)
     if hold is None or det is None or case is None:
         return None
-    check = session.get(Check, det.check_id)
-    _, recorders = _recorders(session, case.id, hold.round_id)
     if waiting_proposal(session, hold.id) is not None:
         return WAITING
-    return (_own_part(det, check, recorders, principal)
-            or recusal_refusals.linked_said(session, principal, _parts(case, det, check, recorders)))
+    parts = took_part(session, hold)
+    return (_own_part(parts, principal) or recusal_refusals.linked_said(
+        session, principal, independence.linked_parts(session, case.id, LINKED_REDETERMINER, parts)))
 
 
 def redetermine(session: Session, case_id: str, *, outcome: str, reason: str, relief_amount: str | None = None,
@@ -168,14 +175,14 @@ def redetermine(session: Session, case_id: str, *, outcome: str, reason: str, re
         raise InvalidState("该案件没有暂停支付，无需重新认定。")
     det = _latest_determination(session, case.id)
     assert det is not None  # a hold is opened on determined cases only
-    check = session.get(Check, det.check_id)
-    results, recorders = _recorders(session, case.id, hold.round_id)
-    own = _own_part(det, check, recorders, principal)
+    parts = took_part(session, hold)
+    own = _own_part(parts, principal)
     if own is not None:
         raise Forbidden(own)
     # nor through an account linked to one of theirs by a password
     recusal_refusals.refuse_linked(session, principal, "redetermination",
-                                   _parts(case, det, check, recorders), clock=clock)
+                                   independence.linked_parts(session, case.id, LINKED_REDETERMINER, parts), clock=clock)
+    results = _results(session, case.id, hold.round_id)
     ceiling = max([det.relief, *(r.relief_amount for r in results if r.eligible and r.relief_amount is not None)])
     if relief is not None and relief > ceiling:
         raise ValidationFailed.one("relief_amount", f"最多 {format_yuan(ceiling)} 元（认定的保障金与县级复核核定的保障金中较大者），"

@@ -191,7 +191,12 @@ def withdraw(session: Session, rnd: SamplingRound, case_id: str, *, reason: str,
         return None
     out: dict[str, Any] = {"consequence": dev.consequence}
     if dev.hold_id is not None:
-        hold = session.get(CaseHold, dev.hold_id)
+        # Locked, the case first as a re-determination and a county answer lock it (cases/holds.py,
+        # cases/hold_proposals.py): a correction and a confirmation of the hold's proposal wait for each other, and the
+        # later one reads what the first did (a hold decided is not withdrawn; a proposal withdrawn is not confirmed).
+        session.execute(select(Case.id).where(Case.id == case_id).with_for_update())
+        hold = session.scalar(select(CaseHold).where(CaseHold.id == dev.hold_id).with_for_update()
+                              .execution_options(populate_existing=True))
         assert hold is not None
         if hold.round_id == rnd.id:
             if hold.status != "open":
@@ -201,12 +206,14 @@ def withdraw(session: Session, rnd: SamplingRound, case_id: str, *, reason: str,
             if not others:
                 hold.status, hold.decided_by, hold.decided_at = "withdrawn", principal.id, clock.now()
                 hold.decision_reason = reason
-                # a re-determination against the county's finding waiting for its answer ends with the hold
-                session.execute(update(CaseHoldProposal).where(CaseHoldProposal.hold_id == hold.id,
-                                                               CaseHoldProposal.status == "waiting")
-                                .values(status="withdrawn", answered_by=principal.id, answered_at=clock.now(),
-                                        answer_note=reason))
+                # a re-determination against the county's finding waiting for its answer ends with the hold, named
+                # in the entry
+                waiting = (CaseHoldProposal.hold_id == hold.id) & (CaseHoldProposal.status == "waiting")
+                ended = list(session.scalars(select(CaseHoldProposal.id).where(waiting).with_for_update()))
+                session.execute(update(CaseHoldProposal).where(waiting).values(
+                    status="withdrawn", answered_by=principal.id, answered_at=clock.now(), answer_note=reason))
                 _withdrawn(session, case_id, HOLD_WITHDRAWN, {"hold_id": hold.id, "round_id": rnd.id,
+                                                                "proposals_withdrawn": sorted(ended),
                                                                 "reason_sha256": audit.text_digest(reason)},
                            principal=principal, clock=clock)
                 out["hold_withdrawn"] = hold.id

@@ -1,9 +1,15 @@
-"""A re-check is the county's own look at the insurer's work: never recorded (or corrected) by a person who took part
+"""Who took part in a case, in one list (`parts`), for every four-eyes rule that keeps them out of a later step: the
+county's re-check (recorded or corrected), a supplementary payment's confirmation (sampling/consequences.py), a held
+case's re-determination (cases/holds.py) and the county's answer to one against its finding (cases/hold_proposals.py).
+
+A re-check is the county's own look at the insurer's work: never recorded (or corrected) by a person who took part
 in that work on the case: an officer of one of its checks, whoever recorded one, or the supervisor who confirmed its
 determination (one person may hold a county role beside an insurer role), nor through an account linked to one of
 theirs by a password (`recusal.refusals.refuse_linked`)."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,32 +21,53 @@ from ..recusal import guard as recusal
 from ..recusal import refusals as recusal_refusals
 from ..roster.service import PASSWORD_LINK
 from ..store.tables import Check, Determination
+from .models import SamplingResult
 
 LINKED_RECHECKER = ("按“四眼原则”，您的账号与{part}的账号有密码关联" + PASSWORD_LINK
                     + "，复核结果须由其他县级复核人员录入。")
+# The parts, as a refusal names them (`{part}`): of the insurer's work, of the county's re-check, of a re-determination.
+CHECK_RECORDER = "录入该户入户核查的人员"
+CHECK_OFFICER = "参加该户入户核查的核查员"
+CONFIRMER = "确认该户认定的主管"
+RECHECK_RECORDER = "录入发现偏差的复核结果的人员"
+PROPOSER = "提出重新认定的主管"
 
 
-def _parts(session: Session, case_id: str) -> dict[str, str]:
-    """Who took part in the insurer's work on the case (user id → that part, in Chinese): the officers of its checks,
-    their recorders, the confirmers of its determinations (of several parts, the last named here)."""
+def parts(session: Session, case_id: str, *, rounds: Iterable[str] = (), proposer: str | None = None) -> dict[str, str]:
+    """Who took part in the case (user id → that part, one of the names above): the officers of its checks, their
+    recorders, the confirmers of its determinations; with `rounds`, who recorded or corrected its re-check results in
+    those sampling rounds; with `proposer`, who proposed its re-determination. Of several parts, the last named here.
+    The one list every rule above refuses, with the accounts linked to theirs by a password."""
     checks = session.execute(select(Check.officer_ids, Check.recorded_by).where(Check.case_id == case_id)).all()
-    confirmed = set(session.scalars(select(Determination.confirmed_by).where(Determination.case_id == case_id)))
-    return {**{o: "参加该户入户核查的核查员" for officers, _ in checks for o in officers or []},
-            **{by: "录入该户入户核查的人员" for _, by in checks if by},
-            **{c: "确认该户认定的主管" for c in confirmed if c}}
+    confirmed = session.scalars(select(Determination.confirmed_by).where(Determination.case_id == case_id)
+                                .order_by(Determination.id))
+    rounds = sorted(set(rounds))
+    results = session.execute(select(SamplingResult.recorded_by, SamplingResult.corrected_by).where(
+        SamplingResult.case_id == case_id, SamplingResult.round_id.in_(rounds))).all() if rounds else []
+    found: dict[str, str] = {}
+    for who, part in [*((by, CHECK_RECORDER) for _, by in checks),
+                      *((o, CHECK_OFFICER) for officers, _ in checks for o in officers or []),
+                      *((c, CONFIRMER) for c in confirmed),
+                      *((p, RECHECK_RECORDER) for r in results for p in r),
+                      (proposer, PROPOSER)]:
+        if who:
+            found[who] = part
+    return found
 
 
 def took_part(session: Session, case_id: str, user_id: str) -> bool:
     """Whether `user_id` was an officer of one of the case's checks, recorded one, or confirmed its determination."""
-    return user_id in _parts(session, case_id)
+    return user_id in parts(session, case_id)
 
 
-def linked_parts(session: Session, case_id: str, said: str) -> list[recusal_refusals.LinkedPart]:
-    """The accounts of who took part in the insurer's work on the case (`took_part`), each with `said` (naming the
-    part as `{part}`): the refusal to an account linked to one of theirs by a password."""
+def linked_parts(session: Session, case_id: str, said: str,
+                 took: dict[str, str] | None = None) -> list[recusal_refusals.LinkedPart]:
+    """The accounts of who took part in the case (`took`, by default `parts` of the insurer's work), each with `said`
+    (naming the part as `{part}`): the refusal to an account linked to one of theirs by a password."""
+    took = parts(session, case_id) if took is None else took
     return [recusal_refusals.LinkedPart(who, said.format(part=part), case_id=case_id,
                                         extra={"why": "password_linked"})
-            for who, part in sorted(_parts(session, case_id).items())]
+            for who, part in sorted(took.items())]
 
 
 def require_independent(session: Session, case_id: str, principal: Principal, clock: Clock | None = None) -> None:
