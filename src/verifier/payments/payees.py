@@ -619,8 +619,9 @@ def changed_items(session: Session, batch_id: str, vault: Vault) -> list[Changed
             item_id=item.id, reference=item.reference, case_id=item.case_id, change_id=None, source="check",
             check_id=check.id, requested_by=check.recorded_by, requested_at=check.recorded_at,
             approved_by=det.confirmed_by, approved_at=det.confirmed_at,
-            name_in_household=is_household_member(new_payee.account_name, [str(m.get("name") or "")
-                                                                            for m in check.members]),
+            # as a payee change's: a member on record for the case (a name the check itself typed is not)
+            name_in_household=is_household_member(new_payee.account_name,
+                                                  on_record.names_on_record(session, item.case_id, check.members)),
             reason=check.note or "",
             old_payee=PayeeOut(account_name=old.account_name, bank=old.bank,
                                account_number=mask_account(old.account_number)),
