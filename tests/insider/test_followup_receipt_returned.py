@@ -268,7 +268,7 @@ def test_attack_after_a_return_one_reviewer_closes_it_as_received_for_good(ctx, 
     After a return a 核实已收到 waits for a second look whatever the account reads now, and rev2 may give it."""
     from insider_kit import outside_payee_received
 
-    from verifier.store.tables import Check
+    from verifier.store.tables import Case, Check, Member
 
     for name, role in (("off9", "field_officer"), ("rev1", "county_reviewer"), ("rev2", "county_reviewer"),
                        ("rev3", "county_reviewer")):
@@ -277,9 +277,13 @@ def test_attack_after_a_return_one_reviewer_closes_it_as_received_for_good(ctx, 
     fid, cases = outside_payee_received(ctx, client, users)
     r = client.post(f"/api/followups/{fid}/receipt-review/return", headers=users.headers("rev2"), json={"note": WHY})
     assert r.status_code == 200, r.text
-    with ctx.db.begin() as session:  # the latest check now lists the payee as a member
+    with ctx.db.begin() as session:  # the latest check now lists the payee as a member, one on record
         latest = session.scalars(select(Check).where(Check.case_id == cases[0]).order_by(Check.seq.desc())).first()
-        latest.members = [*latest.members, {**latest.members[0], "name": "王代收"}]
+        household = session.scalar(select(Case.household_id).where(Case.id == cases[0]))
+        session.add(Member(id="mem_wang", household_id=household, name="王代收", id_number_enc=b"x",
+                           id_number_bidx="bidx_wang", relation="other", labour="full"))
+        latest.members = [*latest.members, {**latest.members[0], "member_id": "mem_wang", "name": "王代收",
+                                            "relation": "other"}]
     r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev3"),
                     json={"note": "代收人说钱已交给户主", "outcome": "received"})
     assert r.status_code == 200 and r.json()["second_needed"] is True, r.text

@@ -16,9 +16,10 @@ from sqlalchemy import func, select
 from web.pagekit import Pages
 
 from verifier import demo
+from verifier.checks import on_record
 from verifier.audit.models import AuditEntry
 from verifier.domain.payee import NOT_YET_ON_RECORD_AT_THE_DOOR
-from verifier.store.tables import Check, Member
+from verifier.store.tables import Check, Member, Visit
 
 OFFICERS_CARD = "6222020000000077771"
 
@@ -143,3 +144,64 @@ def test_attack_the_head_renamed_at_one_case_is_named_payee_at_the_other(ctx, cl
     assert r.status_code == 200, r.text
     r = client.post(f"/api/cases/{second}/payee", headers=users.headers("sup"), json=change)
     assert r.status_code == 201 and r.json()["name_in_household"] is True, r.text
+
+
+def _two_cases_two_teams(ctx, client, users):  # type: ignore[no-untyped-def]
+    """`_two_cases_one_team`, the second case scheduled for `off3` and `off4` instead: (first case, second case)."""
+    first, second = _two_cases_one_team(ctx, client, users)
+    users.add("off3", "field_officer", counties=(COUNTY,))
+    users.add("off4", "field_officer", counties=(COUNTY,))
+    with ctx.db.begin() as session:  # as if scheduled so from the start (a rescheduling asks for its reason)
+        visit = session.scalars(select(Visit).where(Visit.case_id == second, Visit.active.is_(True))).one()
+        visit.officer_ids = [users.ids["off3"], users.ids["off4"]]
+    return first, second
+
+
+def _on_record_at(ctx, case_id: str, listed_by: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """The names on record for a payment of `case_id` among the members of the check of `listed_by`."""
+    with ctx.db.read() as session:
+        check = session.scalars(select(Check).where(Check.case_id == listed_by)).one()
+        return on_record.names_on_record(session, case_id, list(check.members))
+
+
+def test_a_member_tied_to_a_check_never_determined_is_vouched_for_by_other_officers_check(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    first, second = _two_cases_two_teams(ctx, client, users)
+    made_up = {"name": "孙新增", "id_number": new_id_number(), "relation": "other", "labour": "full"}
+    r = client.post(f"/api/cases/{first}/check", headers=users.headers("off1"),
+                    json=_body(ctx, client, users, first, [made_up], account=None))
+    assert r.status_code == 201, r.text
+    # The check that added him is sent back: it is never determined, so it never puts him on record itself.
+    r = client.post(f"/api/cases/{first}/send-back", headers=users.headers("sup"), json={"reason": "收入未核实"})
+    assert r.status_code == 200, r.text
+    body = _second_body(ctx, client, users, second, [made_up], None)
+    body["officers"] = [users.ids["off3"], users.ids["off4"]]
+    r = client.post(f"/api/cases/{second}/check", headers=users.headers("off3"), json=body)
+    assert r.status_code == 201, r.text
+    with ctx.db.read() as session:
+        added_by = session.scalars(select(Member.added_by_check_id).where(Member.name == "孙新增")).one()
+        assert added_by == session.scalars(select(Check.id).where(Check.case_id == first)).one()
+    head = head_of(client, users.headers("sup"), first)
+    assert _on_record_at(ctx, first, second) == [head]  # the second check not yet confirmed
+    r = client.post(f"/api/cases/{second}/determination", headers=users.headers("sup2"), json={"confirm": True})
+    assert r.status_code == 200, r.text
+    # Other officers found him unchanged, and that is confirmed: on record for the household's other cases, though
+    # the check that added him is never determined; not for the case of the check that vouches for him.
+    assert _on_record_at(ctx, first, second) == [head, "孙新增"]
+    assert _on_record_at(ctx, second, second) == [head]
+
+
+def test_the_adders_own_later_check_does_not_vouch_for_the_member(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    first, second = _two_cases_one_team(ctx, client, users)
+    made_up = {"name": "孙新增", "id_number": new_id_number(), "relation": "other", "labour": "full"}
+    r = client.post(f"/api/cases/{first}/check", headers=users.headers("off1"),
+                    json=_body(ctx, client, users, first, [made_up], account=None))
+    assert r.status_code == 201, r.text
+    r = client.post(f"/api/cases/{first}/send-back", headers=users.headers("sup"), json={"reason": "收入未核实"})
+    assert r.status_code == 200, r.text
+    r = client.post(f"/api/cases/{second}/check", headers=users.headers("off1"),
+                    json=_second_body(ctx, client, users, second, [made_up], None))
+    assert r.status_code == 201, r.text
+    r = client.post(f"/api/cases/{second}/determination", headers=users.headers("sup2"), json={"confirm": True})
+    assert r.status_code == 200, r.text
+    # the same officers listing him again is still their word
+    assert _on_record_at(ctx, first, second) == [head_of(client, users.headers("sup"), first)]

@@ -443,6 +443,24 @@ def test_attack_a_recheck_after_an_upheld_objection_names_a_new_account(ctx, cli
     assert page.status_code == 200 and "重新核查登记" in page.text and page.text.count("重新核查登记") == 1
 
 
+def test_a_recheck_naming_a_member_it_typed_is_listed_as_outside_the_household_on_record(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The batch's list of payees a later check changed says whether the new payee is a member on record for the case,
+    as a payee change does (`checks.on_record`): a name the re-check itself typed is its officer's word, not the
+    household's record (a re-check recorded before the door refused such a name, as the upgrade to 0063 ties it)."""
+    from verifier.store.tables import Check, Member
+
+    h = _staff(users)
+    steered = _noticed(ctx, "庚户主", "6222020200112203446")
+    _recheck(ctx, steered, OWN)
+    with ctx.db.begin() as session:
+        recheck = session.scalars(select(Check).where(Check.case_id == steered).order_by(Check.seq.desc())).first()
+        for member in session.scalars(select(Member).where(Member.name == "庚户主")):
+            member.added_by_check_id = recheck.id
+    batch = client.post("/api/payment-batches", json={"county_code": "340223"}, headers=h["claims"]).json()
+    seen = client.get(f"/api/payment-batches/{batch['id']}", headers=h["fin2"]).json()["payee_changes"]
+    assert [(c["case_id"], c["source"], c["name_in_household"]) for c in seen] == [(steered, "check", False)]
+
+
 def _number(ctx, case_id: str) -> str:  # type: ignore[no-untyped-def]
     from verifier.store.tables import Case
 

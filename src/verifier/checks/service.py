@@ -341,13 +341,11 @@ def record_check(
     if payee is not None and not any(p.field == "payee.account_name" for p in payee_problems):
         # and one the household had before this check, under the name it had (matched by ID number): not a member
         # added or renamed at the door, where one officer types the account; nor one an earlier check added or
-        # renamed, until that check's determination is confirmed, and never at that check's case (`on_record`)
+        # renamed, until a confirmed check of another case vouches for the name (`on_record`)
         rows = [found.members.get(bidx[idn]) for _, idn in normalised]
-        typed = [r.added_by_check_id for r in rows if r is not None and r.added_by_check_id is not None]
-        confirmed = on_record.confirmed_checks(session, typed) if typed else {}
+        vouched = on_record.on_record_ids(session, case.id, [r for r in rows if r is not None])
         payee_problems += on_record_problems(
-            payee, [(str(m.get("name") or "").strip(), getattr(row, "name", None),
-                     row is None or on_record.on_record(row.added_by_check_id, case.id, confirmed))
+            payee, [(str(m.get("name") or "").strip(), getattr(row, "name", None), row is None or row.id in vouched)
                     for (m, _), row in zip(normalised, rows)],
             had_members=bool(case.had_members), head_on_record=case.head_name or "")
     problems += payee_problems

@@ -6,7 +6,8 @@ talks to the household. So:
 - `involved` reads who took part in paying a settled item: who asked for and approved a payee change the item paid
   (or recorded and confirmed a later check naming another payee), the officers of the case's checks, and the batch's
   preparer, approver, county sign-off and releaser; and whether the account paid differs from the one the case's
-  first check recorded, or the payee is not a household member.
+  first check recorded, or the payee is not a household member on record (`checks.on_record`: a name a check typed is
+  its officers' word until a confirmed check vouches for it).
 - `refuse_involved`: where it differs (or the payee is no member), none of them records the follow-up (403, nothing
   written; the try is kept on the record as `followup.refused`, in a transaction of its own, as 回避 refusals are).
   Otherwise the check's officer follows up as before.
@@ -30,6 +31,7 @@ from sqlalchemy.orm import Session
 from ..accounts.auth import Principal
 from ..audit import log as audit
 from ..cases.workflow import load_case
+from ..checks import on_record
 from ..clock import Clock
 from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..domain.masking import mask_account
@@ -81,7 +83,7 @@ class Involved:
     """Who took part in paying one settled item, and why its follow-up needs someone else."""
 
     changed: bool  # the account paid is not the one the case's first check recorded
-    outside: bool  # the payee is not a member of the household (by the case's latest check)
+    outside: bool  # the payee is not a member of the household on record (by the case's latest check)
     batch_code: str
     changers: dict[str, str] = field(default_factory=dict)  # user id → what they did (DID key)
     officers: frozenset[str] = frozenset()
@@ -110,6 +112,7 @@ class _Paid:
     by_case: dict[str, list[PayeeCorrection]]  # case id → its approved changes
     confirmers: dict[str, str | None]  # check id → who confirmed its determination
     batches: dict[str, PaymentBatch]
+    members: dict[str, list[str]]  # case id → the names on record of its latest check's members (`checks.on_record`)
 
 
 def _paid(session: Session, items: list[PaymentItem]) -> _Paid:
@@ -119,6 +122,7 @@ def _paid(session: Session, items: list[PaymentItem]) -> _Paid:
     by_case: dict[str, list[PayeeCorrection]] = {c: [] for c in cases}
     confirmers: dict[str, str | None] = {}
     batches: dict[str, PaymentBatch] = {}
+    members: dict[str, list[str]] = {}
     if items:
         for check in session.scalars(select(Check).where(Check.case_id.in_(cases)).order_by(Check.case_id, Check.seq)):
             checks[check.case_id].append(check)
@@ -133,7 +137,9 @@ def _paid(session: Session, items: list[PaymentItem]) -> _Paid:
                                           .where(Determination.case_id.in_(cases))).tuples().all())
         batches = {b.id: b for b in session.scalars(select(PaymentBatch).where(
             PaymentBatch.id.in_(sorted({i.batch_id for i in items}))))}
-    return _Paid(checks, changes, by_case, confirmers, batches)
+        members = on_record.names_on_record_by_case(
+            session, {case_id: list(checks[case_id][-1].members or []) for case_id in cases if checks[case_id]})
+    return _Paid(checks, changes, by_case, confirmers, batches, members)
 
 
 def _involved(paid: _Paid, item: PaymentItem) -> Involved:
@@ -172,9 +178,9 @@ def _involved(paid: _Paid, item: PaymentItem) -> Involved:
             if c.decided_by:
                 changers.setdefault(c.decided_by, "payee_approved")
             changers[c.requested_by] = "payee_requested"
-    latest = checks[-1] if checks else None
-    members = [str(m.get("name") or "") for m in (latest.members if latest is not None else [])]
-    outside = not is_household_member(item.payee_name, members)
+    # a member by the record, not only by a check's word (a name a check typed counts once another case's confirmed
+    # check vouches for it, `checks.on_record`): the check's officers may have typed the payee in themselves
+    outside = not is_household_member(item.payee_name, paid.members.get(item.case_id, []))
     officers = frozenset(o for c in checks for o in [*(c.officer_ids or []), c.recorded_by])
     batch = paid.batches.get(item.batch_id)
     if batch is None:

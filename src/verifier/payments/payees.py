@@ -38,13 +38,13 @@ from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, Valid
 from ..domain.lifecycle import STATUS_LABELS_ZH as CASE_STATUS_ZH
 from ..domain.masking import mask_account
 from ..checks import on_record
-from ..domain.payee import Payee, check_payee, is_household_member, same_person_name
+from ..domain.payee import Payee, check_payee, is_household_member
 from ..recusal import guard as recusal, refusals
 from ..roster.service import PASSWORD_LINK
 from ..store.loading import row_in_counties
 from ..store.base import new_id
 from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
-from ..store.tables import Case, Check, Determination, Household, Member
+from ..store.tables import Case, Check, Determination, Household
 from ..store.vault import Vault
 from . import one_account
 from ..followups.models import MISDIRECTED_STANDS, FollowupReceiptReview
@@ -179,17 +179,9 @@ def current_payee(session: Session, case_id: str, vault: Vault, *, full: bool = 
 
 
 def _members(session: Session, case_id: str) -> list[str]:
-    """The household members' names by the case's latest check (none before a check), those on record only
-    (`checks.on_record`): a member a check added or renamed counts once that check's determination is confirmed, and
-    never for that check's own case (a change to them is to someone new: the reason, the county reviewer)."""
+    """The household members' names by the case's latest check (none before a check), those on record only."""
     check = session.scalar(select(Check).where(Check.case_id == case_id).order_by(Check.seq.desc()).limit(1))
-    listed = [(str(m.get("member_id") or ""), str(m.get("name") or ""))
-              for m in (check.members if check is not None else [])]
-    rows = {r.id: r for r in session.scalars(select(Member).where(Member.id.in_([i for i, _ in listed if i])))}
-    confirmed = on_record.confirmed_checks(session, [r.added_by_check_id for r in rows.values()])
-    return [name for member_id, name in listed
-            if (row := rows.get(member_id)) is not None and same_person_name(row.name, name)
-            and on_record.on_record(row.added_by_check_id, case_id, confirmed)]
+    return on_record.names_on_record(session, case_id, [] if check is None else check.members)
 
 
 def _masked(name: str | None, bank: str | None, sealed: bytes | None, vault: Vault) -> PayeeOut | None:
@@ -627,8 +619,9 @@ def changed_items(session: Session, batch_id: str, vault: Vault) -> list[Changed
             item_id=item.id, reference=item.reference, case_id=item.case_id, change_id=None, source="check",
             check_id=check.id, requested_by=check.recorded_by, requested_at=check.recorded_at,
             approved_by=det.confirmed_by, approved_at=det.confirmed_at,
-            name_in_household=is_household_member(new_payee.account_name, [str(m.get("name") or "")
-                                                                            for m in check.members]),
+            # as a payee change's: a member on record for the case (a name the check itself typed is not)
+            name_in_household=is_household_member(new_payee.account_name,
+                                                  on_record.names_on_record(session, item.case_id, check.members)),
             reason=check.note or "",
             old_payee=PayeeOut(account_name=old.account_name, bank=old.bank,
                                account_number=mask_account(old.account_number)),

@@ -122,9 +122,9 @@ class Member(Base):
     relation: Mapped[str] = mapped_column(String(16), default="other")
     labour: Mapped[str | None] = mapped_column(String(16), nullable=True)
     # The home check that added the member or last changed their name (NULL: as the referral or application brought
-    # them, or stored before 0063). Such a name is on record for payment (a payee at the door, a payee change without
-    # the county reviewer) only once that check's determination is confirmed, and never for that check's own case
-    # (checks/on_record.py).
+    # them; 0063 filled it for the members stored before). Such a name is on record for payment (a payee at the door,
+    # a payee change without the county reviewer) only once a confirmed check of another case vouches for it: that
+    # check, or one by other officers listing them under that name (checks/on_record.py).
     added_by_check_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
     household: Mapped[Household] = relationship(back_populates="members")

@@ -2,15 +2,30 @@
 
 Until that check's determination is confirmed (by a supervisor who neither made nor recorded it), such a name is not
 on record for payment: not a payee at the door of any check, and a payee change to it needs a reason and a county
-reviewer; for the case of that check itself it stays so (checks/on_record.py). Members stored before are left NULL,
-as the referral brought them: nothing says which check added them.
+reviewer; for the case of that check itself it stays so (checks/on_record.py).
 
-The downgrade drops the column (the older code asks nothing of it).
+The upgrade fills the column for the members stored before, from what has always been stored: a referral (or an
+application) creates only the head member, with the referral's ID number (`referral.id_number_bidx`), and every home
+check lists each member by `member_id` with the name it recorded (`home_check.members`). For each member, the checks
+listing them are read in the order they were recorded (`recorded_at`, then `id`):
+- a member whose ID number is that of a referral of one of their household's cases was brought by the referral (the
+  name it gave them, its earliest one, is the first name); any other member gets the first check listing them;
+- each later check listing them under another name (spaces aside) takes it over: the name is that check's word.
+A member no check lists keeps NULL. In-flight members a check added or renamed are thus not payable until that
+check's determination is confirmed, as the checks recorded after this revision.
+
+The downgrade drops the column: the older code asks nothing of it, and a later upgrade computes every value again
+from the same rows (the new code writes the column by the same rule), so nothing is lost.
 
 Revision ID: 0063
 Revises: 0062
 Create Date: 2026-12-06
 """
+from __future__ import annotations
+
+import json
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -20,9 +35,43 @@ branch_labels = None
 depends_on = None
 
 
+def _name(value: Any) -> str:
+    return "".join(str(value or "").split())
+
+
+def _listed(value: Any) -> list[dict[str, Any]]:
+    items = json.loads(value) if isinstance(value, (str, bytes)) else value
+    return [m for m in (items or []) if isinstance(m, dict)]
+
+
+def added_by(conn: Any) -> dict[str, str]:
+    """The check each member stored is tied to (members brought by a referral and never renamed are left out)."""
+    referred: dict[str, str] = {}  # member id -> the name its earliest referral gave
+    for member_id, name in conn.execute(sa.text(
+            "SELECT m.id, r.name FROM member m JOIN relief_case c ON c.household_id = m.household_id "
+            "JOIN referral r ON r.case_id = c.id AND r.id_number_bidx = m.id_number_bidx "
+            "ORDER BY r.created_at DESC, r.id DESC")):
+        referred[member_id] = name
+    last: dict[str, tuple[str, str | None]] = {m: (_name(n), None) for m, n in referred.items()}
+    for check_id, members in conn.execute(sa.text("SELECT id, members FROM home_check ORDER BY recorded_at, id")):
+        for m in _listed(members):
+            member_id, name = str(m.get("member_id") or ""), _name(m.get("name"))
+            if not member_id:
+                continue
+            seen = last.get(member_id)
+            if seen is None or seen[0] != name:
+                last[member_id] = (name, check_id)
+    return {m: check for m, (_, check) in last.items() if check is not None}
+
+
 def upgrade() -> None:
     with op.batch_alter_table("member", schema=None) as batch_op:
         batch_op.add_column(sa.Column("added_by_check_id", sa.String(length=40), nullable=True))
+    conn = op.get_bind()
+    known = {r[0] for r in conn.execute(sa.text("SELECT id FROM member"))}
+    ties = [{"m": m, "c": c} for m, c in sorted(added_by(conn).items()) if m in known]
+    if ties:
+        conn.execute(sa.text("UPDATE member SET added_by_check_id = :c WHERE id = :m"), ties)
 
 
 def downgrade() -> None:
