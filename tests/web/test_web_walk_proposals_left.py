@@ -1,0 +1,68 @@
+"""What the walk of the second person's proposal pages left, done: the held cases' list says per row who may not
+answer (as the case page does); a merge's cases are links; the application edit that kept the household says where
+its record is; both proposal lists have 已处理 beside 待确认 and a search box."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from deviation_helpers import drawn_round, person, ready_case
+from factories import make_case
+from sampling import sampling_helpers
+
+from verifier.store.tables import Case
+
+rounds = sampling_helpers.rounds  # the fixture
+
+
+def _held_with_proposal(ctx: Any, client: Any, rounds: Any, users: Any) -> tuple[str, str, str]:
+    """A held case with a re-determination against the county's finding waiting: (case, proposal, case number)."""
+    person(ctx, users, "sup2", "insurer_supervisor")
+    person(ctx, users, "rev2", "county_reviewer")
+    case_id = ready_case(ctx)
+    round_id = drawn_round(rounds, {case_id})
+    assert rounds.result(round_id, case_id, per_capita_income="2666.67", eligible=False)["deviation"] is True
+    r = client.post(f"/api/cases/{case_id}/redetermination", headers=users.headers("sup2"),
+                    json={"outcome": "proceed", "reason": "维持原认定"})
+    assert r.status_code == 200 and r.json()["status"] == "open", r.text
+    with ctx.db.read() as session:
+        number = session.get(Case, case_id).number
+    return case_id, r.json()["waiting"]["id"], number
+
+
+def test_the_hold_list_says_per_row_who_may_not_answer(ctx, client, rounds, users) -> None:  # type: ignore[no-untyped-def]
+    from web.pagekit import Pages
+
+    pages = Pages(client, users)
+    case_id, proposal, _ = _held_with_proposal(ctx, client, rounds, users)
+    link = f'href="/cases/{case_id}#deviations">'
+    pages.login("rev2")
+    listed = pages.get("/hold-proposals").text
+    assert f"{link}确认或驳回</a>" in listed and 'class="small muted refused"' not in listed
+    pages.login("reviewer")  # recorded the deviating re-check: the case page shows why instead of the forms
+    listed = pages.get("/hold-proposals").text
+    assert f"{link}查看</a>" in listed and "确认或驳回</a>" not in listed
+    assert "发现偏差的复核结果由您录入，须由另一名县级复核人员确认或驳回" in listed
+    case_page = pages.get(f"/cases/{case_id}").text
+    assert "发现偏差的复核结果由您录入" in case_page and 'id="proposal-confirm-form"' not in case_page
+
+
+def test_the_hold_list_finds_an_answered_proposal(ctx, client, rounds, users) -> None:  # type: ignore[no-untyped-def]
+    from web.pagekit import Pages
+
+    pages = Pages(client, users)
+    case_id, proposal, number = _held_with_proposal(ctx, client, rounds, users)
+    pages.login("rev2")
+    assert number in pages.get("/hold-proposals").text
+    assert "没有已处理的重新认定" in pages.get("/hold-proposals?status=done").text
+    done = pages.post(f"/cases/{case_id}/redetermination/proposal/decline", {"proposal_id": proposal,
+                                                                             "reason": "与复核结论不符"})
+    assert done.status_code == 303, done.text
+    waiting = pages.get("/hold-proposals").text
+    assert "没有等待县级确认的重新认定" in waiting and 'id="hold-proposals-search"' in waiting  # the card's count
+    answered = pages.get("/hold-proposals?status=done").text
+    assert number in answered and "县级已驳回" in answered and 'value="done" selected' in answered
+    assert number in pages.get(f"/hold-proposals?status=done&q={number[-4:]}").text
+    missed = pages.get("/hold-proposals?status=done&q=没有这个村").text
+    assert number not in missed and "没有找到与“没有这个村”相符的已处理重新认定" in missed
+    assert pages.get("/hold-proposals?status=bogus").status_code == 200  # an unknown view is the waiting one
