@@ -66,3 +66,20 @@ def test_the_hold_list_finds_an_answered_proposal(ctx, client, rounds, users) ->
     missed = pages.get("/hold-proposals?status=done&q=没有这个村").text
     assert number not in missed and "没有找到与“没有这个村”相符的已处理重新认定" in missed
     assert pages.get("/hold-proposals?status=bogus").status_code == 200  # an unknown view is the waiting one
+
+
+def test_a_merges_cases_are_links_to_them(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    kept = make_case(ctx, stage="scheduled", members=1, head_name="王建国")
+    gone = make_case(ctx, stage="received", members=1, head_name="李秀英")
+    with ctx.db.read() as session:
+        (k_hh, k_no), (g_hh, g_no) = ((session.get(Case, c).household_id, session.get(Case, c).number)
+                                      for c in (kept, gone))
+    pages.as_("sup", "insurer_supervisor")
+    done = pages.post(f"/households/{k_hh}/merge", {"other": g_hh, "keep": "this", "head_relation": "spouse",
+                                                    "reason": "夫妻重复登记", "confirm": "yes"})
+    assert done.status_code == 303, done.text
+    pages.as_("rev", "county_reviewer")
+    seen = pages.get(done.headers["location"].split("?")[0]).text
+    joined = seen.split('id="cases-joined"')[1].split("</p>")[0]
+    assert f'<a href="/cases/{gone}">{g_no}</a> 并入 <a href="/cases/{kept}">{k_no}</a>' in joined, joined
+    assert pages.get(f"/cases/{gone}").status_code == 200  # of the proposal's county: the reader's

@@ -297,6 +297,7 @@ class ProposalView:
     member_name: str | None
     joins: list[tuple[str, str]] = field(default_factory=list)  # (case merged away, case kept)
     moved_cases: list[str] = field(default_factory=list)
+    case_ids: dict[str, str] = field(default_factory=dict)  # each case number shown -> its case (the page links it)
     problem: str | None = None
     refusal: str | None = None  # why the viewer may not confirm or decline it
     may_withdraw: bool = False
@@ -335,6 +336,7 @@ def view(session: Session, proposal_id: str, principal: Principal, clock: Clock)
         out.joins = [(b.number, a.number) for a, b in plan.joins]
         gone = {b.id for _, b in plan.joins}
         out.moved_cases = [c.number for c in plan.theirs if c.id not in gone]
+        out.case_ids = {c.number: c.id for pair in plan.joins for c in pair} | {c.number: c.id for c in plan.theirs}
         return out
     out.member_name = plan.member.name
     out.sides = [Side(plan.source.id, plan.source.head_name, plan.source.village, [m.name for m in plan.members],
