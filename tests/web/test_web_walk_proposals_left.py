@@ -83,3 +83,25 @@ def test_a_merges_cases_are_links_to_them(pages, ctx) -> None:  # type: ignore[n
     joined = seen.split('id="cases-joined"')[1].split("</p>")[0]
     assert f'<a href="/cases/{gone}">{g_no}</a> 并入 <a href="/cases/{kept}">{k_no}</a>' in joined, joined
     assert pages.get(f"/cases/{gone}").status_code == 200  # of the proposal's county: the reader's
+
+
+def test_an_edit_that_kept_the_household_says_where_its_record_is(pages, ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    from factories import head_on_record
+
+    determined = make_case(ctx, stage="determined", head_name="吴十")
+    users.add("clerk", "town_clerk", counties=("340223",))
+    fields = {"name": "吴十", "town": "城关镇", "village": "东村", "household_group": "exited_low_standard",
+              "cause": "disaster", "amount": "3000.00"}
+    r = client.post("/api/referrals", headers=users.headers("clerk"),
+                    json={**fields, "county_code": "340223", "id_number": head_on_record(ctx, determined)[1]})
+    assert r.status_code == 201, r.text
+    case_id = r.json()["case_id"]
+    with ctx.db.read() as session:
+        household = session.get(Case, case_id).household_id
+    pages.as_("clerk1", "town_clerk")
+    r = pages.post(f"/applications/{case_id}/edit", {**fields, "name": "吴十一"})
+    shown = pages.get(r.headers["location"]).text
+    assert "该户的登记见其一户一档" in shown and "“合并家庭”“迁移成员”" in shown
+    assert f'id="household-kept"><a href="/households/{household}">' in shown
+    assert pages.get(f"/households/{household}").status_code == 200  # the clerk may read it
+    assert 'id="household-kept"' not in pages.get(f"/cases/{case_id}?done=application_edited").text
