@@ -10,7 +10,7 @@ from deviation_helpers import drawn_round, person, ready_case
 from factories import make_case
 from sampling import sampling_helpers
 
-from verifier.store.tables import Case
+from verifier.store.tables import Case, Member
 
 rounds = sampling_helpers.rounds  # the fixture
 
@@ -105,3 +105,30 @@ def test_an_edit_that_kept_the_household_says_where_its_record_is(pages, ctx, cl
     assert f'id="household-kept"><a href="/households/{household}">' in shown
     assert pages.get(f"/households/{household}").status_code == 200  # the clerk may read it
     assert 'id="household-kept"' not in pages.get(f"/cases/{case_id}?done=application_edited").text
+
+
+def test_the_household_proposals_list_finds_an_answered_one(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    case_id = make_case(ctx, stage="checked", members=3, head_name="赵大山")
+    with ctx.db.read() as session:
+        case = session.get(Case, case_id)
+        hh, number, village = case.household_id, case.number, case.village
+        child = session.query(Member).filter_by(household_id=hh).order_by(Member.id).all()[-1]
+    pages.as_("sup", "insurer_supervisor")
+    done = pages.post(f"/households/{hh}/move", {"member": child.id, "to": "new", "reason": "结婚分户"})
+    assert done.status_code == 303, done.text
+    proposal = done.headers["location"].split("?")[0]
+    pages.as_("rev", "county_reviewer")
+    waiting = pages.get("/household-proposals").text
+    assert f'href="{proposal}">核对并确认</a>' in waiting and 'id="household-proposals-search"' in waiting
+    for q in ("赵大山", number[-4:], village):
+        assert proposal in pages.get("/household-proposals", params={"q": q}).text, q
+    assert proposal not in pages.get("/household-proposals", params={"q": "钱二"}).text
+    assert "没有已处理的申请" in pages.get("/household-proposals?status=done").text
+    assert pages.post(f"{proposal}/decline", {"reason": "尚未办理分户手续"}).status_code == 303
+    assert "没有待确认的申请" in pages.get("/household-proposals").text  # the home card's count: none left
+    answered = pages.get("/household-proposals", params={"status": "done", "q": "赵大山"}).text
+    assert f'href="{proposal}">已驳回</a>' in answered and 'value="done" selected' in answered
+    missed = pages.get("/household-proposals", params={"status": "done", "q": "钱二"}).text
+    assert proposal not in missed and "没有找到与“钱二”相符的已处理申请" in missed
+    pages.as_("far", "county_reviewer", counties=("340222",))  # another county's reviewer finds nothing of it
+    assert proposal not in pages.get("/household-proposals?status=done").text
