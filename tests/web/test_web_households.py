@@ -108,7 +108,7 @@ def test_the_supervisor_merges_from_the_case_page(pages, ctx, clock) -> None:  #
     seen = pages.get(proposal).text
     assert f'action="{proposal}/confirm"' in seen and 'id="proposal-sides"' in seen
     assert "王建国" in seen and "李秀英" in seen and "<title>合并家庭申请 ·" in seen
-    assert f'{c["w_number"]} 并入' in seen  # the two open cases join into one
+    assert f'{c["w_number"]}</a> 并入' in seen  # the two open cases join into one
     confirmed = pages.post(f"{proposal}/confirm", {"seen": _seen(seen)})
     assert confirmed.status_code == 303 and "done=household_change_confirmed" in confirmed.headers["location"]
     assert status_of(ctx, c["wife"]) == "merged"

@@ -16,7 +16,7 @@ from litestar.response import Template
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
-from ..cases import hold_proposals, holds
+from ..cases import hold_proposal_list, hold_proposals, holds
 from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..http import Ctx, get, post
 from ..payments import recoveries, recovery_reading
@@ -238,12 +238,24 @@ class HoldProposalPages(Controller):
     path = "/hold-proposals"
 
     @get("/", opt=ANSWERERS)
-    def waiting(self, ctx: Ctx, request: Req) -> Template:
+    def waiting(self, ctx: Ctx, request: Req, status: Annotated[str, QueryParameter(max_length=8)] = "",
+                q: Annotated[str, QueryParameter(max_length=200)] = "",
+                page_no: Annotated[str | None, QueryParameter(name="page", max_length=12)] = None) -> Template:
+        """Waiting (the card's count, oldest first) or answered (已处理, newest first), searched; a waiting row says
+        why the user may not answer it (what the case page shows instead of the forms: one read per row of the
+        page, so at most a page's worth)."""
+        view = status if status in hold_proposal_list.VIEWS else ""
+        q = fold_search(q)
         with ctx.db.read() as session:
-            items = hold_proposals.waiting_list(session, request.user)
-            names = user_names(session, [p["proposed_by"] for p in items])
-        return page(request, "hold_proposals.html", items=items, names=names,
-                    limited=bool(request.user.counties))
+            found = hold_proposal_list.find(session, request.user, view=view, q=q, page=page_param(page_no),
+                                            page_size=paging.PAGE_SIZE)
+            refused = {p["id"]: hold_proposals.answer_refused(session, p["case_id"], request.user)
+                       for p in found.items if p["status"] == "waiting"}
+            names = user_names(session, [p["proposed_by"] for p in found.items]
+                               + [p["answered_by"] or "" for p in found.items])
+        pager = Pager.over("/hold-proposals", {"status": view, "q": q}, found)
+        return page(request, "hold_proposals.html", items=found.items, names=names, refused=refused, p=pager,
+                    view=view, q=q, sl=sl, limited=bool(request.user.counties))
 
 
 class RedeterminationPages(Controller):

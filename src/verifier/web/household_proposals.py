@@ -9,15 +9,18 @@ import re
 from typing import Annotated, Any
 
 from litestar import Controller
-from litestar.params import Parameter, URLEncodedBody
+from litestar.params import Parameter, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
 from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from ..households import service as households
-from ..households.service import proposals
+from ..households.service import proposal_list, proposals
 from ..http import Ctx, get, post
+from ..store.paged import fold_search
+from . import paging
 from .common import IMPORTERS, SUPERVISOR, FormState, Req, clean, form_state, page, see_other
 from .labels import RELATIONS, message_zh
+from .paging import Pager, page_param
 
 Id = Annotated[str, Parameter(max_length=40, pattern=r"^[A-Za-z0-9_.-]*$")]
 CASE_ID = re.compile(r"[A-Za-z0-9_.-]{1,40}")
@@ -42,12 +45,23 @@ class HouseholdProposalPages(Controller):
     path = "/household-proposals"
 
     @get("/", opt=IMPORTERS)
-    def pending(self, ctx: Ctx, request: Req, to_decide: Annotated[str, Parameter(max_length=1)] = "") -> Template:
-        """The county's merges and moves waiting for a second person, oldest first; `to_decide=1`: only those the
+    def pending(self, ctx: Ctx, request: Req, status: Annotated[str, QueryParameter(max_length=8)] = "",
+                q: Annotated[str, QueryParameter(max_length=200)] = "",
+                page_no: Annotated[str | None, QueryParameter(name="page", max_length=12)] = None,
+                to_decide: Annotated[str, QueryParameter(max_length=1)] = "") -> Template:
+        """The county's merges and moves waiting for a second person, oldest first, or those answered or withdrawn
+        (已处理, newest first); searched by head, village or case number; `to_decide=1`: only the pending ones the
         user may confirm or decline (the home card's count)."""
+        view = status if status in proposal_list.VIEWS else ""
+        deciding = to_decide == "1" and not view
+        q = fold_search(q)
         with ctx.db.read() as session:
-            rows = proposals.pending_list(session, request.user, to_decide=to_decide == "1")
-        return page(request, "household_proposals.html", rows=rows, to_decide=to_decide == "1")
+            found = proposal_list.find(session, request.user, view=view, q=q, page=page_param(page_no),
+                                       page_size=paging.PAGE_SIZE, to_decide=deciding)
+        pager = Pager.over("/household-proposals", {"status": view, "q": q, "to_decide": "1" if deciding else ""},
+                           found)
+        return page(request, "household_proposals.html", rows=found.items, p=pager, view=view, q=q,
+                    to_decide=deciding)
 
     @get("/{proposal_id:str}", opt=IMPORTERS)
     def show(self, proposal_id: Id, ctx: Ctx, request: Req, case: Id = "") -> Template:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -33,7 +32,7 @@ from ...audit import log as audit
 from ...clock import Clock
 from ...domain.errors import DomainError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ...recusal import refusals
-from ...roster.service import PASSWORD_LINK, password_links
+from ...roster.service import PASSWORD_LINK
 from ...store.base import new_id
 from ...store.tables import Household, User
 from ..models import HouseholdChangeProposal as Proposal
@@ -333,7 +332,9 @@ def withdraw(session: Session, proposal_id: str, *, principal: Principal, clock:
 def pending_count(session: Session, principal: Principal) -> int:
     """The pending proposals the caller may decide (the home card: what `/household-proposals?to_decide=1` lists):
     of their own county, not their own, nor one whose proposer's account is linked to theirs by a password."""
-    return len(pending_list(session, principal, to_decide=True))
+    from .proposal_list import find
+
+    return find(session, principal, to_decide=True, page_size=1).total
 
 
 @dataclass(frozen=True)
@@ -358,6 +359,7 @@ class ProposalView:
     member_name: str | None
     joins: list[tuple[str, str]] = field(default_factory=list)  # (case merged away, case kept)
     moved_cases: list[str] = field(default_factory=list)
+    case_ids: dict[str, str] = field(default_factory=dict)  # each case number shown -> its case (the page links it)
     problem: str | None = None
     refusal: str | None = None  # why the viewer may not confirm or decline it
     may_withdraw: bool = False
@@ -404,6 +406,7 @@ def view(session: Session, proposal_id: str, principal: Principal, clock: Clock)
         out.joins = [(b.number, a.number) for a, b in plan.joins]
         gone = {b.id for _, b in plan.joins}
         out.moved_cases = [c.number for c in plan.theirs if c.id not in gone]
+        out.case_ids = {c.number: c.id for pair in plan.joins for c in pair} | {c.number: c.id for c in plan.theirs}
         return out
     out.member_name = plan.member.name
     out.new_head_name = plan.new_head.name if plan.new_head is not None else None
@@ -415,45 +418,3 @@ def view(session: Session, proposal_id: str, principal: Principal, clock: Clock)
     else:
         out.sides.append(Side("", f"{plan.member.name}（新立一户）", plan.source.village, [], 0, 1))
     return out
-
-
-@dataclass(frozen=True)
-class ProposalLine:
-    id: str
-    kind: str
-    household_id: str
-    head_name: str
-    other_head_name: str | None
-    member_name: str | None
-    new_household: bool
-    proposed_by: str
-    proposed_at: datetime
-    mine: bool
-    linked: bool = False  # the proposer's account is linked to the caller's by a password: the caller may not decide
-
-
-def pending_list(session: Session, principal: Principal, *, to_decide: bool = False) -> list[ProposalLine]:
-    """The pending proposals of the caller's counties, oldest first (the list page); `to_decide`: only those the
-    caller may confirm or decline (`may_confirm`, the home card's count)."""
-    from ...store.tables import Member
-
-    stmt = select(Proposal).where(Proposal.status == "pending").order_by(Proposal.proposed_at, Proposal.id)
-    if principal.counties:
-        stmt = stmt.where(Proposal.county_code.in_(sorted(principal.counties)))
-    rows = list(session.scalars(stmt))
-    if to_decide:
-        rows = [r for r in rows if _bar(r, principal) is None]
-        linked = password_links(session, principal.id, {r.proposed_by for r in rows}) if rows else set()
-        rows = [r for r in rows if r.proposed_by not in linked]
-    heads = dict(session.execute(select(Household.id, Household.head_name).where(Household.id.in_(
-        sorted({h for r in rows for h in (r.household_id, r.other_household_id) if h})))).tuples().all())
-    members = dict(session.execute(select(Member.id, Member.name).where(Member.id.in_(
-        sorted({r.member_id for r in rows if r.member_id})))).tuples().all())
-    names = _names(session, {r.proposed_by for r in rows}) if rows else {}
-    linked = password_links(session, principal.id, {r.proposed_by for r in rows}) if rows else frozenset()
-    return [ProposalLine(r.id, r.kind, r.household_id, heads.get(r.household_id, ""),
-                         heads.get(r.other_household_id) if r.other_household_id else None,
-                         members.get(r.member_id) if r.member_id else None, r.new_household,
-                         names.get(r.proposed_by, r.proposed_by), r.proposed_at, r.proposed_by == principal.id,
-                         r.proposed_by in linked)
-            for r in rows]

@@ -1,0 +1,39 @@
+"""The re-determinations against the county's finding of a county reviewer's counties as the list page
+(/hold-proposals) finds them: those waiting (what the home card counts, oldest first) or those answered or
+withdrawn (newest first), searched by the head's name, the case number or the village. A reviewer without a county
+limit finds none."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..accounts.auth import Principal
+from ..sampling.models import CaseHoldProposal
+from ..store.paged import Paged, page_of, text_search
+from ..store.tables import Case, Household
+from . import holds
+
+VIEWS = ("", "done")  # "": waiting; "done": confirmed, declined or withdrawn
+
+
+def find(session: Session, principal: Principal, *, view: str = "", q: str = "", page: int = 1,
+         page_size: int = 50) -> Paged[dict[str, Any]]:
+    """One page of the user's counties' proposals in `view`, each with its case's number, head and village."""
+    waiting = view != "done"
+    stmt = (select(CaseHoldProposal, Case.number, Case.town, Case.village, Household.head_name)
+            .join(Case, Case.id == CaseHoldProposal.case_id).join(Household, Household.id == Case.household_id)
+            .where(CaseHoldProposal.county_code.in_(sorted(principal.counties)),
+                   (CaseHoldProposal.status == "waiting") if waiting else (CaseHoldProposal.status != "waiting")))
+    if q:
+        stmt = stmt.where(text_search(q, [Household.head_name, Case.number, Case.village]))
+    if waiting:
+        stmt = stmt.order_by(CaseHoldProposal.proposed_at, CaseHoldProposal.id)
+    else:
+        stmt = stmt.order_by(func.coalesce(CaseHoldProposal.answered_at, CaseHoldProposal.proposed_at).desc(),
+                             CaseHoldProposal.id)
+    found = page_of(session, stmt, page, page_size, rows=True)
+    return found.map(lambda row: {**holds.proposal_out(row[0]), "case_id": row[0].case_id, "number": row[1],
+                                  "town": row[2], "village": row[3], "head_name": row[4]})
