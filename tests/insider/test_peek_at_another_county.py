@@ -53,6 +53,7 @@ FILLERS = {
     "round_id": "round", "change_id": "payee_change", "contract_id": "contract", "user_id": "user",
     "meeting_id": "meeting", "objection_id": "objection", "recovery_id": "recovery", "referral_id": "need_referral",
     "import_id": "roster_import", "grant_id": "grant", "index": "audit_index", "sha256": "file",
+    "proposal_id": "household_proposal",
 }
 # An `import_id` is a roster import's but under `registers`, a register import's.
 IMPORT_OF = {"registers": "register_import"}
@@ -83,7 +84,7 @@ QUERY_NAMING_NO_COUNTY = {
     "offset": "a count", "page": "a page number", "page_no": "a page number", "period": "a year or month",
     "posting_filter": "a fixed word", "role": "a role's name", "rows": "a count of rows", "second": "a tree size", "show": "a fixed word",
     "sort": "a column's name", "status": "a status", "to": "a date", "todo": "a fixed word",
-    "tree_size": "a tree size", "unsaved": "a switch", "which": "a state",
+    "tree_size": "a tree size", "unsaved": "a switch", "which": "a state", "to_decide": "a switch",
     "qt": "a search token the server issued to the searcher, read within the searcher's counties",
 }
 # Addresses the victim's own reader is not answered on with these fillers, and why: filled right, refused for a reason.
@@ -220,6 +221,14 @@ def _victim(ctx: Any, client: Any) -> Victim:
                              contract_id=case.contract_id, amount=123_456, repaid=0, status="open",
                              paid_amount=223_456, due_amount=100_000, opened_by="u_reviewer",
                              opened_at=ctx.clock.now()))
+    with ctx.db.read() as session:  # a member's move waiting for a second person
+        moving, moving_from = session.execute(select(Member.id, Member.household_id).join(
+            Case, Case.household_id == Member.household_id).where(Case.id == paid, Member.relation != "head")
+            .order_by(Member.id)).first()
+    r = client.post(f"/api/households/{moving_from}/members/{moving}/move", headers=supervisor,
+                    json={"reason": "已分户另过", "new_household": True})
+    assert r.status_code == 200, r.text
+    proposal = r.json()["id"]
     with ctx.db.read() as session:
         first = lambda q: session.scalar(q.limit(1))  # noqa: E731
         ids = {
@@ -232,7 +241,7 @@ def _victim(ctx: Any, client: Any) -> Victim:
             "objection": first(select(Objection.id)), "recovery": first(select(Recovery.id)),
             "need_referral": first(select(NeedReferral.id)), "roster_import": first(select(RosterImport.id)),
             "register_import": register_import,
-            "grant": first(select(RoleGrant.id)),
+            "grant": first(select(RoleGrant.id)), "household_proposal": proposal,
             "audit_index": str(first(select(AuditEntry.idx).where(AuditEntry.county_code == DEMO_COUNTY)
                                      .order_by(AuditEntry.idx.desc()))),
             "case_evidence": first(select(Evidence.sha256).where(Evidence.case_id == scheduled)),

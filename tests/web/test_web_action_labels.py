@@ -55,6 +55,8 @@ def audit_actions() -> tuple[set[str], list[str]]:
             found.add(constants[node.id])
         elif isinstance(node, ast.Name) and node.id in dotted:
             found.update(dotted[node.id])
+        elif isinstance(node, ast.Attribute) and node.attr in dotted:  # another module's constant (holds.DECIDED)
+            found.update(dotted[node.attr])
         elif text in EXPANDED:
             found.update(EXPANDED[text])
         elif text not in FORWARDED:

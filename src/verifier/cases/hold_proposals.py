@@ -39,7 +39,6 @@ from . import holds
 from .workflow import load_case
 
 ROLE = "county_reviewer"
-CONFIRMED = holds.DECIDED
 DECLINED = "case.hold_redetermination_declined"
 STALE = "这项重新认定提议已被确认、驳回或已随暂停支付撤销，请刷新页面后再办理。"
 FIGURE_CHANGED = ("提出重新认定时县级复核核定的保障金为 {then} 元，县级已更正复核结果（现为{now}）：这项提议不能再确认，"
@@ -141,7 +140,7 @@ def confirm(session: Session, case_id: str, proposal_id: str, *, reason: str, pr
     case.updated_at = now
     case.version += 1
     session.flush()
-    audit.append(session, actor=principal.id, role=ROLE, action=CONFIRMED, subject=case.id,
+    audit.append(session, actor=principal.id, role=ROLE, action=holds.DECIDED, subject=case.id,
                  contract_hash=case.contract_hash, clock=clock,
                  payload={"from": case.status, "to": case.status, **payload})
     return holds.hold_out(hold, [proposal])

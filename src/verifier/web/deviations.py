@@ -282,7 +282,7 @@ class RedeterminationPages(Controller):
         return see_other(f"/cases/{case_id}", done="redetermined" if done["status"] != "open"
                          else "redetermination_proposed")
 
-    def _answer(self, ctx: Any, request: Req, case_id: str, data: dict[str, Any], confirm: bool) -> Any:
+    def _decide_proposal(self, ctx: Any, request: Req, case_id: str, data: dict[str, Any], confirm: bool) -> Any:
         from .cases import render_case
 
         key = "proposal_confirm" if confirm else "proposal_decline"
@@ -303,12 +303,12 @@ class RedeterminationPages(Controller):
     @post("/proposal/confirm", opt=ANSWERERS, status_code=303)
     def confirm_proposal(self, case_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
         """A county reviewer of the county confirms a re-determination against the county's finding."""
-        return self._answer(ctx, request, case_id, data, True)
+        return self._decide_proposal(ctx, request, case_id, data, True)
 
     @post("/proposal/decline", opt=ANSWERERS, status_code=303)
     def decline_proposal(self, case_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
         """Or declines it: the hold stays open."""
-        return self._answer(ctx, request, case_id, data, False)
+        return self._decide_proposal(ctx, request, case_id, data, False)
 
 
 def round_assessment(session: Session, round_id: str, user: Principal) -> dict[str, Any]:
