@@ -195,7 +195,7 @@ _CASE_COLUMNS = (*_without(_case, "created_at", "version"), _household.c.head_na
 _CASE = Prepared(select(*_CASE_COLUMNS).join(_household, _household.c.id == _case.c.household_id)
                  .where(_case.c.id == _CASE_ID))
 _VISITS = Prepared(select(_visit.c.id, _visit.c.visit_on, _visit.c.due_on, _visit.c.officer_ids, _visit.c.vehicle,
-                          _visit.c.active, _visit.c.by_hand, _visit.c.reason).where(_visit.c.case_id == _CASE_ID).order_by(_visit.c.created_at))
+                          _visit.c.active, _visit.c.by_hand, _visit.c.reason).where(_visit.c.case_id == _CASE_ID).order_by(_visit.c.created_at, _visit.c.id))
 _REFERRALS = Prepared(select(_referral.c.id, _referral.c.channel, _referral.c.name, _referral.c.id_number_enc,
                              _referral.c.town, _referral.c.village, _referral.c.cause, _referral.c.amount,
                              _referral.c.referred_on, _referral.c.import_id, _referral.c.row_number)
