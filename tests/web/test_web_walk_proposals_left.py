@@ -47,6 +47,21 @@ def test_the_hold_list_says_per_row_who_may_not_answer(ctx, client, rounds, user
     assert "发现偏差的复核结果由您录入" in case_page and 'id="proposal-confirm-form"' not in case_page
 
 
+def test_the_hold_list_names_no_account_by_its_id(ctx, client, rounds, users) -> None:  # type: ignore[no-untyped-def]
+    """A proposer whose account is not found is shown as 未知账号, never by its id."""
+    from sqlalchemy import update
+    from verifier.sampling.models import CaseHoldProposal
+    from web.pagekit import Pages
+
+    pages = Pages(client, users)
+    _, proposal, _ = _held_with_proposal(ctx, client, rounds, users)
+    with ctx.db.begin() as session:
+        session.execute(update(CaseHoldProposal).where(CaseHoldProposal.id == proposal).values(proposed_by="usr_gone"))
+    pages.login("rev2")
+    listed = pages.get("/hold-proposals").text
+    assert "未知账号" in listed and "usr_gone" not in listed
+
+
 def test_the_hold_list_finds_an_answered_proposal(ctx, client, rounds, users) -> None:  # type: ignore[no-untyped-def]
     from web.pagekit import Pages
 

@@ -75,7 +75,8 @@ ALREADY_PROPOSED = ("{head}户已有一份待确认的合并家庭或迁移成�
 SUBMITTED = "已提交，待另一位保险公司主管或县级复核员确认"
 SHOWN_CHANGED = ("您打开这份申请后，各户的成员、与户主的关系、户主或合为一案的案件已有变化，确认的不是您核对过的内容："
                  "请重新打开申请，核对现在的变化后再确认")
-NOT_SEEN = "请先打开这份申请核对变化：确认时须附上页面所示内容的校验值（seen）"
+NOT_SEEN = "请先打开这份申请核对变化：确认时须附上页面所示内容的校验值"
+UNKNOWN_ACCOUNT = "未知账号"  # a user id no account has (shown instead of the id)
 
 
 def _snapshot(session: Session, household_ids: list[str]) -> dict[str, list[str]]:
@@ -372,7 +373,7 @@ class ProposalView:
     new_head_name: str | None = None  # a move of the head: who heads those who stay
 
     def who(self, user_id: str | None) -> str:
-        return self.names.get(user_id or "", user_id or "")
+        return self.names.get(user_id, UNKNOWN_ACCOUNT) if user_id else ""
 
 
 def _names(session: Session, people: set[str]) -> dict[str, str]:
