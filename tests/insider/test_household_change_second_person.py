@@ -211,9 +211,9 @@ def test_two_confirmations_at_once_or_a_confirmation_beside_a_withdrawal_give_on
 
 
 def test_attack_what_is_applied_differs_from_what_the_confirmer_read(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
-    """The confirmer read the proposal; then a check renamed a member, changed a relation or the head, or a case moved
-    on so that the other case survives the merge: the confirmation of what was read is refused (409, nothing
-    written), and what is read again is confirmed."""
+    """The confirmer read the proposal; then a check renamed a member, changed a relation or the head, a case moved
+    on so that the other case survives the merge, or a household's village (the page shows it) changed: the
+    confirmation of what was read is refused (409, nothing written), and what is read again is confirmed."""
     a, b, a_hh, b_hh = _two_households(ctx)
     users.add("sup", "insurer_supervisor", counties=(COUNTY,))
     users.add("sup2", "insurer_supervisor", counties=(COUNTY,))
@@ -228,6 +228,7 @@ def test_attack_what_is_applied_differs_from_what_the_confirmer_read(ctx, client
         ("UPDATE member SET relation = CASE WHEN relation = 'child' THEN 'parent' ELSE 'child' END WHERE id = :m",
          {"m": a_member.id}),  # a relation
         ("UPDATE relief_case SET status = 'scheduled' WHERE id = :c", {"c": a}),  # the other case now survives
+        ("UPDATE household SET village = '西村' WHERE id = :h", {"h": b_hh}),  # a village the page shows
     )
     before = entries_but_refusals(ctx)
     for change, params in changes:

@@ -205,3 +205,45 @@ def test_the_adders_own_later_check_does_not_vouch_for_the_member(ctx, client, u
     assert r.status_code == 200, r.text
     # the same officers listing him again is still their word
     assert _on_record_at(ctx, first, second) == [head_of(client, users.headers("sup"), first)]
+
+
+def test_attack_the_adders_second_account_does_not_vouch_for_the_member(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """An officer adds a member at one case's check, which is sent back (never determined). At the household's other
+    case the officer's second account (its password set by him) records a check listing the member unchanged, with a
+    colleague, and that determination is confirmed: still the adder's word, not other officers'. The member stays off
+    the record for the first case, and naming him payee at its next visit's door is refused."""
+    from verifier.store.tables import User
+
+    first, second = _two_cases_two_teams(ctx, client, users)
+    with ctx.db.begin() as session:  # off1 set off3's password: off3 is off1's second account
+        session.get(User, users.ids["off3"]).password_set_by = users.ids["off1"]
+    made_up = {"name": "李四", "id_number": new_id_number(), "relation": "other", "labour": "full"}
+    r = client.post(f"/api/cases/{first}/check", headers=users.headers("off1"),
+                    json=_body(ctx, client, users, first, [made_up], account=None))
+    assert r.status_code == 201, r.text
+    r = client.post(f"/api/cases/{first}/send-back", headers=users.headers("sup"), json={"reason": "收入未核实"})
+    assert r.status_code == 200, r.text
+    body = _second_body(ctx, client, users, second, [made_up], None)
+    body["officers"] = [users.ids["off3"], users.ids["off4"]]
+    r = client.post(f"/api/cases/{second}/check", headers=users.headers("off3"), json=body)
+    assert r.status_code == 201, r.text
+    r = client.post(f"/api/cases/{second}/determination", headers=users.headers("sup2"), json={"confirm": True})
+    assert r.status_code == 200, r.text
+    head = head_of(client, users.headers("sup"), first)
+    assert _on_record_at(ctx, first, second) == [head]
+    # The first case's next visit (its officers may not make it) naming him payee with the adder's card: refused,
+    # nothing written.
+    users.add("off5", "field_officer", counties=(COUNTY,))
+    users.add("off6", "field_officer", counties=(COUNTY,))
+    schedule(client, users.headers("sup"), first, [users.ids["off5"], users.ids["off6"]],
+             ctx.clock.today().isoformat(), vehicle="车05")
+    body = _body(ctx, client, users, first, [made_up], "李四")
+    body["officers"] = [users.ids["off5"], users.ids["off6"]]
+    before = _written(ctx)
+    r = client.post(f"/api/cases/{first}/check", headers=users.headers("off5"), json=body)
+    _refused_not_on_record(r)
+    assert _written(ctx) == before
+    # The same confirmed check by accounts not linked to the adder's vouches for him (other officers' word).
+    with ctx.db.begin() as session:
+        session.get(User, users.ids["off3"]).password_set_by = None
+    assert _on_record_at(ctx, first, second) == [head, "李四"]

@@ -461,6 +461,40 @@ def test_a_recheck_naming_a_member_it_typed_is_listed_as_outside_the_household_o
     assert [(c["case_id"], c["source"], c["name_in_household"]) for c in seen] == [(steered, "check", False)]
 
 
+def test_the_list_of_payees_later_checks_changed_reads_the_names_on_record_once(ctx, client, users,  # type: ignore[no-untyped-def]
+                                                                               monkeypatch) -> None:
+    """The batch's list asks which names are on record for all its re-checks at once (`names_on_record_by_case`, a
+    fixed number of statements), not once per item; each item still says its own."""
+    from verifier.checks import on_record
+    from verifier.store.tables import Check, Member
+
+    h = _staff(users)
+    typed, kept = _noticed(ctx, "辛户主", "6222020200112203447"), _noticed(ctx, "壬户主", "6222020200112203448")
+    _recheck(ctx, typed, OWN)
+    _recheck(ctx, kept, "6212260000000088888")
+    with ctx.db.begin() as session:  # the first re-check typed its head's name (as the upgrade to 0063 ties it)
+        recheck = session.scalars(select(Check).where(Check.case_id == typed).order_by(Check.seq.desc())).first()
+        for member in session.scalars(select(Member).where(Member.name == "辛户主")):
+            member.added_by_check_id = recheck.id
+    batch = client.post("/api/payment-batches", json={"county_code": "340223"}, headers=h["claims"]).json()
+    calls: list[list[str]] = []
+    by_case = on_record.names_on_record_by_case
+
+    def spy(session, listed):  # type: ignore[no-untyped-def]
+        calls.append(sorted(listed))
+        return by_case(session, listed)
+
+    def one_by_one(*a, **kw):  # type: ignore[no-untyped-def]
+        raise AssertionError("names read per item")
+
+    monkeypatch.setattr(on_record, "names_on_record_by_case", spy)
+    monkeypatch.setattr(on_record, "names_on_record", one_by_one)
+    seen = client.get(f"/api/payment-batches/{batch['id']}", headers=h["fin2"]).json()["payee_changes"]
+    assert sorted((c["case_id"], c["source"], c["name_in_household"]) for c in seen) == sorted(
+        [(typed, "check", False), (kept, "check", True)])
+    assert calls == [sorted([typed, kept])]
+
+
 def _number(ctx, case_id: str) -> str:  # type: ignore[no-untyped-def]
     from verifier.store.tables import Case
 

@@ -1,15 +1,16 @@
 """Migration 0063: `member.added_by_check_id`, the home check that added a member or last changed their name. The
 upgrade fills it for the members stored before, from the referrals (which create only the head member, with the
-referral's ID number) and the checks' member lists (`home_check.members`, each member by id with the name the check
-recorded), read in the order the checks were recorded: a member no referral brought is tied to the first check
-listing them, and to any later check listing them under another name (spaces aside). The downgrade drops the column
-and keeps the members (a later upgrade computes it again from the same rows)."""
+referral's ID number: its source when made before any check listed them) and the checks' member lists
+(`home_check.members`, each member by id with the name the check recorded), read in the order the checks were
+recorded: a member no referral brought is tied to the first check listing them, and to any later check listing them
+under another name (spaces aside). The downgrade drops the column and keeps the members (a later upgrade computes it
+again from the same rows)."""
 
 from __future__ import annotations
 
 import json
 
-from migration_rows import NOW, downgrade, insert_case
+from migration_rows import downgrade, insert_case
 from sqlalchemy import inspect, text
 
 from verifier.store.db import Database
@@ -19,8 +20,14 @@ BEFORE = "0062"  # the revision before 0063's
 MEMBER = ("INSERT INTO member (id, household_id, name, id_number_enc, id_number_bidx, relation{more}) "
           "VALUES (:id, 'hh_1', :name, :enc, :bidx, 'head'{values})")
 REFERRAL = ("INSERT INTO referral (id, case_id, channel, name, id_number_enc, id_number_bidx, town, village, "
-            "household_group, cause, amount, referred_on, entered_by, created_at) VALUES ('ref_1', 'case_1', "
-            "'civil_affairs', '张三', :enc, 'b1', 't', 'v', 'low_income', 'illness', 0, '2020-05-01', 'u', :now)")
+            "household_group, cause, amount, referred_on, entered_by, created_at) VALUES (:id, 'case_1', "
+            "'civil_affairs', :name, :enc, :bidx, 't', 'v', 'low_income', 'illness', 0, '2020-05-01', 'u', :at)")
+REFERRED_AT = "2020-05-01 02:00:00"  # before any check
+
+
+def _referral(conn, ref_id: str = "ref_1", name: str = "张三", bidx: str = "b1",  # type: ignore[no-untyped-def]
+              at: str = REFERRED_AT) -> None:
+    conn.execute(text(REFERRAL), {"id": ref_id, "name": name, "enc": b"x", "bidx": bidx, "at": at})
 
 
 def _check(check_id: str, recorded_at: str, members: list[tuple[str, str]]) -> str:
@@ -46,7 +53,7 @@ def test_the_upgrade_ties_members_a_check_added_or_renamed_and_the_downgrade_kee
             insert_case(conn, county="340223", status="checked")
         upgrade(db, BEFORE)
         with db.engine.begin() as conn:
-            conn.execute(text(REFERRAL), {"now": NOW, "enc": b"x"})
+            _referral(conn)
             for mid, name, bidx in (("mem_1", "张三", "b1"), ("mem_2", "李四", "b2"), ("mem_3", "王六", "b3"),
                                     ("mem_4", "赵七", "b4"), ("mem_5", "钱八", "b5")):
                 conn.execute(text(MEMBER.format(more="", values="")),
@@ -83,11 +90,35 @@ def test_a_head_the_referral_brought_and_a_check_renamed_is_tied_to_that_check(d
             insert_case(conn, county="340223", status="checked")
         upgrade(db, BEFORE)
         with db.engine.begin() as conn:
-            conn.execute(text(REFERRAL), {"now": NOW, "enc": b"x"})
+            _referral(conn)
             conn.execute(text(MEMBER.format(more="", values="")), {"id": "mem_1", "name": "钱同伙", "enc": b"x",
                                                                    "bidx": "b1"})
             conn.execute(text(_check("chk_1", "2020-05-10 02:00:00", [("mem_1", "钱同伙")])))
         upgrade(db, "0063")
         assert _members(db) == [("mem_1", "chk_1")]
+    finally:
+        db.dispose()
+
+
+def test_an_application_made_after_a_check_added_the_member_does_not_bring_them(database_url: str) -> None:
+    """An application for a member a check added lands on their household with their ID number: made after that
+    check, it names the member, it did not bring them (as the code running since keeps them tied to the check)."""
+    db = Database(database_url)
+    try:
+        upgrade(db, "0011")
+        with db.engine.begin() as conn:
+            insert_case(conn, county="340223", status="checked")
+        upgrade(db, BEFORE)
+        with db.engine.begin() as conn:
+            _referral(conn)
+            for mid, name, bidx in (("mem_1", "张三", "b1"), ("mem_2", "李四", "b2")):
+                conn.execute(text(MEMBER.format(more="", values="")),
+                             {"id": mid, "name": name, "enc": b"x", "bidx": bidx})
+            conn.execute(text(_check("chk_1", "2020-05-10 02:00:00", [("mem_1", "张三"), ("mem_2", "李四")])))
+            _referral(conn, "ref_2", "李四", "b2", at="2020-05-15 02:00:00")  # an application naming 李四, later
+            # a later referral of the head changes nothing: the first one, before any check, brought him
+            _referral(conn, "ref_3", "张三", "b1", at="2020-05-20 02:00:00")
+        upgrade(db, "0063")
+        assert _members(db) == [("mem_1", None), ("mem_2", "chk_1")]
     finally:
         db.dispose()

@@ -80,6 +80,34 @@ def test_the_list_does_not_invite_a_linked_account_to_confirm(pages, ctx) -> Non
     assert f'href="{proposal}">查看</a>' in listed and "密码关联" not in listed  # one's own: （本人）
 
 
+def test_the_list_says_why_an_account_of_every_county_may_not_confirm(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    """An account with no county limit is no county's confirmer: the list says so with 查看 instead of inviting it
+    to 核对并确认 a proposal its page would refuse."""
+    from verifier.households.service.proposals import NOT_OF_COUNTY
+
+    proposal, _ = _move_proposed(pages, ctx)
+    pages.as_("rev_all", "county_reviewer", counties=())
+    listed = pages.get("/household-proposals").text
+    assert f'href="{proposal}">查看</a>' in listed and "核对并确认" not in listed
+    assert f'<span class="small muted refused">{NOT_OF_COUNTY}</span>' in listed
+    assert NOT_OF_COUNTY in pages.get(proposal).text  # what the proposal's page says too
+
+
+def test_the_lists_and_the_page_name_no_account_by_its_id(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    """A proposer whose account is not found is shown as 未知账号, never by the id only the database knows; a
+    confirmation sent without what the page showed is refused in Chinese only."""
+    from sqlalchemy import text
+
+    proposal, _ = _move_proposed(pages, ctx)
+    with ctx.db.begin() as session:
+        session.execute(text("UPDATE household_change_proposal SET proposed_by = 'usr_gone'"))
+    pages.as_("rev", "county_reviewer")
+    for page in (pages.get("/household-proposals").text, pages.get(proposal).text):
+        assert "未知账号" in page and "usr_gone" not in page
+    refused = pages.post(f"{proposal}/confirm", {"seen": ""})
+    assert refused.status_code == 422 and "页面所示内容的校验值" in refused.text and "（seen）" not in refused.text
+
+
 def test_the_held_cases_two_answer_forms_each_label_their_own_box(ctx, client, rounds, users) -> None:  # type: ignore[no-untyped-def]
     from web.pagekit import Pages
 

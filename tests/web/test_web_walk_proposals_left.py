@@ -47,6 +47,70 @@ def test_the_hold_list_says_per_row_who_may_not_answer(ctx, client, rounds, user
     assert "发现偏差的复核结果由您录入" in case_page and 'id="proposal-confirm-form"' not in case_page
 
 
+def test_the_hold_list_names_no_account_by_its_id(ctx, client, rounds, users) -> None:  # type: ignore[no-untyped-def]
+    """A proposer whose account is not found is shown as 未知账号, never by its id."""
+    from sqlalchemy import update
+    from verifier.sampling.models import CaseHoldProposal
+    from web.pagekit import Pages
+
+    pages = Pages(client, users)
+    _, proposal, _ = _held_with_proposal(ctx, client, rounds, users)
+    with ctx.db.begin() as session:
+        session.execute(update(CaseHoldProposal).where(CaseHoldProposal.id == proposal).values(proposed_by="usr_gone"))
+    pages.login("rev2")
+    listed = pages.get("/hold-proposals").text
+    assert "未知账号" in listed and "usr_gone" not in listed
+
+
+def test_the_hold_list_reads_who_may_not_answer_once_for_the_page(ctx, client, rounds, users) -> None:  # type: ignore[no-untyped-def]
+    """The list asks why the user may not answer for its whole page at once (`answers_refused`): for each row what
+    the case page says (`answer_refused`), in as many statements for two rows as for one."""
+    from sqlalchemy import event
+    from verifier.accounts.auth import principal_of
+    from verifier.cases import hold_proposals
+    from verifier.store.tables import User
+
+    sup2, rev2 = person(ctx, users, "sup2", "insurer_supervisor"), person(ctx, users, "rev2", "county_reviewer")
+    cases = [ready_case(ctx), ready_case(ctx)]
+    round_id = drawn_round(rounds, set(cases))
+    for case_id in cases:
+        assert rounds.result(round_id, case_id, per_capita_income="2666.67", eligible=False)["deviation"] is True
+        r = client.post(f"/api/cases/{case_id}/redetermination", headers=users.headers("sup2"),
+                        json={"outcome": "proceed", "reason": "维持原认定"})
+        assert r.status_code == 200 and r.json()["status"] == "open", r.text
+    pal = person(ctx, users, "pal", "county_reviewer")
+    everywhere = person(ctx, users, "rev_all", "county_reviewer", counties=())
+    with ctx.db.begin() as session:  # the proposer set pal's password
+        session.get(User, users.ids["pal"]).password_set_by = users.ids["sup2"]
+        reviewer = principal_of(session.get(User, users.ids["reviewer"]))
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    engines = {ctx.db.engine, ctx.db.read_engine, ctx.db.quick_engine}
+    for who in (rev2, reviewer, pal, everywhere, sup2):
+        with ctx.db.read() as session:
+            one_by_one = {c: hold_proposals.answer_refused(session, c, who) for c in cases}
+            counted = []
+            for asked in ([cases[0]], cases):
+                statements.clear()
+                for engine in engines:
+                    event.listen(engine, "before_cursor_execute", seen)
+                try:
+                    found = hold_proposals.answers_refused(session, asked, who)
+                finally:
+                    for engine in engines:
+                        event.remove(engine, "before_cursor_execute", seen)
+                counted.append(len(statements))
+                assert found == {c: one_by_one[c] for c in asked}, who.id
+            assert counted[0] == counted[1], (who.id, counted)
+    assert one_by_one == dict.fromkeys(cases)  # sup2 is no county reviewer: nothing to say
+    with ctx.db.read() as session:
+        said = hold_proposals.answers_refused(session, cases, pal)
+    assert all("密码关联" in (said[c] or "") for c in cases), said
+
+
 def test_the_hold_list_finds_an_answered_proposal(ctx, client, rounds, users) -> None:  # type: ignore[no-untyped-def]
     from web.pagekit import Pages
 

@@ -74,6 +74,19 @@ def took_part(session: Session, hold: CaseHold, proposer: str | None = None) -> 
     return independence.parts(session, hold.case_id, rounds=rounds, proposer=proposer)
 
 
+def took_part_of_holds(session: Session, held: list[tuple[CaseHold, str | None]]) -> dict[str, dict[str, str]]:
+    """`took_part` of each (hold, proposer), by the hold's case (a case has one open hold), in a fixed number of
+    statements whatever their count: a list page's rows."""
+    if not held:
+        return {}
+    rounds: dict[str, set[str]] = {hold.case_id: {hold.round_id} for hold, _ in held}
+    by_hold = {hold.id: hold.case_id for hold, _ in held}
+    for hold_id, round_id in session.execute(select(SamplingDeviation.hold_id, SamplingDeviation.round_id)
+                                             .where(SamplingDeviation.hold_id.in_(sorted(by_hold)))).tuples():
+        rounds[by_hold[hold_id]].add(round_id)
+    return independence.parts_of_cases(session, rounds, {hold.case_id: proposer for hold, proposer in held})
+
+
 def county_figure_of(session: Session, hold: CaseHold) -> int | None:
     """The county's figure for the held case now (`county_figure` of its round's result): a correction of that
     result may change it while a proposal waits."""

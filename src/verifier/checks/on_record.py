@@ -2,10 +2,11 @@
 county reviewer.
 
 A member's name is on record for a case when the referral or application brought it (`Member.added_by_check_id`
-NULL), or when a home check of another case, whose determination was confirmed (by a supervisor who, by the
-four-eyes rule, neither made nor recorded it), lists the member under that name and is either the check that added
-the member or last changed their name (`added_by_check_id`) or one none of whose officers or recorder made or
-recorded that check. A name a check typed is otherwise one officer's word: at another case of the household the same
+NULL), or when a home check of another case, whose determination was confirmed (by a supervisor who, by the four-eyes
+rule, neither made nor recorded it), lists the member under that name and is either the check that added the member
+or last changed their name (`added_by_check_id`) or one none of whose officers or recorder made or recorded that
+check or has an account linked by a password to one of theirs (`roster.service.password_links`: a second account is
+the same officer). A name a check typed is otherwise one officer's word: at another case of the household the same
 officer could name that person payee with his own card, and at the case of that check a payee change to them is a
 change to someone new, with its reason and the county reviewer. The second way keeps a member from staying tied to a
 check that is never determined (sent back, its case merged or closed first): other officers' check that found them
@@ -20,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..domain.payee import same_person_name
+from ..roster.service import password_links_of
 from ..store.tables import Case, Check, Determination, Member
 
 
@@ -38,7 +40,7 @@ def _people(check: Check) -> frozenset[str]:
 
 def _vouched(session: Session, wanted: list[tuple[str, MemberRow]]) -> set[tuple[str, str]]:
     """(case id, member id) of those of the pairs whose member's name is on record for a payment of that case; in
-    a fixed number of statements whatever their count."""
+    a fixed number of statements whatever their count (the password links among the officers read in one)."""
     out = {(case_id, r.id) for case_id, r in wanted if r.added_by_check_id is None}
     pending = [(case_id, r) for case_id, r in wanted if r.added_by_check_id is not None]
     if not pending:
@@ -50,9 +52,12 @@ def _vouched(session: Session, wanted: list[tuple[str, MemberRow]]) -> set[tuple
     confirmed = [] if not households else list(session.scalars(
         select(Check).join(Determination, Determination.check_id == Check.id).join(Case, Case.id == Check.case_id)
         .where(Case.household_id.in_(households)).order_by(Check.id)))
+    typers = {p for c in ties.values() for p in _people(c)}
+    links = password_links_of(session, typers, {p for c in confirmed for p in _people(c)}) if confirmed else {}
     for case_id, row in pending:
         tie = ties.get(row.added_by_check_id or "")
         typed = _people(tie) if tie is not None else frozenset()
+        typed = typed.union(*(links.get(p, frozenset()) for p in typed))
         if any(check.case_id != case_id and (check.id == row.added_by_check_id or not (_people(check) & typed))
                and any(str(m.get("member_id") or "") == row.id
                        and same_person_name(str(m.get("name") or ""), row.name) for m in check.members or [])

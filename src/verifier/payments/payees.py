@@ -613,15 +613,26 @@ def changed_items(session: Session, batch_id: str, vault: Vault) -> list[Changed
             approved_at=change.decided_at, name_in_household=change.name_in_household, reason=change.reason or "",
             old_payee=_masked(change.old_account_name, change.old_bank, change.old_account_number_enc, vault),
             payee=new))
-    for item, first, check, det in _batch_rechecks(session, batch_id, vault):
+    rechecks = _batch_rechecks(session, batch_id, vault)
+    # the names on record, per case, among the later checks' members: one call for the whole list
+    listed: dict[str, list[dict[str, Any]]] = {}
+    for item, _, check, _ in rechecks:
+        listed.setdefault(item.case_id, list(check.members or []))
+    on_record_of = on_record.names_on_record_by_case(session, listed) if listed else {}
+    seen_cases: set[str] = set()
+    for item, first, check, det in rechecks:
         old, new_payee = _payee_of_check(first, vault), _payee_of_check(check, vault)
+        if item.case_id in seen_cases:  # a second item of the same case: read apart
+            names = on_record.names_on_record(session, item.case_id, check.members)
+        else:
+            names = on_record_of.get(item.case_id, [])
+        seen_cases.add(item.case_id)
         out.append(ChangedPayeeOut(
             item_id=item.id, reference=item.reference, case_id=item.case_id, change_id=None, source="check",
             check_id=check.id, requested_by=check.recorded_by, requested_at=check.recorded_at,
             approved_by=det.confirmed_by, approved_at=det.confirmed_at,
             # as a payee change's: a member on record for the case (a name the check itself typed is not)
-            name_in_household=is_household_member(new_payee.account_name,
-                                                  on_record.names_on_record(session, item.case_id, check.members)),
+            name_in_household=is_household_member(new_payee.account_name, names),
             reason=check.note or "",
             old_payee=PayeeOut(account_name=old.account_name, bank=old.bank,
                                account_number=mask_account(old.account_number)),

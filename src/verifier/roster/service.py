@@ -190,20 +190,31 @@ def password_links(session: Session, user_id: str, others: set[str] | frozenset[
     """Of `others`, the accounts linked to `user_id` as `may_confirm` refuses them, read in one statement: either set a
     password of the other, or one person set both passwords and either still has the password that person set.
     The follow-up's 回避 reads it too (`followups/receipt.refused_part`)."""
-    others = set(others) - {user_id}
-    if not others:
-        return frozenset()
+    return password_links_of(session, {user_id}, others).get(user_id, frozenset())
+
+
+def password_links_of(session: Session, users: set[str] | frozenset[str],
+                      others: set[str] | frozenset[str]) -> dict[str, frozenset[str]]:
+    """`password_links` for each of `users` at once, read in one statement: each user's accounts of `others` (itself
+    aside) linked to it by a password; a user with none is left out."""
+    users, others = set(users), set(others)
+    if not users or not others or len(users | others) < 2:
+        return {}
     rows = {uid: (setter, bool(fresh)) for uid, setter, fresh in session.execute(
         select(User.id, User.password_set_by, User.password_change_required)
-        .where(User.id.in_(sorted({user_id, *others})))).tuples()}
-    own_setter, own_fresh = rows.get(user_id, (None, False))
-    out = set()
-    for other in others:
-        setter, fresh = rows.get(other, (None, False))
-        if setter == user_id or own_setter == other or (
-                setter is not None and setter == own_setter and (fresh or own_fresh)):
-            out.add(other)
-    return frozenset(out)
+        .where(User.id.in_(sorted(users | others)))).tuples()}
+    out: dict[str, frozenset[str]] = {}
+    for user_id in sorted(users):
+        own_setter, own_fresh = rows.get(user_id, (None, False))
+        linked = set()
+        for other in others - {user_id}:
+            setter, fresh = rows.get(other, (None, False))
+            if setter == user_id or own_setter == other or (
+                    setter is not None and setter == own_setter and (fresh or own_fresh)):
+                linked.add(other)
+        if linked:
+            out[user_id] = frozenset(linked)
+    return out
 
 
 def _username(session: Session, user_id: str) -> str:

@@ -9,7 +9,7 @@ theirs by a password (`recusal.refusals.refuse_linked`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -38,21 +38,38 @@ def parts(session: Session, case_id: str, *, rounds: Iterable[str] = (), propose
     recorders, the confirmers of its determinations; with `rounds`, who recorded or corrected its re-check results in
     those sampling rounds; with `proposer`, who proposed its re-determination. Of several parts, the last named here.
     The one list every rule above refuses, with the accounts linked to theirs by a password."""
-    checks = session.execute(select(Check.officer_ids, Check.recorded_by).where(Check.case_id == case_id)).all()
-    confirmed = session.scalars(select(Determination.confirmed_by).where(Determination.case_id == case_id)
-                                .order_by(Determination.id))
-    rounds = sorted(set(rounds))
-    results = session.execute(select(SamplingResult.recorded_by, SamplingResult.corrected_by).where(
-        SamplingResult.case_id == case_id, SamplingResult.round_id.in_(rounds))).all() if rounds else []
-    found: dict[str, str] = {}
-    for who, part in [*((by, CHECK_RECORDER) for _, by in checks),
-                      *((o, CHECK_OFFICER) for officers, _ in checks for o in officers or []),
-                      *((c, CONFIRMER) for c in confirmed),
-                      *((p, RECHECK_RECORDER) for r in results for p in r),
-                      (proposer, PROPOSER)]:
-        if who:
-            found[who] = part
-    return found
+    return parts_of_cases(session, {case_id: rounds}, {case_id: proposer})[case_id]
+
+
+def parts_of_cases(session: Session, rounds: Mapping[str, Iterable[str]],
+                   proposers: Mapping[str, str | None] | None = None) -> dict[str, dict[str, str]]:
+    """`parts` of each case of `rounds` (case id → the sampling rounds asked of it), with its proposer of
+    `proposers`, read in at most three statements whatever the number of cases (a list page's rows)."""
+    case_ids = sorted(rounds)
+    if not case_ids:
+        return {}
+    asked = {c: set(rounds[c]) for c in case_ids}
+    checks = session.execute(select(Check.case_id, Check.officer_ids, Check.recorded_by)
+                             .where(Check.case_id.in_(case_ids))).all()
+    confirmed = session.execute(select(Determination.case_id, Determination.confirmed_by)
+                                .where(Determination.case_id.in_(case_ids)).order_by(Determination.id)).all()
+    wanted = sorted({r for rs in asked.values() for r in rs})
+    results = session.execute(select(SamplingResult.case_id, SamplingResult.round_id, SamplingResult.recorded_by,
+                                     SamplingResult.corrected_by).where(
+        SamplingResult.case_id.in_(case_ids), SamplingResult.round_id.in_(wanted))).all() if wanted else []
+    out: dict[str, dict[str, str]] = {}
+    for case_id in case_ids:
+        found: dict[str, str] = {}
+        for who, part in [*((by, CHECK_RECORDER) for c, _, by in checks if c == case_id),
+                          *((o, CHECK_OFFICER) for c, officers, _ in checks if c == case_id for o in officers or []),
+                          *((by, CONFIRMER) for c, by in confirmed if c == case_id),
+                          *((p, RECHECK_RECORDER) for c, r, *by in results if c == case_id and r in asked[case_id]
+                            for p in by),
+                          ((proposers or {}).get(case_id), PROPOSER)]:
+            if who:
+                found[who] = part
+        out[case_id] = found
+    return out
 
 
 def took_part(session: Session, case_id: str, user_id: str) -> bool:

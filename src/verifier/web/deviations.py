@@ -242,15 +242,16 @@ class HoldProposalPages(Controller):
                 q: Annotated[str, QueryParameter(max_length=200)] = "",
                 page_no: Annotated[str | None, QueryParameter(name="page", max_length=12)] = None) -> Template:
         """Waiting (the card's count, oldest first) or answered (已处理, newest first), searched; a waiting row says
-        why the user may not answer it (what the case page shows instead of the forms: one read per row of the
-        page, so at most a page's worth)."""
+        why the user may not answer it (what the case page shows instead of the forms), read for the whole page at
+        once (`hold_proposals.answers_refused`)."""
         view = status if status in hold_proposal_list.VIEWS else ""
         q = fold_search(q)
         with ctx.db.read() as session:
             found = hold_proposal_list.find(session, request.user, view=view, q=q, page=page_param(page_no),
                                             page_size=paging.PAGE_SIZE)
-            refused = {p["id"]: hold_proposals.answer_refused(session, p["case_id"], request.user)
-                       for p in found.items if p["status"] == "waiting"}
+            waiting = [p for p in found.items if p["status"] == "waiting"]
+            why = hold_proposals.answers_refused(session, [p["case_id"] for p in waiting], request.user)
+            refused = {p["id"]: why.get(p["case_id"]) for p in waiting}
             names = user_names(session, [p["proposed_by"] for p in found.items]
                                + [p["answered_by"] or "" for p in found.items])
         pager = Pager.over("/hold-proposals", {"status": view, "q": q}, found)

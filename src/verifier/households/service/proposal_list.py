@@ -16,7 +16,7 @@ from ...roster.service import password_links
 from ...store.paged import Paged, page_of, text_search
 from ...store.tables import Case, Household, Member
 from ..models import HouseholdChangeProposal as Proposal
-from .proposals import CONFIRMERS, _names
+from .proposals import CONFIRMERS, UNKNOWN_ACCOUNT, _bar, _names
 
 VIEWS = ("", "done")  # "": pending; "done": confirmed, declined or withdrawn
 
@@ -36,6 +36,7 @@ class ListedProposal:
     linked: bool  # the proposer's account is linked to the caller's by a password: the caller may not decide
     decided_by: str | None
     decided_at: datetime | None
+    refusal: str | None = None  # pending: why the caller may not decide it before any password link (`_bar`)
 
 
 def find(session: Session, principal: Principal, *, view: str = "", q: str = "", page: int = 1,
@@ -75,6 +76,7 @@ def find(session: Session, principal: Principal, *, view: str = "", q: str = "",
     return found.map(lambda r: ListedProposal(
         r.id, r.kind, r.status, heads.get(r.household_id, ""),
         heads.get(r.other_household_id) if r.other_household_id else None,
-        members.get(r.member_id) if r.member_id else None, r.new_household, names.get(r.proposed_by, r.proposed_by),
+        members.get(r.member_id) if r.member_id else None, r.new_household, names.get(r.proposed_by, UNKNOWN_ACCOUNT),
         r.proposed_at, r.proposed_by == principal.id, r.proposed_by in linked,
-        names.get(r.decided_by, r.decided_by) if r.decided_by else None, r.decided_at))
+        names.get(r.decided_by, UNKNOWN_ACCOUNT) if r.decided_by else None, r.decided_at,
+        _bar(r, principal) if r.status == "pending" else None))

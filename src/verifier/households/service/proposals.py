@@ -75,7 +75,8 @@ ALREADY_PROPOSED = ("{head}户已有一份待确认的合并家庭或迁移成�
 SUBMITTED = "已提交，待另一位保险公司主管或县级复核员确认"
 SHOWN_CHANGED = ("您打开这份申请后，各户的成员、与户主的关系、户主或合为一案的案件已有变化，确认的不是您核对过的内容："
                  "请重新打开申请，核对现在的变化后再确认")
-NOT_SEEN = "请先打开这份申请核对变化：确认时须附上页面所示内容的校验值（seen）"
+NOT_SEEN = "请先打开这份申请核对变化：确认时须附上页面所示内容的校验值"
+UNKNOWN_ACCOUNT = "未知账号"  # a user id no account has (shown instead of the id)
 
 
 def _snapshot(session: Session, household_ids: list[str]) -> dict[str, list[str]]:
@@ -214,25 +215,29 @@ def _refuse_changed_members(session: Session, row: Proposal) -> None:
 
 
 def shown_digest(row: Proposal, plan: MergePlan | MovePlan) -> str:
-    """The SHA-256 of what the proposal's page shows of `plan`: each household's members (id, name, relation to the
-    head) and size before and after, the member moved and who heads those who stay, the cases joined (and which is
-    kept) or moved. The confirmer sends it back (`seen`): a confirmation of anything else is refused (409)."""
+    """The SHA-256 of what the proposal's page shows of `plan`: each household's village, members (id, name, relation
+    to the head) and size before and after, the member moved and who heads those who stay, the cases joined (and
+    which is kept) or moved. The confirmer sends it back (`seen`): a confirmation of anything else is refused
+    (409)."""
     def people(members: list) -> list[list[str]]:  # type: ignore[type-arg]
         return sorted([m.id, m.name, m.relation] for m in members)
 
     if isinstance(plan, MergePlan):
         total = len(plan.staying) + len(plan.moving)
         shown: dict[str, object] = {
-            "sides": [[plan.into.id, plan.into.head_name, people(plan.staying), len(plan.staying), total],
-                      [plan.other.id, plan.other.head_name, people(plan.moving), len(plan.moving), 0]],
+            "sides": [[plan.into.id, plan.into.head_name, plan.into.village, people(plan.staying),
+                       len(plan.staying), total],
+                      [plan.other.id, plan.other.head_name, plan.other.village, people(plan.moving),
+                       len(plan.moving), 0]],
             "joins": sorted([b.id, b.number, a.id, a.number] for a, b in plan.joins),
             "moved_cases": sorted([c.id, c.number] for c in plan.theirs),
         }
     else:
-        target = ([plan.target.id, plan.target.head_name, people(plan.staying), len(plan.staying),
-                   len(plan.staying) + 1] if plan.target is not None else None)
-        shown = {"sides": [[plan.source.id, plan.source.head_name, people(plan.members), len(plan.members),
-                            len(plan.members) - 1], target],
+        # a new household (分户) takes the source's village: the source's side says it
+        target = ([plan.target.id, plan.target.head_name, plan.target.village, people(plan.staying),
+                   len(plan.staying), len(plan.staying) + 1] if plan.target is not None else None)
+        shown = {"sides": [[plan.source.id, plan.source.head_name, plan.source.village, people(plan.members),
+                            len(plan.members), len(plan.members) - 1], target],
                  "member": [plan.member.id, plan.member.name, plan.member.relation],
                  "new_head": [plan.new_head.id, plan.new_head.name] if plan.new_head is not None else None}
     shown.update(proposal=row.id, kind=row.kind, relation=row.relation, new_household=row.new_household)
@@ -368,7 +373,7 @@ class ProposalView:
     new_head_name: str | None = None  # a move of the head: who heads those who stay
 
     def who(self, user_id: str | None) -> str:
-        return self.names.get(user_id or "", user_id or "")
+        return self.names.get(user_id, UNKNOWN_ACCOUNT) if user_id else ""
 
 
 def _names(session: Session, people: set[str]) -> dict[str, str]:
