@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
@@ -199,27 +199,3 @@ def decline(session: Session, case_id: str, proposal_id: str, *, reason: str, pr
                           "relief": format_yuan(proposal.relief), "request_reason_sha256":
                           audit.text_digest(proposal.reason), "reason_sha256": audit.text_digest(reason)})
     return holds.hold_out(hold, [proposal])
-
-
-
-def _waiting_in(principal: Principal) -> Any:
-    """The waiting proposals of the county reviewer's counties (none for a reviewer without a county limit)."""
-    return (CaseHoldProposal.status == "waiting") & CaseHoldProposal.county_code.in_(list(principal.counties))
-
-
-def count_waiting(session: Session, principal: Principal) -> int:
-    """How many proposals wait for a county reviewer of the user's counties: the home page's card."""
-    return int(session.scalar(select(func.count()).select_from(CaseHoldProposal).where(_waiting_in(principal))) or 0)
-
-
-def waiting_list(session: Session, principal: Principal) -> list[dict[str, Any]]:
-    """The waiting proposals of the user's counties, oldest first (what the card counts), each with its case's
-    number and village."""
-    from .numbers import numbers_of
-
-    rows = session.execute(select(CaseHoldProposal, Case.town, Case.village)
-                           .join(Case, Case.id == CaseHoldProposal.case_id).where(_waiting_in(principal))
-                           .order_by(CaseHoldProposal.proposed_at, CaseHoldProposal.id)).all()
-    numbers = numbers_of(session, [p.case_id for p, *_ in rows])
-    return [{**holds.proposal_out(p), "case_id": p.case_id, "number": numbers.get(p.case_id, p.case_id),
-             "town": town, "village": village} for p, town, village in rows]

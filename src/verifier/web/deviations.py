@@ -240,23 +240,26 @@ class HoldProposalPages(Controller):
     @get("/", opt=ANSWERERS)
     def waiting(self, ctx: Ctx, request: Req, status: Annotated[str, QueryParameter(max_length=8)] = "",
                 q: Annotated[str, QueryParameter(max_length=200)] = "",
-                page_no: Annotated[str | None, QueryParameter(name="page", max_length=12)] = None) -> Template:
-        """Waiting (the card's count, oldest first) or answered (已处理, newest first), searched; a waiting row says
+                page_no: Annotated[str | None, QueryParameter(name="page", max_length=12)] = None,
+                to_decide: Annotated[str, QueryParameter(max_length=1)] = "") -> Template:
+        """Waiting (oldest first; `to_decide=1`: those the user may answer, the card's count) or answered (已处理,
+        newest first), searched; a waiting row says
         why the user may not answer it (what the case page shows instead of the forms), read for the whole page at
         once (`hold_proposals.answers_refused`)."""
         view = status if status in hold_proposal_list.VIEWS else ""
+        deciding = to_decide == "1" and not view
         q = fold_search(q)
         with ctx.db.read() as session:
             found = hold_proposal_list.find(session, request.user, view=view, q=q, page=page_param(page_no),
-                                            page_size=paging.PAGE_SIZE)
+                                            page_size=paging.PAGE_SIZE, deciding=deciding)
             waiting = [p for p in found.items if p["status"] == "waiting"]
             why = hold_proposals.answers_refused(session, [p["case_id"] for p in waiting], request.user)
             refused = {p["id"]: why.get(p["case_id"]) for p in waiting}
             names = user_names(session, [p["proposed_by"] for p in found.items]
                                + [p["answered_by"] or "" for p in found.items])
-        pager = Pager.over("/hold-proposals", {"status": view, "q": q}, found)
+        pager = Pager.over("/hold-proposals", {"status": view, "q": q, "to_decide": "1" if deciding else ""}, found)
         return page(request, "hold_proposals.html", items=found.items, names=names, refused=refused, p=pager,
-                    view=view, q=q, sl=sl, limited=bool(request.user.counties))
+                    view=view, q=q, sl=sl, limited=bool(request.user.counties), to_decide=deciding)
 
 
 class RedeterminationPages(Controller):

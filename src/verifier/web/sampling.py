@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
 from ..cases import service as case_service
-from ..cases import hold_proposals
+from ..cases import hold_proposal_list, hold_proposals
 from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..http import Ctx, get, post
 from ..sampling import consequences, flow, visits
@@ -502,8 +502,8 @@ def home_cards(session: Session, user: Principal) -> list[dict[str, Any]]:
     cards = [{"title": "进行中的抽样复核", "href": "/sampling", "count": smp.rounds_in_progress(session, user),
               "note": "待承诺、待揭示或待录入复核结果的轮次"}]
     if user.has(hold_proposals.ROLE):
-        cards.append({"title": "重新认定待县级确认", "href": "/hold-proposals",
-                      "count": hold_proposals.count_waiting(session, user),
+        cards.append({"title": "重新认定待县级确认", "href": "/hold-proposals?to_decide=1",
+                      "count": len(hold_proposal_list.to_decide(session, user)),
                       "note": "与县级抽样复核结论不一致的重新认定，确认后才生效"})
     return cards
 
