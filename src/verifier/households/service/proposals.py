@@ -251,11 +251,18 @@ def seen_of(session: Session, row: Proposal, principal: Principal, clock: Clock)
     if row.status != "pending":
         return None
     try:
-        plan = plan_of(session, row, principal, clock, lock=False, step=None)
-        _refuse_changed_members(session, row)
+        plan = _plan_now(session, row, principal, clock)
     except DomainError:
         return None
     return shown_digest(row, plan)
+
+
+def _plan_now(session: Session, row: Proposal, principal: Principal, clock: Clock) -> MergePlan | MovePlan:
+    """The pending proposal planned on the households as they are now, read and nothing locked (the page and the
+    API's `seen`): a DomainError when it can no longer be made or the households' members changed since."""
+    plan = plan_of(session, row, principal, clock, lock=False, step=None)
+    _refuse_changed_members(session, row)
+    return plan
 
 
 @dataclass
@@ -395,9 +402,8 @@ def view(session: Session, proposal_id: str, principal: Principal, clock: Clock)
     if not pending:
         return out
     try:
-        plan = plan_of(session, row, principal, clock, lock=False, step=None)
-        _refuse_changed_members(session, row)
-    except (DomainError, ValidationFailed) as exc:
+        plan = _plan_now(session, row, principal, clock)
+    except DomainError as exc:
         out.problem = ("；".join(e.message for e in exc.errors) if isinstance(exc, ValidationFailed)
                        else exc.detail)
         return out
