@@ -201,7 +201,9 @@ def test_the_proposal_over_http_and_on_the_case_page(ctx, client, rounds, users)
     assert 'id="proposal-refused"' in text and 'id="proposal-confirm-form"' not in text
     # the re-check's recorder may not answer it: his card counts nothing, his list of those to answer is empty
     assert re.search(r'href="/hold-proposals\?to_decide=1">\s*<div class="count">0</div>', pages.get("/").text)
-    assert 'id="hold-proposals-none"' in pages.get("/hold-proposals?to_decide=1").text
+    empty = pages.get("/hold-proposals?to_decide=1").text  # and says so: none for him, one for another reviewer
+    assert 'id="hold-proposals-none"' in empty and "没有等待县级确认的重新认定" not in empty
+    assert "没有等待您确认的重新认定。另有 1 项待确认的重新认定须由本县其他县级复核员确认" in empty
     pages.login("rev2")
     home = pages.get("/").text
     assert re.search(r'href="/hold-proposals\?to_decide=1">\s*<div class="count">1</div>', home)
