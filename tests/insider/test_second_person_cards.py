@@ -6,12 +6,14 @@ instead of saying that nothing waits."""
 
 from __future__ import annotations
 
+import io
 import re
 from typing import Any
 
 import roster_kit
 from factories import COUNTY, make_case, new_id_number
 from insider_kit import reviewed_and_posted
+from openpyxl import load_workbook
 
 from verifier.registers.service import import_register
 from verifier.roster.service import import_roster
@@ -113,6 +115,13 @@ def test_the_wall_card_counts_neither_ones_own_notice_nor_a_linked_accounts(ctx,
         assert 'id="notices-none"' in listed and url not in listed
         assert "没有张贴等待您确认的公示。另有 1 份公示的张贴等待其他人员确认" in listed
         assert url in _listed(client, users, who, "/notices?posting=unconfirmed")  # all waiting, as before
+    # the list's workbook holds what it lists (the page's link, and the API's)
+    for who, holds in (("reviewer", True), ("reviewer_pal", False)):
+        for path in ("/notices/export.xlsx", "/api/notices/export.xlsx"):
+            got = client.get(f"{path}?posting=to_decide", headers=users.headers(who))
+            assert got.status_code == 200, got.text
+            sheet = load_workbook(io.BytesIO(got.content))["公示"]
+            assert (notice_id in {c.value for row in sheet.iter_rows() for c in row}) is holds, (who, path)
     # the page says why instead of the button, in the words the confirmation refuses with
     page = _listed(client, users, "reviewer_pal", f"/notices/{notice_id}")
     assert 'id="not-you"' in page and "密码关联" in page

@@ -22,7 +22,7 @@ from .samples import samples_xlsx
 
 Id = Annotated[str, Parameter(max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
 NOTICE_STATUS = Literal["open", "closed", ""]
-NOTICE_POSTING = Literal["unconfirmed", ""]
+NOTICE_POSTING = Literal["unconfirmed", "to_decide", ""]
 Search = Annotated[str, Parameter(max_length=200)]
 BATCH_STATUS = Literal["prepared", "approved", "signed_off", "released", "reconciled", "cancelled", ""]
 BATCH_TODO = Literal["approve", "signoff", "release", "return", ""]
