@@ -208,6 +208,7 @@ ACTIONS = {
     "case.hold_withdrawn": "复核结果更正，撤销暂停支付", "case.hold_redetermined": "暂停支付后重新认定",
     "case.hold_redetermination_proposed": "暂停支付后重新认定（与县级复核结论不一致，待县级确认）",
     "case.hold_redetermination_declined": "驳回与县级复核结论不一致的重新认定",
+    "case.hold_redetermination_withdrawn": "县级复核结果有变化，撤销待县级确认的重新认定",
     "case.redetermine_ineligible": "重新认定不符合条件",
     "recovery.opened": "发起追回", "recovery.withdrawn": "撤销追回（核实结果更正：复核或回访）",
     "recovery.repayment_recorded": "登记追回还款", "recovery.repayment_confirmed": "确认追回还款",
