@@ -193,3 +193,29 @@ def test_an_old_case_left_on_its_stale_visit_is_on_the_supervisors_list_and_sent
     r = client.post(f"/api/cases/{case_id}/check", headers=_login(client, team1.officer1.username),
                     json=check_body(head, head_id, [team1.officer1.id, team1.officer2.id], today, wages="90000.00"))
     assert r.status_code == 201, r.text
+
+
+def test_the_planner_sends_others_to_an_old_case_on_its_stale_visit(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The planner takes the case scheduled on a stale visit with the screened ones, never its stood-aside officers:
+    the visit it plans ends the stale one, the entry saying why."""
+    from verifier.audit.canonical import decode_entry
+    from verifier.cases.service import STOOD_ASIDE
+
+    case_id = objection_upheld(ctx, client, users)
+    as_the_old_code_left_it(ctx, case_id)
+    team1 = staff(ctx, COUNTY, 1)  # the officers free to go (team 0 made the check objected to)
+    with ctx.db.read() as session:
+        stale = session.scalar(select(Visit.id).where(Visit.case_id == case_id, Visit.active.is_(True)))
+    users.add("sup", "insurer_supervisor", counties=(COUNTY,))
+    r = client.post("/api/schedule/plan", headers=users.headers("sup"),
+                    json={"county_code": COUNTY, "from": ctx.clock.today().isoformat(), "days": 5, "apply": True})
+    assert r.status_code == 200, r.text
+    [placed] = [a for a in r.json()["assignments"] if a["case_id"] == case_id]
+    assert set(placed["officers"]) == {team1.officer1.id, team1.officer2.id}, placed
+    with ctx.db.read() as session:
+        active = session.scalars(select(Visit).where(Visit.case_id == case_id, Visit.active.is_(True))).one()
+        [entry] = [decode_entry(e) for e in session.scalars(
+            select(AuditEntry.entry).where(AuditEntry.subject == case_id, AuditEntry.action == "case.schedule")
+            .order_by(AuditEntry.idx.desc()).limit(1))]
+    assert active.id != stale and set(active.officer_ids) == set(placed["officers"])
+    assert (entry.payload["visit_ended"], entry.payload["visit_ended_why"]) == ([stale], STOOD_ASIDE), entry.payload

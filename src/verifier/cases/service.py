@@ -545,9 +545,14 @@ def plan(
     if contract is None:
         raise ValidationFailed.one("from", f"{start} 没有覆盖{county_named(county_code)}的服务合同")
     calendar = visit_calendar(session, contract.id)
+    # the screened cases, and those scheduled on a stale visit whose officers stand aside (`stale_scheduled`):
+    # a visit planned for one ends the stale visit (`_assign`)
+    waiting = Case.status == "screened"
+    stale = set(stale_scheduled(session, principal))
+    if stale:
+        waiting = or_(waiting, Case.id.in_(sorted(stale)))
     cases = list(session.scalars(
-        select(Case).where(Case.county_code == county_code, Case.status == "screened").order_by(Case.id)
-        .with_for_update()))
+        select(Case).where(Case.county_code == county_code, waiting).order_by(Case.id).with_for_update()))
     due = due_dates(session, cases)
     barred = barred_officers(session, [c.id for c in cases])
     # The planning supervisor is never among the planned officers: one holding both roles could preview the plan
@@ -569,7 +574,8 @@ def plan(
                   for c in cases]
     window = [start + timedelta(days=i) for i in range(days)]
     existing = [planning.ExistingVisit(visit_on=v.visit_on, officer_ids=tuple(v.officer_ids), vehicle_id=v.vehicle or "")
-                for v in session.scalars(select(Visit).where(Visit.active.is_(True), Visit.visit_on.in_(window)))]
+                for v in session.scalars(select(Visit).where(Visit.active.is_(True), Visit.visit_on.in_(window)))
+                if v.case_id not in stale]  # a stale visit books nobody: it ends when its case is planned
     fleet = [planning.Vehicle(vehicle_id=v) for v in (vehicles or default_vehicles(len(officers)))]
     result = planning.plan_visits(plan_cases, officers, fleet, start=start, days=days, existing=existing,
                                   workdays=calendar.workdays, holidays=calendar.holidays,
