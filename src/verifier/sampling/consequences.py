@@ -7,7 +7,11 @@ Conventions
   and a case the county has just found ineligible must not be paid meanwhile. A correction (possible only while
   the verdict is pending) withdraws the consequence it replaces, as long as nothing was done on it: a hold not yet
   re-determined, a recovery without repayments. Otherwise the correction is refused (409): what was decided or
-  repaid on the strength of the first result stays, and the audit log keeps both.
+  repaid on the strength of the first result stays, and the audit log keeps both. A hold several rounds' deviations
+  share is withdrawn with the last of them; while another round still holds the case, a correction (or another
+  round's deviation joining the hold) withdraws the re-determination against the county's finding waiting on it
+  (`case.hold_redetermination_withdrawn`): the figure it went against, the strictest of every round holding the case
+  (cases/holds.py `county_figure_of`), is no longer the county's.
 * **Amounts.** The county's due = its relief when it finds the household eligible, else 0. The insurer's side =
   what the case has been paid (items the bank confirmed) when it was paid, else its confirmed relief (0 when the
   insurer found it ineligible). `over`/`under` are their difference.
@@ -51,6 +55,7 @@ from .models import CaseHold, CaseHoldProposal, SamplingDeviation, SamplingResul
 HOLDABLE = ("determined", "reviewed", "in_notice", "ready_to_pay", "in_batch", "payment_failed")
 HOLD_OPENED = "case.held"
 HOLD_WITHDRAWN = "case.hold_withdrawn"
+PROPOSAL_WITHDRAWN = "case.hold_redetermination_withdrawn"
 SUPPLEMENT_OPENED = "case.supplement_opened"
 SUPPLEMENT_WITHDRAWN = "case.supplement_withdrawn"
 SUPPLEMENT_CONFIRMED = "case.supplement_confirmed"
@@ -159,8 +164,10 @@ def open_supplement(session: Session, case: Case, amount: int, determination_id:
 def _open_hold(session: Session, case: Case, rnd: SamplingRound, finding: str, *, principal: Principal,
                clock: Clock) -> CaseHold:
     existing = session.scalar(select(CaseHold).where(CaseHold.case_id == case.id, CaseHold.status == "open"))
-    if existing is not None:
-        return existing  # held already (by another round): one re-determination answers both
+    if existing is not None:  # held already (by another round): one re-determination answers both
+        # judged against both rounds' figure now (`holds.county_figure_of`): a proposal against the first's alone ends
+        _end_waiting(session, existing, rnd.id, "joined", None, principal=principal, clock=clock)
+        return existing
     hold = CaseHold(id=new_id("hold"), case_id=case.id, round_id=rnd.id, county_code=case.county_code, status="open",
                     finding=finding, opened_by=principal.id, opened_at=clock.now())
     session.add(hold)
@@ -171,6 +178,25 @@ def _open_hold(session: Session, case: Case, rnd: SamplingRound, finding: str, *
                  payload={"hold_id": hold.id, "round_id": rnd.id, "status": case.status, "finding": finding,
                           "taken_out_of_batch": taken_out})
     return hold
+
+
+def _end_waiting(session: Session, hold: CaseHold, round_id: str, why: str, reason: str | None, *,
+                 principal: Principal, clock: Clock) -> list[str]:
+    """Withdraw the re-determination against the county's finding waiting on `hold` (cases/hold_proposals.py), if
+    any, because the county's finding behind the hold changed: a re-check of a round holding the case corrected
+    (`corrected`, with the correction's reason), or another round's deviation joining the hold (`joined`). The
+    figure it went against is no longer the county's; the hold stays open, and a supervisor re-determines the case
+    again. The entry names the proposals ended."""
+    waiting = (CaseHoldProposal.hold_id == hold.id) & (CaseHoldProposal.status == "waiting")
+    ended = sorted(session.scalars(select(CaseHoldProposal.id).where(waiting).with_for_update()))
+    if not ended:
+        return []
+    session.execute(update(CaseHoldProposal).where(waiting).values(
+        status="withdrawn", answered_by=principal.id, answered_at=clock.now(), answer_note=reason))
+    _withdrawn(session, hold.case_id, PROPOSAL_WITHDRAWN, {
+        "hold_id": hold.id, "round_id": round_id, "why": why, "proposals_withdrawn": ended,
+        **({"reason_sha256": audit.text_digest(reason)} if reason else {})}, principal=principal, clock=clock)
+    return ended
 
 
 def _withdrawn(session: Session, case_id: str, action: str, payload: dict[str, Any], *, principal: Principal,
@@ -198,25 +224,30 @@ def withdraw(session: Session, rnd: SamplingRound, case_id: str, *, reason: str,
         hold = session.scalar(select(CaseHold).where(CaseHold.id == dev.hold_id).with_for_update()
                               .execution_options(populate_existing=True))
         assert hold is not None
-        if hold.round_id == rnd.id:
-            if hold.status != "open":
-                raise InvalidState("依据该复核结果暂停支付的案件已重新认定，复核结果不能再更正。")
-            others = session.scalar(select(func.count()).select_from(SamplingDeviation).where(
-                SamplingDeviation.hold_id == hold.id, SamplingDeviation.round_id != rnd.id))
-            if not others:
-                hold.status, hold.decided_by, hold.decided_at = "withdrawn", principal.id, clock.now()
-                hold.decision_reason = reason
-                # a re-determination against the county's finding waiting for its answer ends with the hold, named
-                # in the entry
-                waiting = (CaseHoldProposal.hold_id == hold.id) & (CaseHoldProposal.status == "waiting")
-                ended = list(session.scalars(select(CaseHoldProposal.id).where(waiting).with_for_update()))
-                session.execute(update(CaseHoldProposal).where(waiting).values(
-                    status="withdrawn", answered_by=principal.id, answered_at=clock.now(), answer_note=reason))
-                _withdrawn(session, case_id, HOLD_WITHDRAWN, {"hold_id": hold.id, "round_id": rnd.id,
-                                                                "proposals_withdrawn": sorted(ended),
-                                                                "reason_sha256": audit.text_digest(reason)},
-                           principal=principal, clock=clock)
-                out["hold_withdrawn"] = hold.id
+        if hold.status != "open":  # re-determined against every round holding it: none of them is corrected now
+            raise InvalidState("依据该复核结果暂停支付的案件已重新认定，复核结果不能再更正。")
+        others = session.scalar(select(func.count()).select_from(SamplingDeviation).where(
+            SamplingDeviation.hold_id == hold.id, SamplingDeviation.round_id != rnd.id))
+        if not others:  # no other round holds it (its own round's result may have been corrected before)
+            hold.status, hold.decided_by, hold.decided_at = "withdrawn", principal.id, clock.now()
+            hold.decision_reason = reason
+            # a re-determination against the county's finding waiting for its answer ends with the hold, named
+            # in the entry
+            waiting = (CaseHoldProposal.hold_id == hold.id) & (CaseHoldProposal.status == "waiting")
+            ended = list(session.scalars(select(CaseHoldProposal.id).where(waiting).with_for_update()))
+            session.execute(update(CaseHoldProposal).where(waiting).values(
+                status="withdrawn", answered_by=principal.id, answered_at=clock.now(), answer_note=reason))
+            _withdrawn(session, case_id, HOLD_WITHDRAWN, {"hold_id": hold.id, "round_id": rnd.id,
+                                                            "proposals_withdrawn": sorted(ended),
+                                                            "reason_sha256": audit.text_digest(reason)},
+                       principal=principal, clock=clock)
+            out["hold_withdrawn"] = hold.id
+        else:
+            # another round holds the case too: the hold stays, but the county's figure a waiting proposal went
+            # against (the strictest of every round holding it) is being corrected
+            ended = _end_waiting(session, hold, rnd.id, "corrected", reason, principal=principal, clock=clock)
+            if ended:
+                out["proposals_withdrawn"] = ended
     if dev.recovery_id is not None:
         rec = session.get(Recovery, dev.recovery_id)
         assert rec is not None

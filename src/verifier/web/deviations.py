@@ -63,7 +63,7 @@ def case_deviations(session: Session, case_id: str, user: Principal) -> dict[str
     may_answer = waiting is not None and user.has(hold_proposals.ROLE)
     rechecks = smp.visits_of_case(session, case_id) if user.has(*smp.RECHECK_READERS) else []
     names |= user_names(session, [r["result"].recorded_by for r in rechecks])
-    rounds = smp.round_titles(session, ([open_hold["round_id"]] if open_hold else [])
+    rounds = smp.round_titles(session, (list(open_hold["rounds"]) + [open_hold["round_id"]] if open_hold else [])
                               + [r["round_id"] for r in rechecks])
     may_redetermine = open_hold is not None and user.has(holds.ROLE)
     return {"holds": held, "recoveries": recs, "open_hold": open_hold, "names": names, "rounds": rounds,

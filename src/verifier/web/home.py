@@ -135,7 +135,9 @@ def _tasks(session: Session, user: Principal, today: date) -> list[dict[str, Any
         card("公示张贴待第二人确认", "/notices?posting=to_decide", len(posting_waiting(session, user).mine),
              "公示张贴须由发布人以外的另一人凭公示期内的照片确认，确认前不能付款")
     if user.has("insurer_supervisor"):
-        card("待排期", "/schedule", counts.get("screened", 0), "已通过初筛、等待安排入户核查")
+        # with the cases scheduled on a stale visit, to be sent to others: what /schedule lists
+        card("待排期", "/schedule", counts.get("screened", 0) + len(case_service.stale_scheduled(session, user)),
+             "已通过初筛、等待安排入户核查；原走访人员须回避、须改派的案件")
         card("已排期待核查", "/cases?status=scheduled", counts.get("scheduled", 0))
         card("待认定", "/cases?status=checked", counts.get("checked", 0), "已完成入户核查、等待确认认定结果")
     if user.has(*household_proposals.CONFIRMERS):
