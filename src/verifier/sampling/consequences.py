@@ -43,7 +43,7 @@ from ..domain.errors import Forbidden, InvalidState, NotFound
 from ..domain.money import format_yuan
 from ..payments import recoveries
 from ..payments import service as payments
-from ..payments.models import PaymentItem, Recovery, SupplementaryPayment
+from ..payments.models import BankReturn, PaymentItem, Recovery, SupplementaryPayment
 from ..recusal import guard as recusal
 from ..recusal import refusals
 from ..roster.service import PASSWORD_LINK, password_links
@@ -277,6 +277,17 @@ OPENED_BY_RECHECK = "按“四眼原则”，这笔补发由您录入的复核�
 CHECKED_IT = "补发须由另一位县级审核人员确认：您参与了该案件的入户核查或认定"
 CHECKED_LINKED = ("补发须由另一位县级审核人员确认：您的账号与{part}的账号有密码关联" + PASSWORD_LINK)
 OPENER_LINKED = "补发须由另一位县级审核人员确认：您的账号与开立这笔补发的人员有密码关联" + PASSWORD_LINK
+FAILED_BY_IMPORTER = ("按“四眼原则”，这笔补发的转账是由您导入的银行回单标为支付失败的：重新支付前的确认须由另一名县级审核人员办理")
+IMPORTER_LINKED = ("按“四眼原则”，这笔补发的转账是由与您的账号有密码关联" + PASSWORD_LINK
+                   + "的人员导入的银行回单标为支付失败的：重新支付前的确认须由另一名县级审核人员办理")
+
+
+def failure_importer(session: Session, supplement_id: str) -> str | None:
+    """Who imported the bank return that marked the supplement's latest transfer failed (None: none failed). A
+    failed supplement waits for a county reviewer's confirmation again (`payments.bank.import_return`), not theirs."""
+    return session.scalar(select(BankReturn.imported_by).join(PaymentItem, PaymentItem.return_id == BankReturn.id)
+                          .where(PaymentItem.supplement_id == supplement_id, PaymentItem.status == "failed")
+                          .order_by(PaymentItem.settled_at.desc(), PaymentItem.id.desc()).limit(1))
 
 
 def confirm_supplement(session: Session, supplement_id: str, *, principal: Principal, clock: Clock) -> dict[str, Any]:
@@ -294,8 +305,11 @@ def confirm_supplement(session: Session, supplement_id: str, *, principal: Princ
     if sup.status != "open":
         raise InvalidState("这笔补发已列入支付批次、已补发或已撤销：只有待列入支付批次的补发才需确认")
     took_part = None
+    importer = failure_importer(session, sup.id)
     if principal.id == sup.opened_by:
         took_part = OPENED_BY_CLOSER if sup.round_id is None else OPENED_BY_RECHECK
+    elif importer is not None and principal.id == importer:
+        took_part = FAILED_BY_IMPORTER
     elif password_links(session, principal.id, {sup.opened_by}):  # the roster's rule, as the follow-up's 回避 reads it
         took_part = OPENER_LINKED
     elif independence.took_part(session, sup.case_id, principal.id):
@@ -304,9 +318,12 @@ def confirm_supplement(session: Session, supplement_id: str, *, principal: Princ
         household = session.scalar(select(Case.household_id).where(Case.id == sup.case_id))
         raise refusals.refused(Forbidden(took_part), principal, "supplement_confirm",
                                [household] if household else [], case_id=sup.case_id, clock=clock)
-    # nor through an account linked to the account of one who took part in the case's check or determination
+    # nor through an account linked to the account of one who took part in the case's check or determination, or to
+    # the importer's of the return that failed it
     refusals.refuse_linked(session, principal, "supplement_confirm",
-                           independence.linked_parts(session, sup.case_id, CHECKED_LINKED), clock=clock)
+                           independence.linked_parts(session, sup.case_id, CHECKED_LINKED)
+                           + ([refusals.LinkedPart(importer, IMPORTER_LINKED, case_id=sup.case_id)] if importer else []),
+                           clock=clock)
     # 回避: nor a member, or declared relative of one, of the household, kept under this step (not the re-check's).
     recusal.refuse_case(session, principal, sup.case_id, step="supplement_confirm", clock=clock)
     sup.confirmed_by, sup.confirmed_at = principal.id, clock.now()
@@ -316,7 +333,7 @@ def confirm_supplement(session: Session, supplement_id: str, *, principal: Princ
     audit.append(session, actor=principal.id, role=principal.acting_role((CONFIRMER,)), action=SUPPLEMENT_CONFIRMED,
                  subject=case.id, contract_hash=case.contract_hash, clock=clock,
                  payload={"supplement_id": sup.id, "round_id": sup.round_id, "amount": format_yuan(sup.amount),
-                          "opened_by": sup.opened_by})
+                          "opened_by": sup.opened_by, **({"after_failure": True} if importer else {})})
     return supplement_out(sup)
 
 
