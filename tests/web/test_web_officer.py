@@ -33,6 +33,23 @@ def good_check(html: str, clock) -> dict[str, str]:  # type: ignore[no-untyped-d
     return data
 
 
+def test_a_mistyped_id_number_is_told_with_the_rows_other_gaps(pages, ctx, clock) -> None:  # type: ignore[no-untyped-def]
+    """A member row with a mistyped ID number and no labour chosen: both are told at once (not the labour only once
+    the ID number is put right), and the first row's relation and labour are marked required as its name is."""
+    case_id = make_case(ctx, stage="scheduled")
+    pages.login(officers_of(ctx, case_id)[0], FACTORY_PASSWORD)
+    html = _form(case_id, pages)
+    first = html.split('data-row="0"')[1].split('data-row="1"')[0]
+    assert 'name="members[0].relation" required' in first and 'name="members[0].labour" required' in first
+    data = good_check(html, clock)
+    data.update({"members[1].id_number": "340223199001011235", "members[1].labour": ""})
+    r = pages.post(f"/cases/{case_id}/check", data)
+    assert r.status_code == 422
+    assert "校验位应为" in r.text.split('id="f-members-1-id_number"')[1].split("</div>")[0]
+    assert "请选择劳动能力" in r.text.split('id="f-members-1-labour"')[1].split("</div>")[0]
+    assert status_of(ctx, case_id) == "scheduled"
+
+
 def test_the_officer_sees_their_visits_today_first(pages, ctx) -> None:  # type: ignore[no-untyped-def]
     case_id = make_case(ctx, stage="scheduled", head_name="李春生")
     officer = officers_of(ctx, case_id)[0]

@@ -244,6 +244,13 @@ def _input_problems(data: CheckInput, today: date) -> tuple[list[tuple[dict[str,
     seen: dict[str, int] = {}
     normalised: list[tuple[dict[str, Any], str]] = []
     for i, m in enumerate(data.members):
+        # the row's name, relation and labour are told with a mistyped ID number, not only once it is put right
+        if not str(m.get("name") or "").strip():
+            problems.append(FieldError(f"members[{i}].name", "必填"))
+        if m.get("relation") not in RELATIONS:
+            problems.append(FieldError(f"members[{i}].relation", "请选择与户主关系"))
+        if m.get("labour") not in LABOUR:
+            problems.append(FieldError(f"members[{i}].labour", "请选择劳动能力"))
         try:
             idn = validate_id_number(m.get("id_number"), f"members[{i}].id_number", today=today)
         except ValidationFailed as exc:
@@ -252,12 +259,6 @@ def _input_problems(data: CheckInput, today: date) -> tuple[list[tuple[dict[str,
         if idn in seen:
             problems.append(FieldError(f"members[{i}].id_number", f"与第 {seen[idn] + 1} 名成员的身份证号重复"))
         seen[idn] = i
-        if not str(m.get("name") or "").strip():
-            problems.append(FieldError(f"members[{i}].name", "必填"))
-        if m.get("relation") not in RELATIONS:
-            problems.append(FieldError(f"members[{i}].relation", "请选择与户主关系"))
-        if m.get("labour") not in LABOUR:
-            problems.append(FieldError(f"members[{i}].labour", "请选择劳动能力"))
         normalised.append((m, idn))
     problems += data.income.validate("income") + data.rigid.validate("rigid_expenditure")
     for i, c in enumerate(data.cross_checks):
