@@ -41,6 +41,10 @@ def test_the_planner_previews_then_applies(pages, ctx, clock) -> None:  # type: 
     assert all(status_of(ctx, i) == "screened" for i in ids)  # a preview changes nothing
     r = pages.post("/schedule/plan", {**params, "days": "0"})
     assert r.status_code == 422
+    # a mistyped start day and days out of range: both told at once, the typed start kept
+    r = pages.post("/schedule/plan", {**params, "from": "明天", "days": "90"})
+    assert r.status_code == 422 and "日期格式应为" in r.text and "排期天数应在 1 至 60 天之间" in r.text
+    assert 'value="明天"' in r.text and 'value="90"' in r.text
     r = pages.post("/schedule/plan", {**params, "apply": "1"})
     assert r.status_code == 303 and all(status_of(ctx, i) == "scheduled" for i in ids)
 

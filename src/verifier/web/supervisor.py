@@ -148,6 +148,8 @@ class SchedulePages(Controller):
         days_text = folded(data.get("days")) or "10"
         if not days_text.isdigit():
             problems.append(FieldError("days", f"应为整数（填写的是「{days_text}」）"))
+        elif not 1 <= int(days_text) <= 60:  # what the planner says too, told with the day's problem
+            problems.append(FieldError("days", "排期天数应在 1 至 60 天之间"))
         county = folded(data.get("county_code"))
         if not county:
             problems.append(FieldError("county_code", "必填"))
