@@ -276,3 +276,17 @@ def test_a_day_is_said_in_words_only_when_it_is_a_day() -> None:
     assert day_in_words("2026-12-06") == day_in_words(date(2026, 12, 6)) == "2026年12月6日"
     assert day_in_words("２０２６/１/５") == "2026年1月5日"
     assert day_in_words("2026-02-30") == day_in_words("") == day_in_words(None) == day_in_words("明天") == ""
+
+
+def test_a_failed_visit_tells_a_future_day_with_a_missing_reason(pages, ctx, clock) -> None:  # type: ignore[no-untyped-def]
+    """The 未能核查 form sent with a day after today and no reason chosen: both are told at once, what was typed kept."""
+    from datetime import timedelta
+
+    case_id = make_case(ctx, stage="scheduled")
+    pages.login(officers_of(ctx, case_id)[0], FACTORY_PASSWORD)
+    later = (clock.today() + timedelta(days=3)).isoformat()
+    r = pages.post(f"/cases/{case_id}/visit-attempt", {"visited_on": later, "outcome": "", "note": "邻居说外出"})
+    assert r.status_code == 422
+    assert "不能晚于今天" in r.text and "请选择未能核查的原因" in r.text
+    assert f'value="{later}"' in r.text and "邻居说外出</textarea>" in r.text
+    assert status_of(ctx, case_id) == "scheduled"
