@@ -569,6 +569,15 @@ def latest_check(session: Session, case_id: str) -> Check | None:
     return session.scalar(select(Check).where(Check.case_id == case_id).order_by(Check.seq.desc()).limit(1))
 
 
+def determined_already(session: Session, case_id: str, principal: Principal) -> bool:
+    """Whether the case's latest check has its determination confirmed (the preview's Back button, or a second tab
+    sending the confirmation again): the page sends the supervisor to the case instead of a refusal."""
+    case = load_case(session, case_id, principal)
+    check = latest_check(session, case.id)
+    return check is not None and session.scalar(
+        select(Determination.id).where(Determination.check_id == check.id)) is not None
+
+
 @dataclass(frozen=True)
 class Assessment:
     case: Case

@@ -367,6 +367,7 @@ DONE_MESSAGES = {
     "scheduled": "走访已安排。",
     "scheduled_late": "走访已安排。走访日期晚于核查期限，核查将记为逾期。",
     "determined": "认定结果已确认。",
+    "determined_already": "本案的认定结果此前已确认（重复提交未再保存），以下是案件的当前情况。",
     "check": "入户核查已提交。",
     "bills_added": "票据已补录：认定页按补录后的票据计算。",
     "check_done": "本案的入户核查已提交，无需再填写；以下是已保存的内容。",

@@ -256,12 +256,22 @@ def _determination_page(request: Req, ctx: Any, case_id: str, *, status_code: in
                 send_back=send_back or FormState(), message=message)
 
 
+def _determined_already(ctx: Any, case_id: str, request: Req) -> bool:
+    with ctx.db.read() as session:
+        return check_service.determined_already(session, case_id, request.user)
+
+
 class DeterminationPages(Controller):
     path = "/cases/{case_id:str}/determination"
 
     @get("/", opt=SUPERVISOR)
-    def preview(self, case_id: Id, ctx: Ctx, request: Req) -> Template:
-        return _determination_page(request, ctx, case_id)
+    def preview(self, case_id: Id, ctx: Ctx, request: Req) -> Any:
+        try:
+            return _determination_page(request, ctx, case_id)
+        except InvalidState:
+            if _determined_already(ctx, case_id, request):  # Back after confirming: the case, not a refusal
+                return see_other(f"/cases/{case_id}", done="determined_already")
+            raise
 
     @post("/", opt=SUPERVISOR, status_code=303)
     def confirm(self, case_id: Id, ctx: Ctx, request: Req) -> Any:
@@ -269,6 +279,8 @@ class DeterminationPages(Controller):
             with ctx.db.begin() as session:
                 check_service.determine(session, case_id, confirm=True, principal=request.user, clock=ctx.clock)
         except (Forbidden, InvalidState) as exc:
+            if isinstance(exc, InvalidState) and _determined_already(ctx, case_id, request):  # a stale tab's second
+                return see_other(f"/cases/{case_id}", done="determined_already")
             return _determination_page(request, ctx, case_id, status_code=exc.status, message=message_zh(exc.detail))
         except ValidationFailed as exc:  # 回避: said on the page, as the four-eyes refusals are
             return _determination_page(request, ctx, case_id, status_code=422,
