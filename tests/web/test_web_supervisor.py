@@ -21,6 +21,7 @@ def test_scheduling_a_case_by_hand(pages, ctx, clock) -> None:  # type: ignore[n
     r = pages.post(f"/cases/{case_id}/schedule", {"officer_1": team.officer1.id, "officer_2": team.officer2.id,
                                                   "vehicle": "", "visit_on": "2031-01-01"})
     assert r.status_code == 422 and "请填写车辆" in r.text
+    assert "请说明不用自动排期" in r.text.split('id="f-reason"')[1].split("</div>")[0]  # told with the vehicle
     r = pages.post(f"/cases/{case_id}/schedule", {"officer_1": team.officer1.id, "officer_2": team.officer2.id,
                                                   "vehicle": "车09", "visit_on": today})
     assert r.status_code == 422 and "请说明不用自动排期" in r.text  # a hand-picked visit says why

@@ -186,6 +186,8 @@ class SchedulePages(Controller):
         if not vehicle:
             problems.append(FieldError("vehicle", "请填写车辆"))
         reason = clean(data.get("reason"))
+        if problems and not reason:  # told with the form's own gaps (the service says it with its own problems)
+            problems.append(FieldError("reason", case_service.REASON_REQUIRED))
         rename = {"officers[0]": "officer_1", "officers[1]": "officer_2"}
         try:
             if problems or visit_on is None:
