@@ -93,6 +93,12 @@ def test_importing_a_referral_file(pages, ctx) -> None:  # type: ignore[no-untyp
     assert "此前已导入" in pages.get(r.headers["location"]).text
     r = pages.post("/referrals/import", form)
     assert r.status_code == 422 and "请选择要导入的文件" in r.text
+    # no channel chosen: said in words beside its field, with a missing file, never as the service's list of codes
+    r = pages.post("/referrals/import", {**form, "channel": ""})
+    assert r.status_code == 422 and "请选择要导入的文件" in r.text
+    assert "请选择来源渠道" in r.text.split('id="f-channel"')[1].split("</div>")[0]
+    r = pages.post("/referrals/import", {**form, "channel": ""}, files={"file": ("good.csv", good, "text/csv")})
+    assert r.status_code == 422 and "请选择来源渠道" in r.text and "(medical_insurance)" not in r.text
 
 
 def test_the_county_reviewer_imports_too(pages) -> None:  # type: ignore[no-untyped-def]

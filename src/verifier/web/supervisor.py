@@ -349,7 +349,9 @@ class ImportPages(Controller):
     @post("/", opt=IMPORTERS, status_code=303)
     def upload(self, ctx: Ctx, request: Req, data: MultipartBody[dict[str, Any]]) -> Any:
         upload, state = import_file(data)
-        if upload is None:
+        if not clean(data.get("channel")):  # said in words with a missing file, not as the service's list of codes
+            state.add("channel", "请选择来源渠道")
+        if upload is None or state.errors:
             return self._form(request, ctx, state, status_code=422)
         values = state.values
         upload.file.seek(0)
