@@ -96,6 +96,10 @@ def test_the_case_page_names_a_photo_by_its_kind_in_chinese(pages, ctx, clock) -
     pages.as_("sup-x", "insurer_supervisor")
     shown = text_of(pages.get(f"/cases/{case_id}").text)
     assert "PNG 照片，不足 1 KB" in shown and "image/png" not in shown
+    # one who may not open them reads how many there are and who may, not a bare hash under the heading
+    pages.as_("clerk-x", "town_clerk")
+    shown = text_of(pages.get(f"/cases/{case_id}").text)
+    assert "共 1 份照片或扫描件；只有保险公司主管" in shown and "PNG 照片" not in shown
 
 
 def test_a_file_size_reads_in_kb_or_mb() -> None:
