@@ -88,10 +88,10 @@ QUERY_NAMING_NO_COUNTY = {
     "qt": "a search token the server issued to the searcher, read within the searcher's counties",
 }
 # Addresses the victim's own reader is not answered on with these fillers, and why: filled right, refused for a reason.
-NOT_ANSWERED_TO_ITS_OWN = {  # the case filled in is paid: its steps are over
+NOT_ANSWERED_TO_ITS_OWN = {  # the case filled in is paid: its steps are over (its determination page leads to it)
     "/api/cases/{case_id:str}/result-letter": 409, "/cases/{case_id:str}/result-letter": 409,
     "/cases/{case_id:str}/check": 404, "/cases/{case_id:str}/visit-attempt": 404,
-    "/cases/{case_id:str}/determination": 409, "/cases/{case_id:str}/payee": 409,
+    "/cases/{case_id:str}/payee": 409,
 }
 HINTS = {"340223-2020-000012"}  # the example case number the forms show (如 340223-2020-000012)
 DEPENDENCIES = {"ctx", "db", "request", "signer", "data"}

@@ -244,6 +244,13 @@ def _input_problems(data: CheckInput, today: date) -> tuple[list[tuple[dict[str,
     seen: dict[str, int] = {}
     normalised: list[tuple[dict[str, Any], str]] = []
     for i, m in enumerate(data.members):
+        # the row's name, relation and labour are told with a mistyped ID number, not only once it is put right
+        if not str(m.get("name") or "").strip():
+            problems.append(FieldError(f"members[{i}].name", "必填"))
+        if m.get("relation") not in RELATIONS:
+            problems.append(FieldError(f"members[{i}].relation", "请选择与户主关系"))
+        if m.get("labour") not in LABOUR:
+            problems.append(FieldError(f"members[{i}].labour", "请选择劳动能力"))
         try:
             idn = validate_id_number(m.get("id_number"), f"members[{i}].id_number", today=today)
         except ValidationFailed as exc:
@@ -252,12 +259,6 @@ def _input_problems(data: CheckInput, today: date) -> tuple[list[tuple[dict[str,
         if idn in seen:
             problems.append(FieldError(f"members[{i}].id_number", f"与第 {seen[idn] + 1} 名成员的身份证号重复"))
         seen[idn] = i
-        if not str(m.get("name") or "").strip():
-            problems.append(FieldError(f"members[{i}].name", "必填"))
-        if m.get("relation") not in RELATIONS:
-            problems.append(FieldError(f"members[{i}].relation", "请选择与户主关系"))
-        if m.get("labour") not in LABOUR:
-            problems.append(FieldError(f"members[{i}].labour", "请选择劳动能力"))
         normalised.append((m, idn))
     problems += data.income.validate("income") + data.rigid.validate("rigid_expenditure")
     for i, c in enumerate(data.cross_checks):
@@ -566,6 +567,15 @@ def sent_back_by(session: Session, case_id: str) -> set[str]:
 
 def latest_check(session: Session, case_id: str) -> Check | None:
     return session.scalar(select(Check).where(Check.case_id == case_id).order_by(Check.seq.desc()).limit(1))
+
+
+def determined_already(session: Session, case_id: str, principal: Principal) -> bool:
+    """Whether the case's latest check has its determination confirmed (the preview's Back button, or a second tab
+    sending the confirmation again): the page sends the supervisor to the case instead of a refusal."""
+    case = load_case(session, case_id, principal)
+    check = latest_check(session, case.id)
+    return check is not None and session.scalar(
+        select(Determination.id).where(Determination.check_id == check.id)) is not None
 
 
 @dataclass(frozen=True)

@@ -97,6 +97,9 @@ HOUSEHOLD_PROPOSAL_KINDS = {"merge": "合并家庭", "move": "迁移成员"}
 LABOUR = {"full": "全劳力", "partial": "半劳力", "none": "无劳力"}
 SOURCES = dict(MANUAL_SOURCE_NAMES)  # the cross-check sources an officer records (as the household file names them)
 FINDINGS = {"consistent": "一致", "inconsistent": "不一致"}
+# An evidence file's kind as the case page names it (the kinds `checks.service.EVIDENCE_TYPES` accepts)
+EVIDENCE_KINDS = {"image/jpeg": "JPEG 照片", "image/png": "PNG 照片", "image/webp": "WebP 照片",
+                  "application/pdf": "PDF 扫描件"}
 VISIT_OUTCOMES = {"not_home": "家中无人", "refused": "拒绝核查", "moved_away": "已搬离", "other": "其他原因"}
 VISIT_ENDED = {"rescheduled": "已改期", "failed": "未能核查", "sent_back": "核查被退回", "objection_upheld": "异议成立后撤销",
                "officers_stood_aside": "原走访人员须回避，已改派", "merged": "案件已合并", "ended": "已结束"}
@@ -372,6 +375,7 @@ DONE_MESSAGES = {
     "scheduled": "走访已安排。",
     "scheduled_late": "走访已安排。走访日期晚于核查期限，核查将记为逾期。",
     "determined": "认定结果已确认。",
+    "determined_already": "本案的认定结果此前已确认（重复提交未再保存），以下是案件的当前情况。",
     "check": "入户核查已提交。",
     "bills_added": "票据已补录：认定页按补录后的票据计算。",
     "check_done": "本案的入户核查已提交，无需再填写；以下是已保存的内容。",

@@ -152,6 +152,8 @@ class SchedulePages(Controller):
         days_text = folded(data.get("days")) or "10"
         if not days_text.isdigit():
             problems.append(FieldError("days", f"应为整数（填写的是「{days_text}」）"))
+        elif not 1 <= int(days_text) <= 60:  # what the planner says too, told with the day's problem
+            problems.append(FieldError("days", "排期天数应在 1 至 60 天之间"))
         county = folded(data.get("county_code"))
         if not county:
             problems.append(FieldError("county_code", "必填"))
@@ -188,6 +190,8 @@ class SchedulePages(Controller):
         if not vehicle:
             problems.append(FieldError("vehicle", "请填写车辆"))
         reason = clean(data.get("reason"))
+        if problems and not reason:  # told with the form's own gaps (the service says it with its own problems)
+            problems.append(FieldError("reason", case_service.REASON_REQUIRED))
         rename = {"officers[0]": "officer_1", "officers[1]": "officer_2"}
         try:
             if problems or visit_on is None:
@@ -258,12 +262,22 @@ def _determination_page(request: Req, ctx: Any, case_id: str, *, status_code: in
                 send_back=send_back or FormState(), message=message)
 
 
+def _determined_already(ctx: Any, case_id: str, request: Req) -> bool:
+    with ctx.db.read() as session:
+        return check_service.determined_already(session, case_id, request.user)
+
+
 class DeterminationPages(Controller):
     path = "/cases/{case_id:str}/determination"
 
     @get("/", opt=SUPERVISOR)
-    def preview(self, case_id: Id, ctx: Ctx, request: Req) -> Template:
-        return _determination_page(request, ctx, case_id)
+    def preview(self, case_id: Id, ctx: Ctx, request: Req) -> Any:
+        try:
+            return _determination_page(request, ctx, case_id)
+        except InvalidState:
+            if _determined_already(ctx, case_id, request):  # Back after confirming: the case, not a refusal
+                return see_other(f"/cases/{case_id}", done="determined_already")
+            raise
 
     @post("/", opt=SUPERVISOR, status_code=303)
     def confirm(self, case_id: Id, ctx: Ctx, request: Req) -> Any:
@@ -271,6 +285,8 @@ class DeterminationPages(Controller):
             with ctx.db.begin() as session:
                 check_service.determine(session, case_id, confirm=True, principal=request.user, clock=ctx.clock)
         except (Forbidden, InvalidState) as exc:
+            if isinstance(exc, InvalidState) and _determined_already(ctx, case_id, request):  # a stale tab's second
+                return see_other(f"/cases/{case_id}", done="determined_already")
             return _determination_page(request, ctx, case_id, status_code=exc.status, message=message_zh(exc.detail))
         except ValidationFailed as exc:  # 回避: said on the page, as the four-eyes refusals are
             return _determination_page(request, ctx, case_id, status_code=422,
@@ -337,7 +353,9 @@ class ImportPages(Controller):
     @post("/", opt=IMPORTERS, status_code=303)
     def upload(self, ctx: Ctx, request: Req, data: MultipartBody[dict[str, Any]]) -> Any:
         upload, state = import_file(data)
-        if upload is None:
+        if not clean(data.get("channel")):  # said in words with a missing file, not as the service's list of codes
+            state.add("channel", "请选择来源渠道")
+        if upload is None or state.errors:
             return self._form(request, ctx, state, status_code=422)
         values = state.values
         upload.file.seek(0)
