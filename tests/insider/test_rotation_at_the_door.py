@@ -88,6 +88,11 @@ def test_attack_one_officer_holds_both_causes_of_a_household(ctx, client, users)
     assert r.status_code == 422, r.text
     assert r.json()["errors"] == [{"field": "officers[0]", "message": OPEN_VISIT}]
     assert _written(ctx, disaster) == ("screened", 0, 0, 0)
+    # the schedule form says who holds the household's other visit before the supervisor picks
+    pages = Pages(client, users)
+    pages.login("sup")
+    form = pages.get(f"/cases/{disaster}/schedule").text
+    assert 'id="rotation-open"' in form and "已排定走访该户另一案件" in form
     # nor does the planner send them to it while they hold the other
     r = client.post("/api/schedule/plan", headers=sup, json={"county_code": COUNTY, "from": today, "days": 3})
     mine = [a for a in r.json()["assignments"] if a["case_id"] == disaster]
