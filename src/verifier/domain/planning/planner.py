@@ -96,7 +96,8 @@ def plan_visits(
         pending = [c for c in pending if c.case_id not in placed]
 
     unplaced = [
-        Unplaced(c.case_id, _reason(c, start, window_end, plan_days, officers_free, teams_formed))
+        Unplaced(c.case_id, _reason(c, start, window_end, plan_days, officers_free, teams_formed,
+                                    bool(c.household) and c.household in met))
         for c in cases
         if c.case_id not in placed
     ]
@@ -232,6 +233,7 @@ def _reason(
     plan_days: Sequence[date],
     officers_free: set[date],
     teams_formed: set[date],
+    household_met: bool = False,
 ) -> str:
     if case.due_on < case.referred_on:
         return f"核查期限 {case.due_on} 早于接收日期 {case.referred_on}，请核对案件日期"
@@ -248,6 +250,8 @@ def _reason(
         return f"没有空闲车辆{until}"
     if case.excluded_officers:
         return f"复核须由未参加首次核查的核查员进行，但无空闲人员{until}"
+    if household_met:
+        return f"按轮换规则，走访该户另一案件的核查员不能走访本案，但无其他空闲人员{until}"
     return f"各组已排满{until}"
 
 
