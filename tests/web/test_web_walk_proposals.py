@@ -75,6 +75,9 @@ def test_the_list_does_not_invite_a_linked_account_to_confirm(pages, ctx) -> Non
     listed = pages.get("/household-proposals").text
     assert f'href="{proposal}">查看</a>' in listed and "核对并确认" not in listed
     assert "您的账号与提交人的有密码关联，不能确认或驳回" in listed
+    mine = pages.get("/household-proposals?to_decide=1").text  # none for pal: the empty list says who it waits for
+    assert 'id="household-proposals-none"' in mine and "没有待确认的申请" not in mine
+    assert "没有等待您确认的申请。另有 1 项待确认的申请须由其他保险公司主管或县级复核员确认" in mine
     pages.as_("sup", "insurer_supervisor")
     listed = pages.get("/household-proposals").text
     assert f'href="{proposal}">查看</a>' in listed and "密码关联" not in listed  # one's own: （本人）

@@ -289,6 +289,35 @@ def stale_visits(session: Session, visits: Iterable[Visit]) -> set[str]:
     return stale
 
 
+# A case with a check in doubt (`first_check_officers`): only such a case's visit may be stale.
+_DOUBTED = (select(Check.id).where(Check.case_id == Case.id, or_(_REVIEWED, Check.sent_back_at.is_not(None),
+                                                                  _OBJECTED_TO)).exists())
+
+
+def stale_scheduled(session: Session, principal: Principal) -> list[str]:
+    """The cases in the principal's counties still `scheduled` on a stale visit (`stale_visits`: its officers, or an
+    account linked to one's, make no check of the case again; an objection upheld, a check sent back, before upholding
+    or sending back ended the visit): no officer has work on them, and they wait for the supervisor to send others.
+    The scheduling page lists them with the screened cases (`find_screened`), and the home card 待排期 counts them."""
+    stmt = (select(Visit).join(Case, Case.id == Visit.case_id)
+            .where(Visit.active.is_(True), Case.status == "scheduled", _DOUBTED))
+    if principal.counties:
+        stmt = stmt.where(Case.county_code.in_(principal.counties))
+    visits = list(session.scalars(stmt))
+    stale = stale_visits(session, visits)
+    return sorted({v.case_id for v in visits if v.id in stale})
+
+
+def reassign(session: Session, case_ids: list[str]) -> set[str]:
+    """Of `case_ids`, those whose active visit is stale (`stale_visits`): a list row says the visit's officers must
+    stand aside and others be sent (原走访人员须回避，请改派)."""
+    if not case_ids:
+        return set()
+    visits = list(session.scalars(select(Visit).where(Visit.case_id.in_(case_ids), Visit.active.is_(True))))
+    stale = stale_visits(session, visits)
+    return {v.case_id for v in visits if v.id in stale}
+
+
 def last_household_officers(session: Session, case_ids: list[str]) -> dict[str, frozenset[str]]:
     """Rotation (轮换, `domain.rotation`): the officers of the household's latest check on another of its cases (last
     year's, another cause's), who do not make this case's visits: an officer and a household do not meet twice in a
@@ -502,8 +531,14 @@ def schedule(
 def _assign(session: Session, case: Case, officer_ids: list[str], visit_on: date, vehicle: str, due: date,
             principal: Principal, clock: Clock, *, by_hand: bool, reason: str = "") -> Visit:
     previous = active_visit(session, case.id)
+    ended: dict[str, Any] = {}
     if previous is not None:
         previous.active = False
+        barred, linked = recheck_barred(session, case.id, previous.officer_ids)
+        stood_aside = {o: barred[o] if o in barred else f"linked_{linked[o]}" for o in previous.officer_ids
+                       if o in barred or o in linked}
+        if stood_aside:  # a stale visit (`stale_visits`) ends: why, in the entry (the officers and their why)
+            ended = {"visit_ended": [previous.id], "visit_ended_why": STOOD_ASIDE, "officers_stood_aside": stood_aside}
     visit = Visit(id=new_id("visit"), case_id=case.id, visit_on=visit_on, due_on=due, officer_ids=list(officer_ids),
                   vehicle=vehicle, active=True, planned_by=principal.id, created_at=clock.now(), by_hand=by_hand,
                   reason=reason if by_hand else None)
@@ -511,10 +546,12 @@ def _assign(session: Session, case: Case, officer_ids: list[str], visit_on: date
     advance(session, case, "schedule", actor=principal, role="insurer_supervisor", clock=clock,
             payload={"visit_id": visit.id, "visit_on": visit_on.isoformat(), "officers": list(officer_ids),
                      "vehicle": vehicle, "due_on": due.isoformat(), "by_hand": by_hand,
-                     **({"reason_sha256": audit.text_digest(reason)} if by_hand and reason else {})})
+                     **({"reason_sha256": audit.text_digest(reason)} if by_hand and reason else {}), **ended})
     return visit
 
 
+# Why a stale visit ended when the case was scheduled anew (`case.schedule`'s `visit_ended_why`).
+STOOD_ASIDE = "officers_stood_aside"
 REASON_REQUIRED = "必填：请说明不用自动排期、由您选定这两名核查员的原因"
 SELF_PICKED = "您不能把自己选为您手动安排的走访的核查员：请选择其他核查员（自动排期仍可安排您）"
 SELF_LINKED = ("您不能把与您的账号有密码关联" + PASSWORD_LINK + "的核查员选为您手动安排的走访的核查员：请选择其他核查员")
@@ -563,9 +600,14 @@ def plan(
     if contract is None:
         raise ValidationFailed.one("from", f"{start} 没有覆盖{county_named(county_code)}的服务合同")
     calendar = visit_calendar(session, contract.id)
+    # the screened cases, and those scheduled on a stale visit whose officers stand aside (`stale_scheduled`):
+    # a visit planned for one ends the stale visit (`_assign`)
+    waiting = Case.status == "screened"
+    stale = set(stale_scheduled(session, principal))
+    if stale:
+        waiting = or_(waiting, Case.id.in_(sorted(stale)))
     cases = list(session.scalars(
-        select(Case).where(Case.county_code == county_code, Case.status == "screened").order_by(Case.id)
-        .with_for_update()))
+        select(Case).where(Case.county_code == county_code, waiting).order_by(Case.id).with_for_update()))
     due = due_dates(session, cases)
     barred = barred_officers(session, [c.id for c in cases])
     # The planning supervisor is never among the planned officers: one holding both roles could preview the plan
@@ -588,7 +630,8 @@ def plan(
                   for c in cases]
     window = [start + timedelta(days=i) for i in range(days)]
     existing = [planning.ExistingVisit(visit_on=v.visit_on, officer_ids=tuple(v.officer_ids), vehicle_id=v.vehicle or "")
-                for v in session.scalars(select(Visit).where(Visit.active.is_(True), Visit.visit_on.in_(window)))]
+                for v in session.scalars(select(Visit).where(Visit.active.is_(True), Visit.visit_on.in_(window)))
+                if v.case_id not in stale]  # a stale visit books nobody: it ends when its case is planned
     fleet = [planning.Vehicle(vehicle_id=v) for v in (vehicles or default_vehicles(len(officers)))]
     result = planning.plan_visits(plan_cases, officers, fleet, start=start, days=days, existing=existing,
                                   workdays=calendar.workdays, holidays=calendar.holidays,
@@ -618,9 +661,14 @@ def vehicles_in_use(session: Session) -> set[str]:
 
 def find_screened(session: Session, principal: Principal, *, q: str = "", page: int = 1,
                   page_size: int = PAGE_SIZE) -> Paged[Case]:
-    """One page of the screened cases waiting for a visit (oldest referral first, within the principal's counties),
-    searched by the head's name, the case number (or its last digits), the town or the village."""
-    stmt = select(Case).where(Case.status == "screened").order_by(Case.referred_on, Case.id)
+    """One page of the cases waiting for a visit (oldest referral first, within the principal's counties): the
+    screened ones, and those scheduled on a stale visit whose officers must stand aside (`stale_scheduled`), searched
+    by the head's name, the case number (or its last digits), the town or the village."""
+    waiting = Case.status == "screened"
+    stale = stale_scheduled(session, principal)
+    if stale:
+        waiting = or_(waiting, Case.id.in_(stale))
+    stmt = select(Case).where(waiting).order_by(Case.referred_on, Case.id)
     if principal.counties:
         stmt = stmt.where(Case.county_code.in_(principal.counties))
     text = fold_search(q)

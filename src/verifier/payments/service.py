@@ -113,6 +113,8 @@ from .batch_read import (  # noqa: F401  (and the batches' reading)
     next_batch_status,
     payment_rows,
     payments_for_case,
+    refused_cases,
+    refused_in_batch,
     signoffs_of,
 )
 from .fund import (  # noqa: F401  (and the fund)
@@ -397,10 +399,12 @@ def create_batch(session: Session, *, county_code: str, contract_id: str | None,
         })
     items_sha256 = _digest(f"{r['reference']},{r['case_id']},{r['determination_id']},{format_yuan(r['amount'])}"
                            for r in rows)
+    # a case of a batch the county refused to sign off goes back to the county, whatever this batch's total
+    refused = refused_cases(session, county_code, [c.case_id for c in candidates])
     batch = PaymentBatch(
         id=batch_id, code=code, county_code=county_code, contract_id=contract.id, contract_hash=contract.content_hash,
         status="prepared", item_count=len(rows), total=total, items_sha256=items_sha256,
-        signoff_required=total + _unsigned_since_signoff(session, county_code, contract.id, None)
+        signoff_required=bool(refused) or total + _unsigned_since_signoff(session, county_code, contract.id, None)
         >= contract.county_signoff_at, prepared_by=principal.id, prepared_at=now, updated_at=now,
     )
     session.add(batch)
@@ -420,6 +424,7 @@ def create_batch(session: Session, *, county_code: str, contract_id: str | None,
                      "skipped": [{"case_id": s.case_id, "reason": s.reason} for s in skipped],
                      "supplements": [r["supplement_id"] for r in rows if r["supplement_id"]],
                      **({"chosen": len(case_ids)} if case_ids is not None else {}),
+                     **({"signoff_refused_cases": refused} if refused else {}),
                  })
     return batch_out(session, batch, told, counts={"pending": len(rows)})
 
@@ -491,6 +496,9 @@ def approve(session: Session, batch_id: str, *, principal: Principal, vault: Vau
     n, total = _pending_total(session, batch)
     if (n, total) != (batch.item_count, batch.total):
         raise InvalidState("批次明细与制单时不一致，请撤销后重新制单。")
+    refused = [] if batch.signoff_required else refused_in_batch(session, batch)
+    if refused:  # prepared before the county refused a batch holding one of its cases: back to the county too
+        batch.signoff_required = True
     contract = contract_store.get_contract(session, batch.contract_id)
     _, entries = ledger.lock_fund(session, contract, actor=principal.id, clock=clock)
     current = ledger.balances(session, contract.id)
@@ -506,7 +514,7 @@ def approve(session: Session, batch_id: str, *, principal: Principal, vault: Vau
     entries.append(_entry(principal, "finance", "payment_batch.approve", batch.id, batch.contract_hash, {
         "from": "prepared", "to": target, "items": batch.item_count, "total": format_yuan(batch.total),
         "items_sha256": batch.items_sha256, "balance_after": format_yuan(current.balance - batch.total),
-        "signoff_required": batch.signoff_required,
+        "signoff_required": batch.signoff_required, **({"signoff_refused_cases": refused} if refused else {}),
     }))
     audit.append_many(session, entries, clock=clock)
     return batch_out(session, batch, counts={"pending": n})
@@ -693,6 +701,9 @@ def release(session: Session, batch_id: str, *, principal: Principal, vault: Vau
     payees.refuse_payee_changers(session, batch.id, batch.code, principal, "release", vault, clock=clock)
     _refuse_recused(session, batch, principal, "batch_release", clock)
     contract_store.require_accepted(session, batch.contract_id, "按它发放支付批次")
+    if batch.status == "approved" and batch.signoff_required and (refused := refused_in_batch(session, batch)):
+        raise InvalidState(REFUSED_BEFORE.format(code=batch.code, n=len(refused),
+                                                 numbers=_numbers(session, refused)))
     if batch.status == "approved" and batch.signoff_required:
         raise InvalidState(
             f"批次 {batch.code} 金额 {format_yuan(batch.total)} 元，达到合同规定的县级签批金额 "
@@ -725,6 +736,17 @@ def release(session: Session, batch_id: str, *, principal: Principal, vault: Vau
                      "from": before, "to": target, "items": batch.item_count, "total": format_yuan(batch.total),
                      "items_sha256": batch.items_sha256, "bank_file_sha256": batch.bank_file_sha256})
     return batch_out(session, batch, counts={"sent": sent})
+
+
+REFUSED_BEFORE = ("批次 {code} 中有 {n} 户（案件 {numbers}）曾列入县级审核人员不同意签批的批次，此后未经县级签批："
+                  "无论本批次金额多少，须经县级审核人员签批后方可发放。")
+
+
+def _numbers(session: Session, case_ids: Sequence[str], most: int = 5) -> str:
+    """The cases' numbers as a refusal names them (the first `most`, and how many more)."""
+    found = dict(session.execute(select(Case.id, Case.number).where(Case.id.in_(list(case_ids[:most])))).tuples().all())
+    said = "、".join(found.get(c) or c for c in case_ids[:most])
+    return said + (f" 等 {len(case_ids)} 户" if len(case_ids) > most else "")
 
 
 def cancel(session: Session, batch_id: str, *, principal: Principal, clock: Clock) -> BatchOut:

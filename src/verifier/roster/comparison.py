@@ -16,7 +16,8 @@ from ..domain.roster import CATEGORY_NAMES, group_for
 from ..store.paged import Paged
 from ..store.tables import User
 from .models import MIGRATED, RosterEntry, RosterImport
-from .service import (current_import, earlier_rejections, imports, imports_page, load, may_confirm, previous_confirmed,
+from .service import (confirms_refused, current_import, earlier_rejections, imports, imports_page, load, may_confirm,
+                      previous_confirmed,
                       rejections_since, shared_password_setter)
 
 CATEGORIES = tuple(CATEGORY_NAMES)
@@ -185,17 +186,35 @@ def listing(session: Session, principal: Principal, *, limit: int = 200) -> list
 
 
 def listing_page(session: Session, principal: Principal, page: int = 1, *, q: str = "",
-                 status: str = "") -> Paged[ImportRow]:
+                 status: str = "", only: list[str] | None = None) -> Paged[ImportRow]:
     """`listing` a page at a time (the page showed the latest 100 and nothing said there were more), searched by
-    file name and filtered by status (`imports_page`)."""
-    found = imports_page(session, principal, page, q=q, status=status)
+    file name and filtered by status (`imports_page`); `only`: those imports (`waiting(...).mine`)."""
+    found = imports_page(session, principal, page, q=q, status=status, only=only)
     names = _names(session, found.items)
     return found.map(lambda r: import_row(r, names))
 
 
-def pending_count(session: Session, principal: Principal) -> int:
-    """Imports of the caller's counties waiting for a second county reviewer (the home page's card)."""
-    stmt = select(func.count()).select_from(RosterImport).where(RosterImport.status == "pending")
+@dataclass(frozen=True)
+class Waiting:
+    """The pending imports of the caller's counties: those the caller may confirm (`mine`, ids, what the home card
+    counts and /roster?to_decide=1 lists) and how many others wait for another county reviewer."""
+
+    mine: list[str]
+    others: int
+
+
+def waiting(session: Session, principal: Principal) -> Waiting:
+    """The pending imports of the caller's counties (at most one a county), asked `service.confirms_refused`, the
+    rule `confirm` refuses by, all at once."""
+    stmt = select(RosterImport).where(RosterImport.status == "pending")
     if principal.counties:
-        stmt = stmt.where(RosterImport.county_code.in_(principal.counties))
-    return session.scalar(stmt) or 0
+        stmt = stmt.where(RosterImport.county_code.in_(sorted(principal.counties)))
+    rows = list(session.scalars(stmt))
+    refused = confirms_refused(session, rows, principal)
+    mine = sorted(r.id for r in rows if refused[r.id] is None)
+    return Waiting(mine, len(rows) - len(mine))
+
+
+def pending_count(session: Session, principal: Principal) -> int:
+    """The pending imports of the caller's counties the caller may confirm (the home page's card, `waiting`)."""
+    return len(waiting(session, principal).mine)

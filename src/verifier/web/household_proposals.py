@@ -58,10 +58,13 @@ class HouseholdProposalPages(Controller):
         with ctx.db.read() as session:
             found = proposal_list.find(session, request.user, view=view, q=q, page=page_param(page_no),
                                        page_size=paging.PAGE_SIZE, to_decide=deciding)
+            # none for this user: how many wait for someone else (the empty list says so, not that none wait)
+            others = (proposal_list.find(session, request.user, page_size=1).total
+                      if deciding and not q and not found.total else 0)
         pager = Pager.over("/household-proposals", {"status": view, "q": q, "to_decide": "1" if deciding else ""},
                            found)
         return page(request, "household_proposals.html", rows=found.items, p=pager, view=view, q=q,
-                    to_decide=deciding)
+                    to_decide=deciding, others=others)
 
     @get("/{proposal_id:str}", opt=IMPORTERS)
     def show(self, proposal_id: Id, ctx: Ctx, request: Req, case: Id = "") -> Template:

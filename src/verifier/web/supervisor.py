@@ -47,7 +47,7 @@ from .common import (
     user_names,
 )
 from . import paging
-from .labels import CHANNELS, RECHECK_BARS, RECHECK_HEADLINES, message_zh
+from .labels import CHANNELS, REASSIGN, REASSIGN_NOTE, RECHECK_BARS, RECHECK_HEADLINES, message_zh
 from .paging import Pager, page_param
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -65,11 +65,13 @@ def _schedule_page(request: Req, ctx: Any, case_id: str, state: FormState, statu
         officers = [(u.id, f"{u.display_name}（{u.username}）")
                     for u in case_service.pickable_officers(session, case.county_code, request.user)]
         visit = case_service.active_visit(session, case.id)
+        # a stale visit (its officers stand aside: `stale_visits`): said, and its officers not offered again
+        stale = visit is not None and bool(case_service.stale_visits(session, [visit]))
         due = case_service.due_date(session, case)
         head = case.household.head_name
         vehicles = sorted(case_service.vehicles_in_use(session) | set(case_service.default_vehicles(len(officers))))
         if visit is not None and not state.values:
-            ids = list(visit.officer_ids) + ["", ""]
+            ids = ["", ""] if stale else list(visit.officer_ids) + ["", ""]
             state.values = {"officer_1": ids[0], "officer_2": ids[1], "vehicle": visit.vehicle or "",
                             "visit_on": visit.visit_on.isoformat()}
         last_time = case_service.last_household_officers(session, [case.id]).get(case.id, frozenset())
@@ -87,8 +89,8 @@ def _schedule_page(request: Req, ctx: Any, case_id: str, state: FormState, statu
     headline = next((RECHECK_HEADLINES[w] for w in objection_recheck.ORDER if w in whys), "")
     return page(request, "schedule_case.html", status_code=status_code, case=case, head=head, officers=officers,
                 visit=visit, due=due, vehicles=vehicles, form=state, today=ctx.clock.today(), barred=barred,
-                holding=holding,
-                objected=shown, recheck_headline=headline)
+                holding=holding, objected=shown, recheck_headline=headline,
+                stale_note=REASSIGN_NOTE if stale else "")
 
 
 def _plan_page(request: Req, ctx: Any, state: FormState, *, proposal: dict[str, Any] | None = None,
@@ -107,6 +109,8 @@ def _plan_page(request: Req, ctx: Any, state: FormState, *, proposal: dict[str, 
         late = [{"visit": v, "case": c, "head": c.household.head_name, "officers": [who.get(o, o) for o in v.officer_ids],
                  "stale": v.id in stale} for v, c in overdue]
         waiting = [(c, c.household.head_name, due[c.id], tried.get(c.id)) for c in found.items]
+        # scheduled on a stale visit, or screened with one still active: others are to be sent (原走访人员须回避)
+        reassign = case_service.reassign(session, [c.id for c in found.items])
         # cases back after an upheld objection: the row says so (other officers go; the case's page names who not)
         objected = set(case_service.objected_officers(session, [c.id for c in found.items]))
         rows: list[dict[str, Any]] = []
@@ -128,7 +132,7 @@ def _plan_page(request: Req, ctx: Any, state: FormState, *, proposal: dict[str, 
     return page(request, "schedule.html", status_code=status_code, form=state, counties=counties, waiting=waiting,
                 shares=shares, share_names=share_names, share_days=case_service.HAND_PICKED_DAYS,
                 proposal=proposal, rows=rows, unplaced=unplaced, today=ctx.clock.today(), q=q, late=late,
-                objected=objected,
+                objected=objected, reassign=reassign, reassign_label=REASSIGN,
                 pager=Pager.over("/schedule", {"q": q}, found),
                 **({"form_page": stands_as} if stands_as else {}))
 

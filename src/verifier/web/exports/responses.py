@@ -12,6 +12,7 @@ from ...accounts.auth import Principal
 from ...audit import service as audit_service
 from ...documents.sheets import XLSX, attachment
 from ...http import Ctx, get
+from ...notices.posting import waiting
 from ..payments import READER_ROLES as PAYMENT_READERS
 from ..sampling import READERS as SAMPLING_READER_ROLES
 from .audit import audit_xlsx
@@ -21,7 +22,7 @@ from .samples import samples_xlsx
 
 Id = Annotated[str, Parameter(max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
 NOTICE_STATUS = Literal["open", "closed", ""]
-NOTICE_POSTING = Literal["unconfirmed", ""]
+NOTICE_POSTING = Literal["unconfirmed", "to_decide", ""]
 Search = Annotated[str, Parameter(max_length=200)]
 BATCH_STATUS = Literal["prepared", "approved", "signed_off", "released", "reconciled", "cancelled", ""]
 BATCH_TODO = Literal["approve", "signoff", "release", "return", ""]
@@ -43,7 +44,8 @@ def notices_response(ctx: Any, user: Principal, status: str, county_code: str, q
                      posting: str = "") -> Response[bytes]:
     with ctx.db.read() as session:
         content = notices_xlsx(session, user, status=status, county_code=county_code, q=q,
-                               unconfirmed=posting == "unconfirmed")
+                               unconfirmed=bool(posting), only=waiting(session, user).mine
+                               if posting == "to_decide" else None)
     _logged(ctx, user, "notices", {"status": status, "county_code": county_code, "q": q or None,
                                    "posting": posting or None}, content, county_code)
     return xlsx_response(content, "notices.xlsx", "公示.xlsx")
