@@ -28,7 +28,7 @@ from ..domain.idnumber import validate_id_number
 from ..domain.income import HouseholdIncome, RigidExpenditure
 from ..domain.money import format_yuan
 from ..domain.payee import check_payee, door_problems, on_record_problems, same_person_name
-from ..domain import backing, late_entry, objection_recheck, photo_times, planning
+from ..domain import backing, late_entry, objection_recheck, photo_times, planning, rotation
 from ..domain import recusal as recusal_rules
 from ..domain.lifecycle import next_status, refused_in_status, status_zh
 from ..domain.planning import days_late
@@ -287,7 +287,8 @@ def record_check(
     found, the check, the case checked, its audit entry; then the registers in force compared (`registers`). Once an
     objection to the case's notice was upheld, neither an officer of the checks it was against nor an account linked
     to one by a password is one of the check's two (`domain.objection_recheck`), whatever visit they hold; nor,
-    after a check sent back or a review request, an officer of the checks in doubt or a linked account.
+    after a check sent back or a review request, an officer of the checks in doubt or a linked account; nor an
+    officer the rotation rule bars now (`domain.rotation`: the household's latest check on another case).
 
     The form is checked and its personal data sealed before the first statement (on SQLite before the write lock is
     taken: `BEGIN IMMEDIATE` comes with it); what the database holds is then read in one batch and written with
@@ -327,6 +328,13 @@ def record_check(
         # checked again (an upheld objection, a check sent back, a review request): not the officers of the checks in
         # doubt, nor their second accounts, whatever visit they hold
         problems += objection_recheck.refusals(officers, *recheck_barred(session, case.id, officers))
+    # rotation, as it holds now (`domain.rotation`): not an officer of the household's latest check on another case
+    # recorded since the visit was scheduled (or before, unless scheduled by hand knowing it), read with the case
+    last = (None if case.last_checked_at is None
+            else rotation.LastCheck(frozenset(case.last_officers), _moment(case.last_checked_at)))
+    problems += rotation.refusals(officers, rotation.barred_on_visit(
+        last, scheduled_at=None if case.assigned_at is None else _moment(case.assigned_at), by_hand=case.by_hand,
+        reason=case.visit_reason))
     late_reason = late_entry.clean_reason(data.late_entry_reason)
     contract = contract_store.known_contract(session, case.contract_id, case.content_hash)
     due = planning.due_date(case.review_received or case.referred_on, contract.spec.deadlines.check_within_days)

@@ -75,8 +75,10 @@ def _schedule_page(request: Req, ctx: Any, case_id: str, state: FormState, statu
             state.values = {"officer_1": ids[0], "officer_2": ids[1], "vehicle": visit.vehicle or "",
                             "visit_on": visit.visit_on.isoformat()}
         last_time = case_service.last_household_officers(session, [case.id]).get(case.id, frozenset())
-        known = user_names(session, list(last_time))
+        open_ones = case_service.open_household_visits(session, [case.id]).get(case.id, frozenset()) - last_time
+        known = user_names(session, list(last_time | open_ones))
         barred = sorted(known.get(o, o) for o in last_time)
+        holding = sorted(known.get(o, o) for o in open_ones)
         # checked again (an upheld objection, a check sent back, a review request): who may not go, and why, said
         # before the supervisor picks (not only once refused); their second accounts too
         objected = case_service.recheck_bars(session, case.id, [o for o, _ in officers])
@@ -87,7 +89,8 @@ def _schedule_page(request: Req, ctx: Any, case_id: str, state: FormState, statu
     headline = next((RECHECK_HEADLINES[w] for w in objection_recheck.ORDER if w in whys), "")
     return page(request, "schedule_case.html", status_code=status_code, case=case, head=head, officers=officers,
                 visit=visit, due=due, vehicles=vehicles, form=state, today=ctx.clock.today(), barred=barred,
-                objected=shown, recheck_headline=headline, stale_note=REASSIGN_NOTE if stale else "")
+                holding=holding, objected=shown, recheck_headline=headline,
+                stale_note=REASSIGN_NOTE if stale else "")
 
 
 def _plan_page(request: Req, ctx: Any, state: FormState, *, proposal: dict[str, Any] | None = None,
