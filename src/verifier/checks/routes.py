@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -68,7 +69,8 @@ def check_recorder(ctx: Any, case_id: str, payload: service.CheckInput,
     def run(session: Session) -> CheckRecorded:
         # No word about the payee account here: a shared account's warning is read by `GET /api/cases/{id}` and
         # the pages (payments/one_account.py `case_warning`), not on this write.
-        check = service.record_check(session, case_id, payload, vault=ctx.vault, principal=principal, clock=ctx.clock)
+        check = service.record_check(session, case_id, payload, vault=ctx.vault, principal=principal, clock=ctx.clock,
+                                     probe_window=timedelta(minutes=ctx.settings.login_window_minutes))
         return CheckRecorded(id=check.id, case_id=case_id, seq=check.seq, status="checked")
 
     return run

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, cast
 
@@ -46,7 +46,7 @@ from ..registers import service as registers
 from ..registers.models import RegisterFinding
 from ..roster.service import PASSWORD_LINK
 from ..payments import one_account
-from . import bills, evidence_files, on_record, photo_exif, recording
+from . import bills, evidence_files, member_probes, on_record, photo_exif, recording
 
 EVIDENCE_TYPES = {
     "image/jpeg": (b"\xff\xd8\xff",),
@@ -280,7 +280,8 @@ class Admission:
 
 
 def record_check(
-    session: Session, case_id: str, data: CheckInput, *, vault: Vault, principal: Principal | Admission, clock: Clock
+    session: Session, case_id: str, data: CheckInput, *, vault: Vault, principal: Principal | Admission, clock: Clock,
+    probe_window: timedelta | None = None,
 ) -> recording.Recorded:
     """Record the home check of a scheduled case by one of its two assigned officers: the household's members as
     found, the check, the case checked, its audit entry; then the registers in force compared (`registers`). Once an
@@ -290,7 +291,11 @@ def record_check(
 
     The form is checked and its personal data sealed before the first statement (on SQLite before the write lock is
     taken: `BEGIN IMMEDIATE` comes with it); what the database holds is then read in one batch and written with
-    Core statements (`recording`)."""
+    Core statements (`recording`).
+
+    `probe_window` (the routes': the login limiter's window): the ID numbers the check names that its household does
+    not hold are counted for the caller, a check past the allowance refused before anything is compared
+    (`member_probes`: else refused checks would tell a masked number's birth date); none for the demo's history."""
     today = clock.today()
     normalised, seen, input_problems = _input_problems(data, today)
     payee = None
@@ -319,6 +324,12 @@ def record_check(
         raise Forbidden(NOT_ASSIGNED)
     if case.status != "scheduled":
         raise InvalidState(refused_in_status(case.status, "录入核查结果"))
+    probes: list[datetime] = []
+    if probe_window is not None:
+        # before anything is compared, so that a refusal here says nothing of the numbers
+        probes = member_probes.count(session, principal.id, {b for b in bidx.values() if b not in found.members},
+                                     clock.now(), probe_window)
+        member_probes.write(session, principal.id, probes, clock.now(), probe_window)
     officers, problems = team_of(case.referred_on, assigned, found.usernames, data.visited_on, data.officers,
                                  principal, today, "check")
     problems += input_problems
@@ -380,6 +391,8 @@ def record_check(
         if recused:  # 回避 on record (recusal/refusals.py)
             recusal_refusals.refused(exc, principal, "check", [case.household_id], case_id=case.id,
                                      officers=sorted(recused - {principal.id}), clock=clock)
+        if probe_window is not None:  # counted though refused (the write above rolls back with the check)
+            member_probes.keep(exc, principal.id, probes, clock.now(), probe_window)
         raise exc
 
     seq = (case.last_seq or 0) + 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any
 
 from litestar import Controller
@@ -23,6 +23,7 @@ from ..cases.service import assigned_visit, case_status, field_officers
 from ..cases.workflow import load_case
 from ..cases import route_sheet
 from ..checks import bills as check_bills
+from ..checks import member_probes
 from ..checks import service as check_service
 from ..domain import late_entry
 from ..domain.causes import CauseDef
@@ -366,12 +367,16 @@ class CheckPages(Controller):
         try:
             with ctx.db.begin() as session:
                 check_service.record_check(session, case_id, parsed.data, vault=ctx.vault, principal=user,
-                                           clock=ctx.clock)
+                                           clock=ctx.clock, probe_window=timedelta(minutes=ctx.settings.login_window_minutes))
         except ValidationFailed as exc:
             for e in exc.errors:
                 add_error(state, FieldError(_rename(e, parsed), e.message), known, {})
             return self._render(request, ctx, case_id, state, status_code=422, evidence=evidence, rows=rows, bills=bills,
                                 conflicts=_other_households(ctx, request, case_id, parsed, exc))
+        except member_probes.TooManyNewMembers as exc:
+            # the form kept, nothing compared (checks/member_probes.py)
+            return self._render(request, ctx, case_id, state, status_code=429, evidence=evidence, rows=rows, bills=bills,
+                                message=exc.detail)
         except InvalidState as exc:
             with ctx.db.read() as session:
                 latest = check_service.latest_check(session, case_id)
