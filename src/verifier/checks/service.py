@@ -45,6 +45,7 @@ from ..recusal import refusals as recusal_refusals
 from ..registers import service as registers
 from ..registers.models import RegisterFinding
 from ..roster.service import PASSWORD_LINK
+from ..sampling.models import SamplingItem, SamplingResult, SamplingRound
 from ..payments import one_account
 from . import bills, evidence_files, member_probes, on_record, photo_exif, recording
 
@@ -484,6 +485,26 @@ LINKED_SENDER_BACK = ("按“四眼原则”，您的账号与这次核查的核
                       + "，是否退回须由其他审核人员决定")
 
 
+SAMPLED_NOT_SENT_BACK = ("本案已被县级抽样复核抽中（{period}），县里录入复核结果之前不能退回重新核查："
+                         "复核要与抽中时的核查比对")
+
+
+def sample_waiting(session: Session, case_id: str) -> str | None:
+    """The period of a drawn sampling round holding the case whose result the county has not recorded yet, or None.
+
+    Until then its check is not sent back: the county's re-check compares its visit with the case's latest check,
+    and the insurer's supervisors read the sample once it is drawn, so a sampled check they feared would be redone
+    before the county came (its deviation never counted, the checks left out of the sample unchanged)."""
+    row = session.execute(
+        select(SamplingRound.checked_from, SamplingRound.checked_to)
+        .join(SamplingItem, SamplingItem.round_id == SamplingRound.id)
+        .outerjoin(SamplingResult, (SamplingResult.round_id == SamplingItem.round_id)
+                   & (SamplingResult.case_id == SamplingItem.case_id))
+        .where(SamplingItem.case_id == case_id, SamplingRound.status == "drawn", SamplingResult.case_id.is_(None))
+        .order_by(SamplingRound.checked_from).limit(1)).first()
+    return None if row is None else f"抽样期间 {row[0]} 至 {row[1]}"
+
+
 def send_back(session: Session, case_id: str, *, reason: str, principal: Principal, clock: Clock) -> Check:
     """The supervisor sends the latest check back for another visit, with a reason, before it is determined: the
     check stays (marked as sent back) and the case is to be scheduled again. Its two officers may not make the next
@@ -497,6 +518,9 @@ def send_back(session: Session, case_id: str, *, reason: str, principal: Princip
         raise ValidationFailed.one("reason", "必填：请说明退回原因和重新核查的内容")
     if case.status != "checked":
         raise InvalidState(f"只有已核查、尚未认定的案件才能退回重新核查（当前状态：{status_zh(case.status)}）")
+    waiting = sample_waiting(session, case.id)
+    if waiting is not None:
+        raise InvalidState(SAMPLED_NOT_SENT_BACK.format(period=waiting))
     check = latest_check(session, case.id)
     assert check is not None
     if principal.id in check.officer_ids:
