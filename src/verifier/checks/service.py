@@ -328,9 +328,9 @@ def record_check(
     probes: list[datetime] = []
     if probe_window is not None:
         # before anything is compared, so that a refusal here says nothing of the numbers
-        probes = member_probes.count(session, principal.id, {b for b in bidx.values() if b not in found.members},
-                                     clock.now(), probe_window)
-        member_probes.write(session, principal.id, probes, clock.now(), probe_window)
+        probes = member_probes.ALLOWANCE.count(session, principal.id,
+                                               len({b for b in bidx.values() if b not in found.members}),
+                                               clock.now(), probe_window)
     officers, problems = team_of(case.referred_on, assigned, found.usernames, data.visited_on, data.officers,
                                  principal, today, "check")
     problems += input_problems
@@ -393,7 +393,7 @@ def record_check(
             recusal_refusals.refused(exc, principal, "check", [case.household_id], case_id=case.id,
                                      officers=sorted(recused - {principal.id}), clock=clock)
         if probe_window is not None:  # counted though refused (the write above rolls back with the check)
-            member_probes.keep(exc, principal.id, probes, clock.now(), probe_window)
+            member_probes.ALLOWANCE.keep(exc, principal.id, probes, clock.now(), probe_window)
         raise exc
 
     seq = (case.last_seq or 0) + 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any
 
 import msgspec
@@ -90,7 +90,8 @@ class ReferralController(Controller):
 
         def run(session: Session) -> ApplicationOut:
             result = service.enter_application(session, vault=ctx.vault, payload=payload, principal=request.user,
-                                               clock=ctx.clock)
+                                               clock=ctx.clock,
+                                               probe_window=timedelta(minutes=ctx.settings.login_window_minutes))
             return ApplicationOut(case_id=result.batch_id, merged=bool(result.merged))
 
         return idempotent(ctx.db, request, run, body=data, status_code=201, clock=ctx.clock)
