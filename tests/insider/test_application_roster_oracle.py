@@ -20,7 +20,6 @@ from roster_kit import post_confirmed
 
 from verifier.domain.idnumber import make_id_number
 from verifier.domain.masking import mask_id
-from verifier.referrals.roster_probes import PER_WINDOW
 
 ROSTER_SAYS = "县里的防返贫监测名单上此人应为"
 
@@ -42,6 +41,7 @@ def _candidates(masked: str, near: date, days: int) -> list[str]:
 
 
 def test_attack_clerk_reads_the_roster_through_refused_applications(ctx: Any, client: Any, users: Any) -> None:
+    per_window = ctx.settings.id_lookups_per_window  # 60 by default
     users.add("rev", "county_reviewer", counties=(COUNTY,))
     users.add("clerk", "town_clerk", counties=(COUNTY,))
     exited = new_id_number(date(1961, 3, 9))
@@ -50,7 +50,7 @@ def test_attack_clerk_reads_the_roster_through_refused_applications(ctx: Any, cl
     clerk = users.headers("clerk")
     guess = date(1961, 3, 9) + timedelta(days=2 * 365)
     candidates = _candidates(mask_id(exited), guess, 3 * 365)
-    assert exited in candidates and candidates.index(exited) > PER_WINDOW
+    assert exited in candidates and candidates.index(exited) > per_window
     answers: dict[str, tuple[int, bool]] = {}
     for candidate in candidates:
         r = client.post("/api/referrals", headers=clerk, json=_application(candidate))
@@ -60,7 +60,7 @@ def test_attack_clerk_reads_the_roster_through_refused_applications(ctx: Any, cl
             break
     told = [c for c, (_, said) in answers.items() if said]
     assert told == [], f"the roster told the clerk about {told} after {len(answers)} applications"
-    assert [s for s, _ in answers.values()] == [422] * PER_WINDOW + [429]
+    assert [s for s, _ in answers.values()] == [422] * per_window + [429]
     # Once the window has passed, the clerk's real applications go in again, the roster's group still enforced.
     ctx.clock.advance(minutes=ctx.settings.login_window_minutes, seconds=1)
     r = client.post("/api/referrals", headers=clerk, json=_application(exited, referred_on="2020-06-01"))
@@ -71,9 +71,10 @@ def test_attack_clerk_reads_the_roster_through_refused_applications(ctx: Any, cl
 
 def test_without_a_roster_nothing_is_counted(ctx: Any, client: Any, users: Any) -> None:
     """A county with no roster in force compares no group: its clerk's applications count nothing."""
+    per_window = ctx.settings.id_lookups_per_window  # 60 by default
     users.add("clerk", "town_clerk", counties=(COUNTY,))
     clerk = users.headers("clerk")
-    for _ in range(PER_WINDOW + 3):
+    for _ in range(per_window + 3):
         r = client.post("/api/referrals", headers=clerk, json=_application(new_id_number()))
         assert r.status_code == 422, r.text
     r = client.post("/api/referrals", headers=clerk, json=_application(new_id_number(), referred_on="2020-06-01"))

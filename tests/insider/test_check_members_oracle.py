@@ -19,7 +19,6 @@ from typing import Any
 from factories import COUNTY, make_case
 from insider_kit import check_body, head_on_record, scheduled_visit
 
-from verifier.checks.member_probes import PER_WINDOW
 from verifier.checks.service import ANOTHER_HOUSEHOLD
 from verifier.domain.idnumber import make_id_number
 from verifier.domain.masking import mask_id
@@ -49,6 +48,7 @@ def _candidates(masked: str, near: date, days: int) -> list[str]:
 
 
 def test_attack_officer_unmasks_a_neighbour_through_refused_checks(ctx: Any, client: Any, users: Any) -> None:
+    per_window = ctx.settings.id_lookups_per_window  # 60 by default
     neighbour = make_case(ctx, stage="checked", village="东村")
     target = head_on_record(ctx, neighbour)[1]
     case_id = make_case(ctx, stage="screened", village="西村")
@@ -62,7 +62,7 @@ def test_attack_officer_unmasks_a_neighbour_through_refused_checks(ctx: Any, cli
     # A guess two years off: the true birth date comes only after more candidates than the allowance.
     guess = date(int(target[6:10]), int(target[10:12]), int(target[12:14])) + timedelta(days=2 * 365)
     candidates = _candidates(masked, guess, 3 * 365)
-    assert target in candidates and candidates.index(target) > PER_WINDOW
+    assert target in candidates and candidates.index(target) > per_window
     answers: dict[str, tuple[int, bool]] = {}
     for candidate in candidates:
         r = _probe(client, visit.off, case_id, body, candidate)
@@ -72,7 +72,7 @@ def test_attack_officer_unmasks_a_neighbour_through_refused_checks(ctx: Any, cli
             break
     singled_out = [c for c, (_, elsewhere) in answers.items() if elsewhere]
     assert singled_out == [], f"the neighbour's number was told apart after {len(answers)} checks"
-    assert [s for s, _ in answers.values()] == [422] * PER_WINDOW + [429]
+    assert [s for s, _ in answers.values()] == [422] * per_window + [429]
     # Nothing written by the refused checks; the officer's own check, with the household's own members, still goes
     # in once the window has passed.
     r = client.get(f"/api/cases/{case_id}", headers=visit.sup)
@@ -85,6 +85,7 @@ def test_attack_officer_unmasks_a_neighbour_through_refused_checks(ctx: Any, cli
 def test_one_check_naming_many_new_people_is_counted_whole(ctx: Any, client: Any, users: Any) -> None:
     """Many candidates in one check count as many (a check takes 30 members): a check naming more people new to the
     household than the allowance leaves is refused whole (429) before anything is compared, and counts nothing."""
+    per_window = ctx.settings.id_lookups_per_window  # 60 by default
     neighbour = make_case(ctx, stage="checked", village="东村")
     target = head_on_record(ctx, neighbour)[1]
     case_id = make_case(ctx, stage="screened", village="西村")
@@ -99,11 +100,11 @@ def test_one_check_naming_many_new_people_is_counted_whole(ctx: Any, client: Any
 
     per_check = 29  # besides the head
     sent = 0
-    while sent + per_check <= PER_WINDOW:
+    while sent + per_check <= per_window:
         r = client.post(f"/api/cases/{case_id}/check", headers=visit.off, json=named(candidates[sent:sent + per_check]))
         assert r.status_code == 422, r.text
         sent += per_check
-    left = PER_WINDOW - sent
+    left = per_window - sent
     r = client.post(f"/api/cases/{case_id}/check", headers=visit.off,
                     json=named([*candidates[sent:sent + left], target]))
     assert r.status_code == 429, r.text
@@ -120,10 +121,11 @@ def test_one_check_naming_many_new_people_is_counted_whole(ctx: Any, client: Any
 
 def test_a_households_own_members_are_not_counted(ctx: Any, client: Any, users: Any) -> None:
     """A check re-recording the members its household already holds counts nothing, however often it is sent."""
+    per_window = ctx.settings.id_lookups_per_window  # 60 by default
     case_id = make_case(ctx, stage="screened", village="西村")
     visit = scheduled_visit(ctx, client, users, case_id)
     body = check_body(visit.head, visit.head_id, visit.officers, visit.today)
-    for _ in range(PER_WINDOW + 5):
+    for _ in range(per_window + 5):
         r = client.post(f"/api/cases/{case_id}/check", headers=visit.off, json={**body, "evidence": [NEVER_UPLOADED]})
         assert r.status_code == 422, r.text
     r = client.post(f"/api/cases/{case_id}/check", headers=visit.off, json=body)

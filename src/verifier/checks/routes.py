@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -14,6 +13,7 @@ from litestar.datastructures import UploadFile
 from litestar.params import Parameter
 from sqlalchemy.orm import Session
 
+from ..accounts.probes import Limit
 from ..accounts.auth import Principal
 from ..cases.present import band_out
 from ..cases.schemas import DeterminationOut, ReliefOut
@@ -70,7 +70,7 @@ def check_recorder(ctx: Any, case_id: str, payload: service.CheckInput,
         # No word about the payee account here: a shared account's warning is read by `GET /api/cases/{id}` and
         # the pages (payments/one_account.py `case_warning`), not on this write.
         check = service.record_check(session, case_id, payload, vault=ctx.vault, principal=principal, clock=ctx.clock,
-                                     probe_window=timedelta(minutes=ctx.settings.login_window_minutes))
+                                     lookups=Limit.of(ctx.settings))
         return CheckRecorded(id=check.id, case_id=case_id, seq=check.seq, status="checked")
 
     return run

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, cast
 
@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ..accounts.probes import Limit
 from ..accounts.auth import Principal
 from ..audit import log as audit
 from ..audit.counties import as_county, county_of
@@ -282,7 +283,7 @@ class Admission:
 
 def record_check(
     session: Session, case_id: str, data: CheckInput, *, vault: Vault, principal: Principal | Admission, clock: Clock,
-    probe_window: timedelta | None = None,
+    lookups: Limit | None = None,
 ) -> recording.Recorded:
     """Record the home check of a scheduled case by one of its two assigned officers: the household's members as
     found, the check, the case checked, its audit entry; then the registers in force compared (`registers`). Once an
@@ -294,7 +295,7 @@ def record_check(
     taken: `BEGIN IMMEDIATE` comes with it); what the database holds is then read in one batch and written with
     Core statements (`recording`).
 
-    `probe_window` (the routes': the login limiter's window): the ID numbers the check names that its household does
+    `lookups` (the routes': `accounts.probes.Limit`): the ID numbers the check names that its household does
     not hold are counted for the caller, a check past the allowance refused before anything is compared
     (`member_probes`: else refused checks would tell a masked number's birth date); none for the demo's history."""
     today = clock.today()
@@ -326,11 +327,11 @@ def record_check(
     if case.status != "scheduled":
         raise InvalidState(refused_in_status(case.status, "录入核查结果"))
     probes: list[datetime] = []
-    if probe_window is not None:
+    if lookups is not None:
         # before anything is compared, so that a refusal here says nothing of the numbers
         probes = member_probes.ALLOWANCE.count(session, principal.id,
                                                len({b for b in bidx.values() if b not in found.members}),
-                                               clock.now(), probe_window)
+                                               clock.now(), lookups)
     officers, problems = team_of(case.referred_on, assigned, found.usernames, data.visited_on, data.officers,
                                  principal, today, "check")
     problems += input_problems
@@ -392,8 +393,8 @@ def record_check(
         if recused:  # 回避 on record (recusal/refusals.py)
             recusal_refusals.refused(exc, principal, "check", [case.household_id], case_id=case.id,
                                      officers=sorted(recused - {principal.id}), clock=clock)
-        if probe_window is not None:  # counted though refused (the write above rolls back with the check)
-            member_probes.ALLOWANCE.keep(exc, principal.id, probes, clock.now(), probe_window)
+        if lookups is not None:  # counted though refused (the write above rolls back with the check)
+            member_probes.ALLOWANCE.keep(exc, principal.id, probes, clock.now(), lookups)
         raise exc
 
     seq = (case.last_seq or 0) + 1

@@ -10,7 +10,7 @@ import itertools
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, BinaryIO
 
 import msgspec
@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ..accounts.probes import Limit
 from ..accounts.auth import Principal
 from ..audit import log as audit
 from ..audit.canonical import decode_entry
@@ -819,9 +820,9 @@ def enter_application(
     payload: dict[str, Any],
     principal: Principal,
     clock: Clock,
-    probe_window: timedelta | None = None,
+    lookups: Limit | None = None,
 ) -> ImportResult:
-    """A household's own application entered by a clerk. `probe_window` (the routes': the login limiter's window):
+    """A household's own application entered by a clerk. `lookups` (the routes': `accounts.probes.Limit`):
     the comparisons of its group with the county's roster are counted for the clerk (`roster_probes`)."""
     now, today = clock.now(), clock.today()
     county_code = str(payload.get("county_code") or "")
@@ -833,30 +834,30 @@ def enter_application(
     contracts = _bind_contracts(county_contracts, county_code, "application", [row], today, errors)
     _check_places(places.place_list(session, county_code), [row], errors)
     wrong, probes = compared_with_roster(session, vault, county_code, row.id_number, row.household_group,
-                                         principal=principal, clock=clock, probe_window=probe_window)
+                                         principal=principal, clock=clock, lookups=lookups)
     if wrong is not None:
         errors.append(wrong)
     try:
         result = _enter_checked(session, vault, county_code, row, contracts, errors, principal=principal,
                                 clock=clock)
     except BaseException as exc:  # the roster was read: counted though refused
-        if probe_window is not None:
-            roster_probes.ALLOWANCE.keep(exc, principal.id, probes, now, probe_window)
+        if lookups is not None:
+            roster_probes.ALLOWANCE.keep(exc, principal.id, probes, now, lookups)
         raise
     return result
 
 
 def compared_with_roster(session: Session, vault: Vault, county_code: str, id_number: str, group: str | None, *,
                          principal: Principal, clock: Clock,
-                         probe_window: timedelta | None) -> tuple[FieldError | None, list[datetime]]:
+                         lookups: Limit | None) -> tuple[FieldError | None, list[datetime]]:
     """`roster_group_problem` for an application naming `group` (None: nothing compared), counted for the clerk
-    first when the county's roster is in force and `probe_window` is given: (the problem, the times counted, for
+    first when the county's roster is in force and `lookups` is given: (the problem, the times counted, for
     `roster_probes.ALLOWANCE.keep` should the write be refused). 429 past the allowance, before the roster is read."""
     if group is None:
         return None, []
     probes: list[datetime] = []
-    if probe_window is not None and roster_service.current_import(session, county_code) is not None:
-        probes = roster_probes.ALLOWANCE.count(session, principal.id, 1, clock.now(), probe_window)
+    if lookups is not None and roster_service.current_import(session, county_code) is not None:
+        probes = roster_probes.ALLOWANCE.count(session, principal.id, 1, clock.now(), lookups)
     return roster_group_problem(session, vault, county_code, id_number, group), probes
 
 

@@ -18,7 +18,7 @@ from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFaile
 from ..http import DOCX, Ctx, get, post
 from ..notices import posting
 from ..notices import service as notice_service
-from ..accounts.probes import TooManyLookups
+from ..accounts.probes import Limit, TooManyLookups
 from ..referrals import edit as application_edit
 from ..referrals import service as referral_service
 from ..referrals.parsing import parse_application
@@ -121,7 +121,7 @@ class ApplicationPages(Controller):
             with ctx.db.begin() as session:
                 result = referral_service.enter_application(
                     session, vault=ctx.vault, payload=payload, principal=request.user, clock=ctx.clock,
-                    probe_window=timedelta(minutes=ctx.settings.login_window_minutes))
+                    lookups=Limit.of(ctx.settings))
         except ValidationFailed as exc:
             return _application_form(request, ctx, form_state(data, exc, APPLICATION_FIELDS), status_code=422)
         except TooManyLookups as exc:  # the roster not read (referrals/roster_probes.py): the form kept as typed

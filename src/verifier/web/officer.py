@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Annotated, Any
 
 from litestar import Controller
@@ -18,6 +18,7 @@ from litestar.datastructures import UploadFile
 from litestar.params import MultipartBody, Parameter
 from litestar.response import Template
 
+from ..accounts.probes import Limit
 from ..cases import fieldlist
 from ..cases.service import assigned_visit, case_status, field_officers
 from ..cases.workflow import load_case
@@ -367,7 +368,7 @@ class CheckPages(Controller):
         try:
             with ctx.db.begin() as session:
                 check_service.record_check(session, case_id, parsed.data, vault=ctx.vault, principal=user,
-                                           clock=ctx.clock, probe_window=timedelta(minutes=ctx.settings.login_window_minutes))
+                                           clock=ctx.clock, lookups=Limit.of(ctx.settings))
         except ValidationFailed as exc:
             for e in exc.errors:
                 add_error(state, FieldError(_rename(e, parsed), e.message), known, {})
