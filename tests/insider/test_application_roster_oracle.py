@@ -17,6 +17,7 @@ from typing import Any
 
 from factories import COUNTY, new_id_number
 from roster_kit import post_confirmed
+from web.pagekit import Pages
 
 from verifier.domain.idnumber import make_id_number
 from verifier.domain.masking import mask_id
@@ -61,6 +62,12 @@ def test_attack_clerk_reads_the_roster_through_refused_applications(ctx: Any, cl
     told = [c for c, (_, said) in answers.items() if said]
     assert told == [], f"the roster told the clerk about {told} after {len(answers)} applications"
     assert [s for s, _ in answers.values()] == [422] * per_window + [429]
+    # The clerk's page says the same, the form kept as typed, the roster not read.
+    pages = Pages(client, users)
+    pages.login("clerk")
+    r = pages.post("/applications/new", _application(exited, referred_on="2020-06-01"))
+    assert r.status_code == 429, r.text[-1500:]
+    assert "过于频繁" in r.text and ROSTER_SAYS not in r.text and exited in r.text
     # Once the window has passed, the clerk's real applications go in again, the roster's group still enforced.
     ctx.clock.advance(minutes=ctx.settings.login_window_minutes, seconds=1)
     r = client.post("/api/referrals", headers=clerk, json=_application(exited, referred_on="2020-06-01"))
