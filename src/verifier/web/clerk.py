@@ -18,6 +18,7 @@ from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFaile
 from ..http import DOCX, Ctx, get, post
 from ..notices import posting
 from ..notices import service as notice_service
+from ..accounts.probes import Limit, TooManyLookups
 from ..referrals import edit as application_edit
 from ..referrals import service as referral_service
 from ..referrals.parsing import parse_application
@@ -118,10 +119,15 @@ class ApplicationPages(Controller):
             if problems:
                 raise ValidationFailed(problems)
             with ctx.db.begin() as session:
-                result = referral_service.enter_application(session, vault=ctx.vault, payload=payload,
-                                                            principal=request.user, clock=ctx.clock)
+                result = referral_service.enter_application(
+                    session, vault=ctx.vault, payload=payload, principal=request.user, clock=ctx.clock,
+                    lookups=Limit.of(ctx.settings))
         except ValidationFailed as exc:
             return _application_form(request, ctx, form_state(data, exc, APPLICATION_FIELDS), status_code=422)
+        except TooManyLookups as exc:  # the roster not read (referrals/roster_probes.py): the form kept as typed
+            state = form_state(data, None, APPLICATION_FIELDS)
+            state.general.append(exc.detail)
+            return _application_form(request, ctx, state, status_code=429)
         return see_other(f"/cases/{result.case_ids[0]}", done="merged" if result.merged else "application")
 
     def _edit_form(self, request: Req, ctx: Any, case_id: str, state: FormState | None = None,

@@ -260,6 +260,8 @@ def _determination_page(request: Req, ctx: Any, case_id: str, *, status_code: in
             # recorder or an officer of it, or an account linked to theirs by a password (the rule `determine`
             # refuses by)
             "refused": check_service.determiner_refused(session, case, check, request.user),
+            # drawn in a county sample whose result is not recorded yet: said instead of the send-back form
+            "sampled": check_service.sample_waiting(session, case.id),
         }
     return page(request, "determination.html", status_code=status_code, case=case, head=head, check=check, d=view,
                 send_back=send_back or FormState(), message=message)
