@@ -201,7 +201,7 @@ async def _measure(app: Any, prepared: dict[str, Any], n: int, profile: cProfile
         db = app.state.ctx.db
         if not db.is_sqlite:  # PostgreSQL's writes run in a worker thread: inline here
 
-            async def write_inline(run: Any) -> Any:
+            async def write_inline(run: Any, **how: Any) -> Any:
                 return db._write_blocking(run)
 
             db.write = write_inline

@@ -202,17 +202,17 @@ def _lose_connection_once(ctx: Any, monkeypatch: pytest.MonkeyPatch, *, landed: 
     real = ctx.db.write
     lost = OperationalError("COMMIT", {}, Exception("server closed the connection unexpectedly"))
 
-    async def write(run: Any) -> Any:
+    async def write(run: Any, **how: Any) -> Any:
         monkeypatch.setattr(ctx.db, "write", real)
         if landed:
-            await real(run)
+            await real(run, **how)
             raise lost
 
         def run_then_lose(session: Any) -> Any:
             run(session)
             raise lost
 
-        return await real(run_then_lose)
+        return await real(run_then_lose, **how)
 
     monkeypatch.setattr(ctx.db, "write", write)
 

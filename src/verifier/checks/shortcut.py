@@ -135,14 +135,14 @@ class CheckShortcut:
 
         def run(session: Any) -> bytes:
             try:
-                recorded.append(record(session))
+                recorded[:] = [record(session)]  # (made again alone when its group is rolled back: the last run's)
                 return msgspec.json.encode(recorded[0])
             except BaseException as exc:
                 drop_kept(exc)  # Litestar makes the request again and keeps the refusal's trace once
                 raise
 
         try:
-            return await ctx.db.write(run)
+            return await ctx.db.write(run, grouped=True)  # with the checks in flight beside it (store/groups.py)
         except Exception as exc:  # noqa: BLE001 — refused and rolled back: Litestar answers it (doing it all again)
             if recorded and faults.unavailable(exc):  # the connection lost at COMMIT: it may have landed
                 return await _after_lost_commit(ctx, recorded[0])

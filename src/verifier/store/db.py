@@ -30,6 +30,7 @@ from ..settings import normalise_database_url
 from .pgwire import drop_pending, pending_on
 from .reader import (LOOP_CONNECTION, AsyncReaders, LoopTransactionEnded, Reader, Readers, Steps,
                      loop_transaction_ended)
+from .groups import WriteGroups, run_group
 from .writer import DEFERRED, send_deferred
 
 T = TypeVar("T")
@@ -423,6 +424,7 @@ class Database:
         self._thread_held = threading.local()  # PostgreSQL: a worker thread's for `write` (`_thread_session`)
         self._all_held: list[tuple[Any, ...]] = []  # (connection, session, pool, thread) of each thread's
         self._held_guard = threading.Lock()
+        self._groups: WriteGroups | None = None  # PostgreSQL: `write(grouped=True)`'s
 
     @property
     def dialect(self) -> str:
@@ -471,8 +473,11 @@ class Database:
         for hook in self.after_commit:
             hook(info)
 
-    async def write(self, run: Callable[[Session], T]) -> T:
+    async def write(self, run: Callable[[Session], T], *, grouped: bool = False) -> T:
         """`run` in a write transaction (`begin`), from the event loop; returns what it returns.
+
+        With `grouped`, on PostgreSQL, writes that arrive while others are in flight are committed together
+        (store/groups.py): `run` must then be one that may run again after a rollback.
 
         For short writes (a check recorded: a dozen single-row statements, well under a millisecond on SQLite). On
         SQLite the transaction runs here, on the loop, without a hand-off to a worker thread and back: SQLite has one
@@ -482,6 +487,10 @@ class Database:
         PostgreSQL (round trips to a server) it runs in a worker thread. Large writes (imports) stay in threads.
         """
         loop = asyncio.get_running_loop()
+        if grouped and self._writers is None:
+            if self._groups is None or self._groups.loop is not loop:
+                self._groups = WriteGroups(self, loop)
+            return await self._groups.write(run)  # type: ignore[no-any-return]
         if self._writers is not None:
             async with self._writers.turn() as had:
                 if had:
@@ -610,11 +619,26 @@ class Database:
             except Exception:  # noqa: BLE001 — a connection already gone: nothing left to give back
                 log.debug("could not close the event loop's write connection", exc_info=True)
 
+    def write_group(self, runs: list[Callable[[Session], Any]]) -> list[tuple[bool, Any]]:
+        """PostgreSQL, in a worker thread: grouped writes in one transaction, or each alone (store/groups.py)."""
+        return run_group(self, runs)
+
+    def thread_session(self) -> Session | None:
+        return None if self.is_sqlite else self._thread_session()
+
+    def write_blocking(self, run: Callable[[Session], T]) -> T:
+        return self._write_blocking(run)
+
     def _write_blocking(self, run: Callable[[Session], T]) -> T:
         session = None if self.is_sqlite else self._thread_session()
         if session is None:
             with self.begin() as session:
                 return run(session)
+        return self.write_held_now(run, session)
+
+    def write_held_now(self, run: Callable[[Session], T], session: Session) -> T:
+        """`_write_held` on the thread's held session (`thread_session`), which is left empty after it; a connection
+        found broken is let go of."""
         try:
             return self._write_held(run, session)
         finally:

@@ -44,6 +44,7 @@ from sqlalchemy.sql.compiler import Compiled
 
 from .base import UtcDateTime
 from .binds import bind_processor
+from .gather import gathered
 from .loopwait import wait_on_loop
 from .pgwire import INTERVAL, Statement, exchange, forget
 
@@ -142,6 +143,10 @@ class Reader:
         self._seen = seen
         self.disconnected = False  # a statement found the connection gone
 
+    @property
+    def connection(self) -> Any:
+        return self._connection
+
     def _prepare(self, prepared: Prepared) -> _Compiled:
         c = prepared._compiled.get(self._dialect.name) or prepared.compiled(self._dialect)
         for see in self._seen or ():
@@ -175,7 +180,13 @@ class Reader:
         return self._exchange([(self._prepare(prepared), params) for prepared, params in statements])
 
     def _exchange(self, compiled: list[tuple[_Compiled, Mapping[str, Any]]]) -> list[list[Any]]:
-        """On psycopg: the statements in one pipeline, prepared on the server (store/pgwire.py)."""
+        """On psycopg: the statements in one pipeline, prepared on the server (store/pgwire.py); within a group of
+        writes (store/groups.py), with the other writes' in one pipeline."""
+        if (asked := gathered(self._connection, compiled)) is not None:
+            return asked
+        return self.exchange_now(compiled)
+
+    def exchange_now(self, compiled: list[tuple[_Compiled, Mapping[str, Any]]]) -> list[list[Any]]:
         try:
             try:
                 answers = wait(self._wired(compiled), self._connection.fileno(), INTERVAL)
