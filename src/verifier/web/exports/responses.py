@@ -52,11 +52,13 @@ def notices_response(ctx: Any, user: Principal, status: str, county_code: str, q
 
 
 def batches_response(ctx: Any, user: Principal, status: str, county_code: str, todo: str = "",
-                     q: str = "") -> Response[bytes]:
+                     q: str = "", to_decide: bool = False) -> Response[bytes]:
     with ctx.db.read() as session:
-        content = batches_xlsx(session, user, ctx.vault, status=status, county_code=county_code, todo=todo, q=q)
+        content = batches_xlsx(session, user, ctx.vault, status=status, county_code=county_code, todo=todo, q=q,
+                               to_decide=to_decide)
     _logged(ctx, user, "payment_batches", {"status": status, "county_code": county_code, "todo": todo or None,
-                                           "q": q or None}, content, county_code)
+                                           "q": q or None, **({"to_decide": True} if to_decide else {})},
+            content, county_code)
     return xlsx_response(content, "payment-batches.xlsx", "支付批次.xlsx")
 
 
