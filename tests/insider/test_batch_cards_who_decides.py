@@ -111,3 +111,26 @@ def test_the_signoff_card_counts_neither_the_approvers_batch_nor_a_linked_accoun
                     headers=users.headers("r1"))
     assert r.status_code == 200, r.text
     assert _card(client, users, "r1", "待县级签批批次")[1] == 0
+
+
+def test_the_lists_workbook_holds_what_it_lists(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """/payments?todo=approve&to_decide=1's export link (and the API's) gives the batches the list shows."""
+    import io
+
+    from openpyxl import load_workbook
+
+    for name, *roles in (("c1", "insurer_claims"), ("f1", "finance"), ("f_pal", "finance")):
+        person(ctx, users, name, *roles)
+    _set_password_of(ctx, users, "f_pal", by="c1")
+    case_id = ready_case(ctx)
+    with ctx.db.read() as session:
+        county = session.get(Case, case_id).county_code
+    _, code = _batch(client, users, "c1", county, [case_id])
+    page = _listed(client, users, "f1", "/payments?todo=approve&to_decide=1")[1]
+    assert 'href="/payments/export.xlsx?todo=approve&amp;to_decide=1"' in page
+    for who, holds in (("f1", True), ("f_pal", False)):
+        for path in ("/payments/export.xlsx", "/api/payment-batches/export.xlsx"):
+            got = client.get(f"{path}?todo=approve&to_decide=1", headers=users.headers(who))
+            assert got.status_code == 200, got.text
+            sheet = load_workbook(io.BytesIO(got.content))["支付批次"]
+            assert (code in {c.value for row in sheet.iter_rows() for c in row}) is holds, (who, path)
