@@ -3,6 +3,7 @@ one case more passed by its village review so that 待公示 has something to co
 
 from __future__ import annotations
 
+import html
 import re
 
 import roster_kit
@@ -94,6 +95,11 @@ def test_every_card_of_every_demo_role_counts_what_its_link_lists(ctx, client) -
     import_roster(ctx.db, vault=ctx.vault, data=roster_kit.roster_csv([(new_id_number(), "脱贫户")]),
                   filename="名册.csv", county_code=county, principal=second, clock=ctx.clock,
                   limits=ctx.settings.imports)
+    # and finance2's account linked by a password to the claims officer's (who set it): the demo's batch waiting for
+    # approval, prepared by claims, is finance1's to approve, not finance2's
+    with ctx.db.begin() as session:
+        claims_id = session.scalar(select(User.id).where(User.username == "claims"))
+        session.scalar(select(User).where(User.username == "finance2")).password_set_by = claims_id
     _login(client, "clerk")
     token = csrf_of(client.get(f"/notices/{notice_id}").text)
     r = client.post(f"/notices/{notice_id}/objections", follow_redirects=False, data={
@@ -108,7 +114,7 @@ def test_every_card_of_every_demo_role_counts_what_its_link_lists(ctx, client) -
         for href, count, title in _CARD.findall(home.text):
             if title in NO_ONE_NUMBER:
                 continue
-            listed = client.get(href)
+            listed = client.get(html.unescape(href))
             assert listed.status_code == 200, (username, href)
             shown = _shown(title, href, listed.text)
             if shown != int(count):
@@ -124,6 +130,8 @@ def test_every_card_of_every_demo_role_counts_what_its_link_lists(ctx, client) -
     # demo's notice whose wall the reviewer alone had no part in (its clerk posted it, its officers checked it)
     assert (seen[("reviewer", "名册待第二人确认")], seen[("reviewer", "公示张贴待第二人确认")],
             seen[("clerk", "公示张贴待第二人确认")], seen[("officer1", "公示张贴待第二人确认")]) == (1, 1, 0, 0)
+    # the batch cards count what the approval takes: the demo's batch for finance1, not for finance2 (linked)
+    assert (seen[("finance1", "待审批批次")], seen[("finance2", "待审批批次")]) == (1, 0)
     assert {"待公示", "待初筛", "待村级评议", "公示中", "待处理异议", "待认定", "逾期未核查", "待回访"} <= compared, compared
 
 

@@ -55,7 +55,6 @@ from ..contract import county_named
 from ..domain.money import format_yuan
 from ..recusal import guard as recusal
 from ..recusal import refusals as recusal_refusals
-from ..roster.service import PASSWORD_LINK
 from ..store import contracts as contract_store
 from ..store.base import new_id
 from ..store.tables import Case, Check, Determination, Household
@@ -64,7 +63,8 @@ from ..domain.cells import formula_cells
 from ..sampling.models import CaseHold
 from ..notices.models import NoticeItem
 from ..notices.posting import UNCONFIRMED_CASES
-from . import bankfiles, batch_recheck, ledger, one_account, payees
+from . import bankfiles, batch_recheck, deciders, ledger, one_account, payees
+from .deciders import LINKED_TO_BATCH, RECUSED_FROM_BATCH
 from .ledger_models import FundMovement
 from ..followups.models import MISDIRECTED_STANDS, Followup, FollowupReceiptReview
 from .models import PayeeCorrection, PaymentBatch, PaymentBatchSignoff, PaymentItem, SupplementaryPayment
@@ -448,10 +448,6 @@ def _refuse_recused(session: Session, batch: PaymentBatch, principal: Principal,
 PREPARER_RECUSED = "须由其他经办人制单"
 """Why a case is left out of the batch its preparer is tied to, told to the preparer only: neutral (no 回避, no member,
 no relation), and not kept in the batch's creation entry."""
-RECUSED_FROM_BATCH = ("回避：本批次中有案件的家庭成员与您存在回避关系（与本户成员存在回避关系），您不能审批、签批或发放本批次："
-                      "请交由其他人员办理")
-LINKED_TO_BATCH = ("按“四眼原则”，您的账号与本批次{part}的账号有密码关联" + PASSWORD_LINK
-                   + "，按职责分离规定不能{act}批次 {code}，须由其他{others}办理。")
 
 
 def _refuse_linked(session: Session, batch: PaymentBatch, principal: Principal, parts: dict[str, str], verb: str,
@@ -469,27 +465,11 @@ def _refuse_linked(session: Session, batch: PaymentBatch, principal: Principal, 
         for who, part in sorted(parts.items())], clock=clock)
 
 
-SIGNOFF_FOUR_EYES = "按“四眼原则”，县级签批须由既未制单、也未审批本批次的人员办理。"
-
-
-def _removers(session: Session, batch: PaymentBatch) -> list[str]:
-    """Who took items out of the batch since it was prepared."""
-    return [u for u in session.scalars(select(PaymentItem.removed_by).where(
-        PaymentItem.batch_id == batch.id, PaymentItem.removed_by.is_not(None)).distinct()) if u]
-
-
 def approve(session: Session, batch_id: str, *, principal: Principal, vault: Vault, clock: Clock) -> BatchOut:
     batch = get_batch(session, batch_id, principal, for_update=True)
-    if principal.id == batch.prepared_by:
-        raise Forbidden("按“四眼原则”，制单人不能审批自己制作的批次，须由另一名财务人员审批。")
-    removers = _removers(session, batch)
-    if principal.id in removers:
-        raise Forbidden("您移出过本批次的明细：按“四眼原则”，须由另一名财务人员审批。")
+    # who may approve it: the one rule the home card counts by (preparer, removers, payees' hands, links, 回避)
+    deciders.refuse(session, batch, principal, "approve", clock)
     contract_store.require_accepted(session, batch.contract_id, "按它审批支付批次")
-    _refuse_linked(session, batch, principal, {**dict.fromkeys(removers, "移出过案件的人员"),
-                                               batch.prepared_by: "制单人"}, "approve", clock)
-    payees.refuse_payee_changers(session, batch.id, batch.code, principal, "approve", vault, clock=clock)
-    _refuse_recused(session, batch, principal, "batch_approve", clock)
     target = next_batch_status(batch.status, "approve")
     _refuse_held(session, batch, "approve")
     batch_recheck.refuse_held_accounts(session, batch, "approve", clock.today())  # shared or staff's since prepared
@@ -528,17 +508,8 @@ def _refusals(session: Session, batch_id: str) -> int:
 
 def _signoff_checks(session: Session, batch: PaymentBatch, principal: Principal, what: str, vault: Vault,
                     clock: Clock) -> None:
-    if principal.id in (batch.prepared_by, batch.approved_by):
-        raise Forbidden(SIGNOFF_FOUR_EYES)
-    removers = _removers(session, batch)
-    if principal.id in removers:
-        raise Forbidden("您移出过本批次的明细：按“四眼原则”，县级签批须由其他县级复核人员办理。")
-    _refuse_linked(session, batch, principal, {**dict.fromkeys(removers, "移出过案件的人员"),
-                                               batch.approved_by or "": "审批人", batch.prepared_by: "制单人"},
-                   "sign off", clock)
-    payees.refuse_payee_changers(session, batch.id, batch.code, principal, what, vault, clock=clock)
-    if what == "sign off":
-        _refuse_recused(session, batch, principal, "batch_signoff", clock)
+    """Who may sign the batch off or refuse to: the one rule the home card counts by (`deciders.refusals`)."""
+    deciders.refuse(session, batch, principal, "sign off", clock)
 
 
 def _decided(session: Session, batch: PaymentBatch, how: str, principal: Principal, now: datetime) -> str:
