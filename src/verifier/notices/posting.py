@@ -54,6 +54,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import second_person
 from ..accounts.auth import Principal
 from ..audit import log as audit
 from ..checks import evidence_files
@@ -68,6 +69,7 @@ from ..recusal import refusals as recusal_refusals
 from ..roster.service import PASSWORD_LINK, password_links
 from ..store.base import new_id
 from ..store.tables import Check, Determination, Evidence, Visit
+from ..second_person import Waiting
 from ..store.vault import Vault
 from .models import Notice, NoticeItem, VillageFile, VillageMeeting, VillageMeetingReview, VillageReview
 from .reading import last_day, load_notice
@@ -388,25 +390,12 @@ def confirms_refused(session: Session, notices: Sequence[Notice], principal: Pri
     return out
 
 
-@dataclass(frozen=True)
-class Waiting:
-    """The notices of the caller's counties whose posting waits for a second person: those the caller may confirm
-    (`mine`, ids: what the home card counts and /notices?posting=to_decide lists) and how many others wait for
-    someone else."""
-
-    mine: list[str]
-    others: int
-
-
 def waiting(session: Session, principal: Principal) -> Waiting:
-    """The notices awaiting their second person in the caller's counties, asked `confirms_refused` all at once."""
-    stmt = select(Notice).where(Notice.awaiting_second_person)
-    if principal.counties:
-        stmt = stmt.where(Notice.county_code.in_(sorted(principal.counties)))
-    notices = list(session.scalars(stmt))
-    refused = confirms_refused(session, notices, principal)
-    mine = sorted(n.id for n in notices if refused[n.id] is None)
-    return Waiting(mine, len(notices) - len(mine))
+    """The notices awaiting their second person in the caller's counties, asked `confirms_refused` all at once: those
+    the caller may confirm (what the home card counts and /notices?posting=to_decide lists) and how many others wait
+    for someone else."""
+    return second_person.waiting(session, principal, select(Notice).where(Notice.awaiting_second_person),
+                                 Notice.county_code, confirms_refused)
 
 
 def confirm_posting(session: Session, notice_id: str, *, note: str, principal: Principal, clock: Clock,

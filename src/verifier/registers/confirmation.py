@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import second_person
 from ..accounts.auth import Principal
 from ..audit import log as audit
 from ..clock import Clock
@@ -28,6 +29,7 @@ from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from ..recusal import guard as recusal
 from ..recusal import refusals
 from ..roster.service import PASSWORD_LINK, password_links
+from ..second_person import Waiting
 from ..store.db import Database
 from ..store.tables import Household, Member
 from .models import MIGRATED, RegisterEntry, RegisterImport
@@ -160,25 +162,12 @@ def confirms_refused(session: Session, rows: Iterable[RegisterImport],
             else None for r in rows}
 
 
-@dataclass(frozen=True)
-class Waiting:
-    """The pending proposals of the caller's counties: those the caller may confirm (`mine`, ids: what the home card
-    counts and /registers?to_decide=1 lists) and how many others wait for another county reviewer."""
-
-    mine: list[str]
-    others: int
-
-
 def waiting(session: Session, principal: Principal) -> Waiting:
     """The pending proposals of the caller's counties, asked `confirms_refused` (the rule `confirm` refuses by) all
-    at once."""
-    stmt = select(RegisterImport).where(RegisterImport.status == "pending")
-    if principal.counties:
-        stmt = stmt.where(RegisterImport.county_code.in_(sorted(principal.counties)))
-    rows = list(session.scalars(stmt))
-    refused = confirms_refused(session, rows, principal)
-    mine = sorted(r.id for r in rows if refused[r.id] is None)
-    return Waiting(mine, len(rows) - len(mine))
+    at once: those the caller may confirm (what the home card counts and /registers?to_decide=1 lists) and how many
+    others wait for another county reviewer."""
+    return second_person.waiting(session, principal, select(RegisterImport).where(RegisterImport.status == "pending"),
+                                 RegisterImport.county_code, confirms_refused)
 
 
 def compare(db: Database, import_id: str, principal: Principal, clock: Clock) -> Change | None:

@@ -11,8 +11,10 @@ from datetime import datetime
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
+from .. import second_person
 from ..accounts.auth import Principal
 from ..domain.roster import CATEGORY_NAMES, group_for
+from ..second_person import Waiting
 from ..store.paged import Paged
 from ..store.tables import User
 from .models import MIGRATED, RosterEntry, RosterImport
@@ -194,25 +196,12 @@ def listing_page(session: Session, principal: Principal, page: int = 1, *, q: st
     return found.map(lambda r: import_row(r, names))
 
 
-@dataclass(frozen=True)
-class Waiting:
-    """The pending imports of the caller's counties: those the caller may confirm (`mine`, ids, what the home card
-    counts and /roster?to_decide=1 lists) and how many others wait for another county reviewer."""
-
-    mine: list[str]
-    others: int
-
-
 def waiting(session: Session, principal: Principal) -> Waiting:
-    """The pending imports of the caller's counties (at most one a county), asked `service.confirms_refused`, the
-    rule `confirm` refuses by, all at once."""
-    stmt = select(RosterImport).where(RosterImport.status == "pending")
-    if principal.counties:
-        stmt = stmt.where(RosterImport.county_code.in_(sorted(principal.counties)))
-    rows = list(session.scalars(stmt))
-    refused = confirms_refused(session, rows, principal)
-    mine = sorted(r.id for r in rows if refused[r.id] is None)
-    return Waiting(mine, len(rows) - len(mine))
+    """The pending imports of the caller's counties (at most one a county), asked `service.confirms_refused` (the
+    rule `confirm` refuses by) all at once: those the caller may confirm (what the home card counts and
+    /roster?to_decide=1 lists) and how many others wait for another county reviewer."""
+    return second_person.waiting(session, principal, select(RosterImport).where(RosterImport.status == "pending"),
+                                 RosterImport.county_code, confirms_refused)
 
 
 def pending_count(session: Session, principal: Principal) -> int:
