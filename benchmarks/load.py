@@ -246,7 +246,9 @@ def scratch(prefix: str) -> Iterator[Scratch]:
     home = Path(tempfile.mkdtemp(prefix=prefix))
     url, drop = _scratch_database(os.environ.get("VERIFIER_BENCH_DATABASE_URL"), home)
     env = {k: v for k, v in os.environ.items() if not k.startswith("VERIFIER_")}
-    env.update(VERIFIER_HOME=str(home / "home"), VERIFIER_DATABASE_URL=url)
+    # VERIFIER_ID_LOOKUPS_PER_WINDOW: each officer records some 125 checks naming a spouse new to the household within
+    # minutes, past the 60 a person may name in the login window (accounts/probes.py)
+    env.update(VERIFIER_HOME=str(home / "home"), VERIFIER_DATABASE_URL=url, VERIFIER_ID_LOOKUPS_PER_WINDOW="100000")
     site = Scratch(home, url, env)
     try:
         yield site

@@ -77,6 +77,9 @@ class Settings:
     login_failures_per_account: int = 5
     login_failures_per_client: int = 30
     login_window_minutes: int = 15
+    # Look-ups by a whole ID number a refusal would answer (a check's new members, an application's roster group),
+    # per user and kind in the same window (accounts/probes.py).
+    id_lookups_per_window: int = 60
     # Proxies whose X-Forwarded-For is believed (addresses or networks); empty: nobody's.
     trusted_proxies: tuple[str, ...] = ()
     max_upload_bytes: int = 20 * MiB
@@ -109,6 +112,7 @@ class Settings:
             login_failures_per_account=int(env.get("VERIFIER_LOGIN_FAILURES_PER_ACCOUNT") or 5),
             login_failures_per_client=int(env.get("VERIFIER_LOGIN_FAILURES_PER_CLIENT") or 30),
             login_window_minutes=int(env.get("VERIFIER_LOGIN_WINDOW_MINUTES") or 15),
+            id_lookups_per_window=int(env.get("VERIFIER_ID_LOOKUPS_PER_WINDOW") or 60),
             trusted_proxies=parse_trusted_proxies(env.get("VERIFIER_TRUSTED_PROXIES") or ""),
             imports=ImportLimits.from_env(env),
             public_url=(env.get("VERIFIER_PUBLIC_URL") or "").strip(),

@@ -12,7 +12,7 @@ from followup_kit import pay_cases, person
 from sqlalchemy import select
 
 from verifier.followups import service as fu
-from verifier.store.tables import Case, Household, User
+from verifier.store.tables import Case, Household
 
 
 def _next(html: str) -> str:
@@ -25,7 +25,6 @@ def test_due_and_recorded_follow_ups_are_paged_and_searched(ctx, client, users, 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
     from pagekit import Pages
 
-    from verifier.accounts.auth import principal_of
     from verifier.web import paging
 
     monkeypatch.setattr(paging, "PAGE_SIZE", 2)
@@ -36,14 +35,14 @@ def test_due_and_recorded_follow_ups_are_paged_and_searched(ctx, client, users, 
                                      .join(Household, Household.id == Case.household_id)
                                      .where(Case.id.in_(paid))).tuples().all())
         due = fu.due_followups(session, supervisor)
-        officer = session.get(User, due[0].officer_ids[0])
+    officer = person(ctx, "fl-officer", "field_officer")  # not the check's: he typed the payee account
     ctx.clock.advance(days=31)  # every one overdue now
     with ctx.db.begin() as session:
         fu.record_followup(session, fu.FollowupInput(
             case_id=due[0].case_id, done_on=ctx.clock.today() - timedelta(days=1), method="phone",
             income_change="same", risk_remains=False, satisfaction="satisfied", new_needs=[], note="",
             received="yes"),
-            principal=principal_of(officer), clock=ctx.clock)
+            principal=officer, clock=ctx.clock)
     pages = Pages(client, users)
     pages.login("fl-sup")
     first = pages.get("/followups").text
@@ -98,18 +97,16 @@ def test_the_list_says_the_follow_up_saved_and_a_search_that_found_nothing(ctx, 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
     from pagekit import Pages
 
-    from verifier.accounts.auth import principal_of
-
     pay_cases(ctx, 2)
     person(ctx, "fl-sup2", "insurer_supervisor")
     with ctx.db.read() as session:
         due = fu.due_followups(session, None)
-        officer = session.get(User, due[0].officer_ids[0])
+    officer = person(ctx, "fl-officer2", "field_officer")  # not the check's: he typed the payee account
     with ctx.db.begin() as session:
         fu.record_followup(session, fu.FollowupInput(
             case_id=due[0].case_id, done_on=ctx.clock.today(), method="phone", income_change="same",
             risk_remains=False, satisfaction="satisfied", new_needs=[], note="", received="yes"),
-            principal=principal_of(officer), clock=ctx.clock)
+            principal=officer, clock=ctx.clock)
     pages = Pages(client, users)
     pages.login("fl-sup2")
     listed = pages.get("/followups", params={"done": "followup"}).text

@@ -41,12 +41,14 @@ def test_due_from_settlement_listed_recorded_once_and_summarised(ctx) -> None:  
         due = fu.due_followups(session, supervisor)
     assert sorted(d.case_id for d in due) == sorted(paid[1:])
     assert {d.due_on for d in due} == {settled_on + timedelta(days=30)}  # the demo contract says nothing: default
-    officer = _officer_of(ctx, due[0])
+    checker = _officer_of(ctx, due[0])
     with ctx.db.read() as session:
-        mine = fu.due_followups(session, officer, mine=True)
+        mine = fu.due_followups(session, checker, mine=True)
         stranger = person(ctx, "fu-other-officer", "field_officer")
         assert due[0].case_id in {d.case_id for d in mine}
         assert fu.due_followups(session, stranger, mine=True) == []  # checked none of them
+    # the check's officer typed the payee account at the door: another officer of the county follows it up
+    officer = stranger
 
     # Past its due day: overdue on every list and in the figures.
     ctx.clock.advance(days=35)
@@ -129,20 +131,26 @@ def test_the_api_and_the_officers_phone_pages(ctx, client, users) -> None:  # ty
     supervisor = person(ctx, "fu-api-sup", "insurer_supervisor")
     with ctx.db.read() as session:
         due = {d.case_id: d for d in fu.due_followups(session, supervisor)}
-        officer = session.get(User, due[first].officer_ids[0]).username
+        checker = session.get(User, due[first].officer_ids[0]).username
         # the case factory gives cases made one after another the same officers (until their day is full)
         assert due[second].officer_ids == due[first].officer_ids
-    users.ids[officer] = "x"
-    users._tokens[officer] = client.post("/api/auth/login", json={"username": officer,
+    users.ids[checker] = "x"
+    users._tokens[checker] = client.post("/api/auth/login", json={"username": checker,
                                                                   "password": "factory-password"}).json()["token"]
+    # The check's officer typed the payee account at the door: his own list says another officer follows it up.
+    listed = client.get("/api/followups?mine=true", headers=users.headers(checker)).json()
+    assert first in {d["case_id"] for d in listed["due"]} and listed["due"][0]["amount"].count(".") == 1
+    assert all("登记该户收款账户" in (d["refused"] or "") for d in listed["due"]), listed
+    officer = "fu-api-officer"
+    users.add(officer, "field_officer", counties=(COUNTY,))
     users.add("fu-api-clerk", "town_clerk", counties=(COUNTY,))
     users.add("fu-api-far", "field_officer", counties=("340224",))
     users.add("fu-api-reviewer-far", "county_reviewer", counties=("340224",))
     today = ctx.clock.today().isoformat()
     body = {"case_id": first, "done_on": today, "method": "visit", "income_change": "up", "risk_remains": False,
             "satisfaction": "basic", "new_needs": ["dibao"], "received": "yes"}
-    listed = client.get("/api/followups?mine=true", headers=users.headers(officer)).json()
-    assert first in {d["case_id"] for d in listed["due"]} and listed["due"][0]["amount"].count(".") == 1
+    listed = client.get("/api/followups", headers=users.headers(officer)).json()
+    assert first in {d["case_id"] for d in listed["due"]} and not any(d["refused"] for d in listed["due"])
     assert client.post("/api/followups", json=body, headers=users.headers("fu-api-clerk")).status_code == 403
     assert client.post("/api/followups", json=body, headers=users.headers("fu-api-far")).status_code == 404
     keyed = {**users.headers(officer), "Idempotency-Key": "fu-1"}
@@ -165,8 +173,8 @@ def test_the_api_and_the_officers_phone_pages(ctx, client, users) -> None:  # ty
 
     # The officer's phone pages: the list, the form (input kept on error), once only.
     pages = Pages(client, users)
-    pages.login(officer, "factory-password")
-    shown = pages.get("/followups")
+    pages.login(officer)
+    shown = pages.get("/followups?all=1")
     assert shown.status_code == 200 and due[second].head_name in shown.text and "录入回访" in shown.text
     item = due[second].payment_item_id
     form = pages.get(f"/followups/new?item={item}")

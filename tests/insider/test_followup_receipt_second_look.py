@@ -121,7 +121,7 @@ def test_attack_a_check_officer_confirms_the_closing_of_a_changed_account(ctx, c
     r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev1"),
                     json={"note": "户主说卡在自己手里，钱应该到了", "outcome": "received"})
     assert r.status_code == 200 and r.json()["second_needed"] is True, r.text
-    for who, said in (("rev_off", "参与了该案件的入户核查"), ("rev_pal", "密码关联")):
+    for who, said in (("rev_off", "参与了登记该户收款账户的入户核查"), ("rev_pal", "密码关联")):
         r = client.post(f"/api/followups/{fid}/receipt-review/confirm", headers=users.headers(who))
         assert r.status_code == 403 and said in r.json()["detail"], (who, r.text)
     assert [k["step"] for k in refusals_of(ctx, users.ids["rev_off"])] == ["receipt_confirm"]

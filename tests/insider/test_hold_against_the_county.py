@@ -201,7 +201,9 @@ def test_the_proposal_over_http_and_on_the_case_page(ctx, client, rounds, users)
     assert 'id="proposal-refused"' in text and 'id="proposal-confirm-form"' not in text
     # the re-check's recorder may not answer it: his card counts nothing, his list of those to answer is empty
     assert re.search(r'href="/hold-proposals\?to_decide=1">\s*<div class="count">0</div>', pages.get("/").text)
-    assert 'id="hold-proposals-none"' in pages.get("/hold-proposals?to_decide=1").text
+    empty = pages.get("/hold-proposals?to_decide=1").text  # and says so: none for him, one for another reviewer
+    assert 'id="hold-proposals-none"' in empty and "没有等待县级确认的重新认定" not in empty
+    assert "没有等待您确认的重新认定。另有 1 项待确认的重新认定须由本县其他县级复核员确认" in empty
     pages.login("rev2")
     home = pages.get("/").text
     assert re.search(r'href="/hold-proposals\?to_decide=1">\s*<div class="count">1</div>', home)
@@ -277,10 +279,11 @@ def _correct(rounds, round_id: str, case_id: str, relief: int) -> None:  # type:
     assert r.status_code == 200, r.text
 
 
-def test_a_correction_that_leaves_the_hold_open_changes_the_county_figure_and_the_proposal_is_not_confirmed(ctx, client, rounds, users) -> None:  # type: ignore[no-untyped-def]
+def test_a_correction_that_leaves_the_hold_open_withdraws_the_proposal(ctx, client, rounds, users) -> None:  # type: ignore[no-untyped-def]
     """The case held by two rounds' deviations: a correction of the hold's round leaves the hold (another round holds
-    it too) and the proposal waiting, but the county's figure the proposal went against is no longer the county's.
-    Confirming it is 409 (the figure then and now named), nothing changes; declining it still works."""
+    it too), but the county's figure the proposal went against is no longer the county's. The proposal is withdrawn
+    (it no longer waits at 409 until declined): confirming and declining it are 409 saying why, nothing changes, and
+    a supervisor re-determines on the corrected figure (tests/insider/test_hold_every_round.py)."""
     sup2 = person(ctx, users, "sup2", "insurer_supervisor")
     case_id, unchecked = ready_case(ctx), ready_case(ctx)  # one left unchecked: the verdicts stay pending
     relief = relief_of(ctx, case_id)
@@ -299,23 +302,19 @@ def test_a_correction_that_leaves_the_hold_open_changes_the_county_figure_and_th
     _correct(rounds, first, case_id, county // 2)
     assert _hold_status(ctx, case_id) == "open"
     with ctx.db.read() as s:
-        assert s.get(CaseHoldProposal, proposal).status == "waiting"
+        assert s.get(CaseHoldProposal, proposal).status == "withdrawn"
     person(ctx, users, "rev2", "county_reviewer")
-    r = client.post(f"/api/cases/{case_id}/redetermination/proposal/confirm", headers=users.headers("rev2"),
-                    json={"proposal_id": proposal, "reason": "同意"})
-    assert r.status_code == 409, r.text
-    said = r.json()["detail"]
-    assert f"{format_yuan(county)} 元" in said and f"现为{format_yuan(county // 2)} 元" in said, said
-    assert "县级已更正复核结果" in said and "请驳回" in said, said
+    for answer in ("confirm", "decline"):
+        r = client.post(f"/api/cases/{case_id}/redetermination/proposal/{answer}", headers=users.headers("rev2"),
+                        json={"proposal_id": proposal, "reason": "同意"})
+        assert r.status_code == 409, r.text
+        said = r.json()["detail"]
+        assert "县级复核结果在提出这项重新认定之后有变化" in said and "重新认定" in said, said
     assert _hold_status(ctx, case_id) == "open"
     with ctx.db.read() as s:
-        assert s.get(CaseHoldProposal, proposal).status == "waiting"
         assert s.scalars(select(Determination.relief).where(Determination.case_id == case_id)).one() == relief
-    r = client.post(f"/api/cases/{case_id}/redetermination/proposal/decline", headers=users.headers("rev2"),
-                    json={"proposal_id": proposal, "reason": "复核结果已更正"})
-    assert r.status_code == 200, r.text
-    with ctx.db.read() as s:
-        assert s.get(CaseHoldProposal, proposal).status == "declined"
+        assert holds.county_figure_of(s, s.scalars(select(CaseHold).where(CaseHold.case_id == case_id)).one()) \
+            == county // 2
 
 
 def test_the_withdrawal_names_the_proposal_it_withdrew(ctx, rounds, users) -> None:  # type: ignore[no-untyped-def]

@@ -263,6 +263,22 @@ def test_a_team_works_in_one_village_a_day_when_it_can() -> None:
     assert len(villages) == 3
 
 
+def test_no_officer_is_sent_to_two_cases_of_one_household() -> None:
+    # Rotation: a household's two causes, in one village, go to two teams (one team would check it twice in a row).
+    cases = [PlanCase(c, "T1", "V1", day(-5), day(9), household="h1") for c in ("illness", "disaster")]
+    cases.append(case("neighbour"))
+    plan = plan_visits(cases, officers(4), vehicles(2), MON, 5)
+    assert not plan.unplaced
+    team = {a.case_id: set(a.officer_ids) for a in plan.assignments}
+    assert not team["illness"] & team["disaster"], team
+    # With one team only, the second cause waits, and says why.
+    plan = plan_visits(cases, officers(2), vehicles(1), MON, 5)
+    placed = {a.case_id for a in plan.assignments}
+    assert "neighbour" in placed and len(placed & {"illness", "disaster"}) == 1, placed
+    (waiting,) = {"illness", "disaster"} - placed
+    assert "轮换" in reasons(plan)[waiting], reasons(plan)
+
+
 def test_the_second_team_takes_a_village_rather_than_sharing_one() -> None:
     # Village V1 has 2 cases, V2 (same town) 4: one team for V1, one for V2, not V1 + half of V2.
     cases = [case("a1", village="V1", due=0), case("a2", village="V1", due=0)]

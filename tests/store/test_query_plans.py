@@ -324,11 +324,12 @@ def test_the_case_read_beside_its_row_reads_through_indexes(scaled: Any) -> None
 
 
 def test_a_checks_case_read_finds_the_active_visit_by_the_cases_index_and_is_planned_once(scaled: Any) -> None:
-    """Recording a check reads its case, locked, with its active visit (`checks.recording._CASE`). On PostgreSQL the
-    visit is a LATERAL subquery read through the visits' index on their case: joined by id to a correlated subquery,
-    the planner read the whole visit table into a hash at every check (even with sequential scans off: a full scan
-    of an index, no condition) and planned the statement anew at each execution. Now each execution reads only the
-    case's visits, and the server keeps one plan after its first five."""
+    """Recording a check reads its case, locked, with its active visit and the household's latest check on another of
+    its cases (`checks.recording._CASE`). On PostgreSQL the visit is a LATERAL subquery read through the visits' index
+    on their case: joined by id to a correlated subquery, the planner read the whole visit table into a hash at every
+    check (even with sequential scans off: a full scan of an index, no condition) and planned the statement anew at
+    each execution. Now each execution reads only the case's visits, and the server keeps one plan after its first
+    five."""
     from sqlalchemy import select
 
     from verifier.checks import recording
@@ -379,8 +380,12 @@ def test_a_checks_case_read_finds_the_active_visit_by_the_cases_index_and_is_pla
         conn.rollback()
     generic = list(_nodes((raw if isinstance(raw, list) else json.loads(raw))[0]["Plan"]))
     assert whole_reads([(c.sql, generic)]) == []
-    cases_read = [n for n in generic if n.get("Relation Name") == "relief_case"]
+    cases_read = [n for n in generic if n.get("Relation Name") == "relief_case" and n.get("Alias") != "other_case"]
     assert cases_read and all(n.get("Index Name") == "pk_relief_case" and "Index Cond" in n for n in cases_read)
+    # the household's other cases (rotation: its latest check on another case) through the cases' household index
+    others = [n for n in generic if n.get("Alias") == "other_case"]
+    assert others and all(n.get("Index Name") == "ix_relief_case_household_id" and "Index Cond" in n
+                          for n in others), others
     visits = [n for n in generic if n.get("Relation Name") == "visit"]
     assert visits and all(n.get("Index Name") == "ix_visit_case_id" and "Index Cond" in n for n in visits), visits
 

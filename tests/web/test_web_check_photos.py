@@ -84,3 +84,26 @@ def test_a_photo_sent_with_the_phone_form_keeps_its_capture_time(pages, ctx, clo
     with ctx.db.read() as session:
         assert session.scalars(select(Evidence.captured_at).where(Evidence.case_id == case_id)).all() == [
             "2020-05-30T16:05:00+08:00"]
+
+
+def test_the_case_page_names_a_photo_by_its_kind_in_chinese(pages, ctx, clock) -> None:  # type: ignore[no-untyped-def]
+    """The case's 佐证材料 list names each file as a person would ("PNG 照片，不足 1 KB"), not by its MIME type."""
+    case_id = make_case(ctx, stage="scheduled")
+    pages.login(officers_of(ctx, case_id)[0], FACTORY_PASSWORD)
+    r = pages.post(f"/cases/{case_id}/check", good_check(_form(case_id, pages), clock),
+                   files={"photos": ("door.png", PNG, "image/png")})
+    assert r.status_code == 303, r.text
+    pages.as_("sup-x", "insurer_supervisor")
+    shown = text_of(pages.get(f"/cases/{case_id}").text)
+    assert "PNG 照片，不足 1 KB" in shown and "image/png" not in shown
+    # one who may not open them reads how many there are and who may, not a bare hash under the heading
+    pages.as_("clerk-x", "town_clerk")
+    shown = text_of(pages.get(f"/cases/{case_id}").text)
+    assert "共 1 份照片或扫描件；只有保险公司主管" in shown and "PNG 照片" not in shown
+
+
+def test_a_file_size_reads_in_kb_or_mb() -> None:
+    from verifier.web.templating import file_size
+
+    assert [file_size(n) for n in (0, 300, 1024, 35_800, 2_500_000)] == ["不足 1 KB", "不足 1 KB", "1 KB", "35 KB",
+                                                                        "2.4 MB"]

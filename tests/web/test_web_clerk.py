@@ -28,6 +28,15 @@ def test_an_application_with_mistakes_comes_back_with_each_message_beside_its_fi
     assert 'value="low_income" selected' in r.text
 
 
+def test_an_application_without_its_household_group_says_so_with_its_other_mistakes(pages) -> None:  # type: ignore[no-untyped-def]
+    """户类型 left unchosen beside a mistyped ID number: both are told at once, not the group only once the ID is right."""
+    pages.as_("clerk1", "town_clerk")
+    r = pages.post("/applications/new", {**GOOD, "id_number": "34022319900101123", "household_group": ""})
+    assert r.status_code == 422
+    assert "应为 18 位" in r.text.split('id="f-id_number"')[1].split("</div>")[0]
+    assert "必填" in r.text.split('id="f-household_group"')[1].split("</div>")[0]
+
+
 def test_a_good_application_becomes_a_received_case(pages) -> None:  # type: ignore[no-untyped-def]
     pages.as_("clerk1", "town_clerk")
     r = pages.post("/applications/new", {**GOOD, "id_number": new_id_number()})

@@ -3,8 +3,10 @@ one case more passed by its village review so that 待公示 has something to co
 
 from __future__ import annotations
 
+import html
 import re
 
+import roster_kit
 from factories import new_id_number
 from pagekit import csrf_of
 from sqlalchemy import select
@@ -15,6 +17,7 @@ from verifier.cases.workflow import advance, load_case
 from verifier.needs.service import ReferralInput, refer_need
 from verifier.notices.models import Notice, NoticeItem
 from verifier.registers.service import import_register
+from verifier.roster.service import import_roster
 from verifier.store.tables import Case, Check, User
 
 _CARD = re.compile(r'<a class="card" href="([^"]+)">\s*<div class="count">(\d+)</div>\s*<div class="title">([^<]*)<')
@@ -81,10 +84,22 @@ def test_every_card_of_every_demo_role_counts_what_its_link_lists(ctx, client) -
         refer_need(session, ReferralInput(case_id=checked, need="medical_assistance"), principal=officer,
                    clock=ctx.clock)
         reviewer = principal_of(session.scalar(select(User).where(User.username == "reviewer")))
-    # and a bureau's register imported by one county reviewer, waiting for a second
-    import_register(ctx.db, vault=ctx.vault, data=f"身份证号,号牌号码,车辆价值\n{new_id_number()},皖B12345,30000.00\n"
-                    .encode(), filename="车辆.csv", kind="vehicle", county_code=reviewer.counties[0],
-                    principal=reviewer, clock=ctx.clock, limits=ctx.settings.imports)
+    # and a bureau's register imported by each of two county reviewers, waiting for the other (a reviewer's card
+    # counts the other's, never their own), and a roster imported by the second one, waiting for the demo's
+    county = reviewer.counties[0]
+    second = roster_kit.reviewer(ctx, "reviewer-b", county)
+    for who, plate in ((reviewer, "皖B12345"), (second, "皖B54321")):
+        import_register(ctx.db, vault=ctx.vault, data=f"身份证号,号牌号码,车辆价值\n{new_id_number()},{plate},30000.00\n"
+                        .encode(), filename="车辆.csv", kind="vehicle", county_code=county,
+                        principal=who, clock=ctx.clock, limits=ctx.settings.imports)
+    import_roster(ctx.db, vault=ctx.vault, data=roster_kit.roster_csv([(new_id_number(), "脱贫户")]),
+                  filename="名册.csv", county_code=county, principal=second, clock=ctx.clock,
+                  limits=ctx.settings.imports)
+    # and finance2's account linked by a password to the claims officer's (who set it): the demo's batch waiting for
+    # approval, prepared by claims, is finance1's to approve, not finance2's
+    with ctx.db.begin() as session:
+        claims_id = session.scalar(select(User.id).where(User.username == "claims"))
+        session.scalar(select(User).where(User.username == "finance2")).password_set_by = claims_id
     _login(client, "clerk")
     token = csrf_of(client.get(f"/notices/{notice_id}").text)
     r = client.post(f"/notices/{notice_id}/objections", follow_redirects=False, data={
@@ -99,7 +114,7 @@ def test_every_card_of_every_demo_role_counts_what_its_link_lists(ctx, client) -
         for href, count, title in _CARD.findall(home.text):
             if title in NO_ONE_NUMBER:
                 continue
-            listed = client.get(href)
+            listed = client.get(html.unescape(href))
             assert listed.status_code == 200, (username, href)
             shown = _shown(title, href, listed.text)
             if shown != int(count):
@@ -111,6 +126,12 @@ def test_every_card_of_every_demo_role_counts_what_its_link_lists(ctx, client) -
     assert (seen[("clerk", "待公示")], seen[("clerk", "待处理异议")], seen[("officer3", "逾期未核查")]) == (1, 1, 2)
     assert (seen[("officer1", "转交部门待答复")], seen[("reviewer", "比对名单待第二人确认")],
             seen[("finance1", "支付失败待更正")], seen[("supervisor", "待排期")]) == (1, 1, 1, 3)
+    # the second person's cards count what the user may decide: the other reviewer's roster and register, and the
+    # demo's notice whose wall the reviewer alone had no part in (its clerk posted it, its officers checked it)
+    assert (seen[("reviewer", "名册待第二人确认")], seen[("reviewer", "公示张贴待第二人确认")],
+            seen[("clerk", "公示张贴待第二人确认")], seen[("officer1", "公示张贴待第二人确认")]) == (1, 1, 0, 0)
+    # the batch cards count what the approval takes: the demo's batch for finance1, not for finance2 (linked)
+    assert (seen[("finance1", "待审批批次")], seen[("finance2", "待审批批次")]) == (1, 0)
     assert {"待公示", "待初筛", "待村级评议", "公示中", "待处理异议", "待认定", "逾期未核查", "待回访"} <= compared, compared
 
 

@@ -116,6 +116,21 @@ def test_the_body_size_is_a_text_box_that_reads_full_width_digits(pages, ctx) ->
     assert status_of(ctx, ids[0]) == "reviewed"
 
 
+def test_a_mistyped_day_is_told_with_the_meetings_other_gaps(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    """A day the calendar has not, with no venue and no signed minutes: all three are told at once (not the venue and
+    the minutes only once the day is right); the scan sent is kept as on any refused form."""
+    ids = [make_case(ctx, village="东村")]
+    pages.as_("clerk1", "town_clerk")
+    r = pages.post("/meetings/new", _meeting(ids, result_1="pass", held_on="2026-13-01", venue="", minutes=""))
+    assert r.status_code == 422
+    for field, said in (("held_on", "没有这一天"), ("venue", "请填写评议地点"), ("minutes", "请填写会议记录"),
+                        ("minutes_scan", "请上传参会人员签字的会议记录")):
+        assert said in r.text.split(f'id="f-{field}"')[1].split("</div>")[0], field
+    r = pages.post("/meetings/new", _meeting(ids, result_1="pass", held_on="2026-13-01"), files=meeting_files())
+    assert r.status_code == 422 and "请上传参会人员签字的会议记录" not in r.text and _held(r.text)
+    assert status_of(ctx, ids[0]) == "determined"
+
+
 def _held(text: str) -> dict[str, str]:
     """The scan a refused form offers back: its hidden hash, token and file name."""
     return dict(re.findall(r'<input type="hidden" name="(minutes_scan_\w+)" value="([^"]*)">', text))

@@ -166,6 +166,7 @@ OUTSIDE_WEB = {
     ("notices/posting.py", "parts"): "a notice wall confirmation's refusal",
     ("notices/objections.py", "parts"): "an objection dismissal's refusal",
     ("payments/bank.py", "parts"): "a bank return import's refusal",
+    ("payments/deciders.py", "parts"): "whose part in a batch a password-linked approver's or sign-off's refusal names",
     ("registers/service.py", "parts"): "a register finding answer's refusal",
     ("recusal/removal.py", "parts"): "a 回避申报 removal decision's refusal",
 }

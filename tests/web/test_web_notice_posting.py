@@ -35,12 +35,16 @@ def test_the_clerk_sees_the_wait_and_another_person_confirms_it(pages, ctx) -> N
     notice_id = _notice(ctx)
     posted_on = ctx.clock.today()
     url = f"/notices/{notice_id}"
-    # Another clerk of the county sees it waiting on the home page and in the list's filter.
+    # Another clerk of the county sees it waiting in the list's filter; not among those the clerk may confirm (the
+    # home card's), since its review was recorded on its own: the list says who else it waits for.
     pages.as_("clerk2", "town_clerk")
     home = pages.get("/").text
-    assert "公示张贴待第二人确认" in home and "/notices?posting=unconfirmed" in home
+    assert re.search(r'href="/notices\?posting=to_decide">\s*<div class="count">0</div>\s*<div class="title">'
+                     r"公示张贴待第二人确认<", home)
     listed = pages.get("/notices?posting=unconfirmed").text
     assert url in listed and "张贴待确认" in listed
+    mine = pages.get("/notices?posting=to_decide").text
+    assert url not in mine and "没有张贴等待您确认的公示。另有 1 份公示的张贴等待其他人员确认" in mine
     page = pages.get(url).text
     assert "待第二人确认" in page and "尚未上传张贴照片" in page
     assert "无签字的会议记录" in page  # its review was recorded on its own, not at a meeting with signed minutes
@@ -49,6 +53,9 @@ def test_the_clerk_sees_the_wait_and_another_person_confirms_it(pages, ctx) -> N
     r = pages.post(url + "/posting/confirm", {"confirm": "yes", "note": "看到了"})
     assert r.status_code == 403 and "县级复核员" in r.text
     pages.as_("wall-reviewer", "county_reviewer")
+    home = pages.get("/").text  # the county reviewer's to confirm: counted on the card, listed behind it
+    assert re.search(r'href="/notices\?posting=to_decide">\s*<div class="count">1</div>', home)
+    assert url in pages.get("/notices?posting=to_decide").text
     page = pages.get(url).text
     assert 'id="confirm-posting"' in page and "如何核实了单独录入的村级评议" in page
     # Confirming without saying how: refused in Chinese, nothing kept.

@@ -33,6 +33,23 @@ def good_check(html: str, clock) -> dict[str, str]:  # type: ignore[no-untyped-d
     return data
 
 
+def test_a_mistyped_id_number_is_told_with_the_rows_other_gaps(pages, ctx, clock) -> None:  # type: ignore[no-untyped-def]
+    """A member row with a mistyped ID number and no labour chosen: both are told at once (not the labour only once
+    the ID number is put right), and the first row's relation and labour are marked required as its name is."""
+    case_id = make_case(ctx, stage="scheduled")
+    pages.login(officers_of(ctx, case_id)[0], FACTORY_PASSWORD)
+    html = _form(case_id, pages)
+    first = html.split('data-row="0"')[1].split('data-row="1"')[0]
+    assert 'name="members[0].relation" required' in first and 'name="members[0].labour" required' in first
+    data = good_check(html, clock)
+    data.update({"members[1].id_number": "340223199001011235", "members[1].labour": ""})
+    r = pages.post(f"/cases/{case_id}/check", data)
+    assert r.status_code == 422
+    assert "校验位应为" in r.text.split('id="f-members-1-id_number"')[1].split("</div>")[0]
+    assert "请选择劳动能力" in r.text.split('id="f-members-1-labour"')[1].split("</div>")[0]
+    assert status_of(ctx, case_id) == "scheduled"
+
+
 def test_the_officer_sees_their_visits_today_first(pages, ctx) -> None:  # type: ignore[no-untyped-def]
     case_id = make_case(ctx, stage="scheduled", head_name="李春生")
     officer = officers_of(ctx, case_id)[0]
@@ -259,3 +276,17 @@ def test_a_day_is_said_in_words_only_when_it_is_a_day() -> None:
     assert day_in_words("2026-12-06") == day_in_words(date(2026, 12, 6)) == "2026年12月6日"
     assert day_in_words("２０２６/１/５") == "2026年1月5日"
     assert day_in_words("2026-02-30") == day_in_words("") == day_in_words(None) == day_in_words("明天") == ""
+
+
+def test_a_failed_visit_tells_a_future_day_with_a_missing_reason(pages, ctx, clock) -> None:  # type: ignore[no-untyped-def]
+    """The 未能核查 form sent with a day after today and no reason chosen: both are told at once, what was typed kept."""
+    from datetime import timedelta
+
+    case_id = make_case(ctx, stage="scheduled")
+    pages.login(officers_of(ctx, case_id)[0], FACTORY_PASSWORD)
+    later = (clock.today() + timedelta(days=3)).isoformat()
+    r = pages.post(f"/cases/{case_id}/visit-attempt", {"visited_on": later, "outcome": "", "note": "邻居说外出"})
+    assert r.status_code == 422
+    assert "不能晚于今天" in r.text and "请选择未能核查的原因" in r.text
+    assert f'value="{later}"' in r.text and "邻居说外出</textarea>" in r.text
+    assert status_of(ctx, case_id) == "scheduled"

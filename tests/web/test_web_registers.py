@@ -154,10 +154,17 @@ def test_a_second_reviewer_confirms_a_register_on_its_page_after_seeing_what_cle
     pages.as_("rev", "county_reviewer")
     other = demo.new_household("城关镇", "东村").id_numbers[0]
     v2 = imported(f"{other},皖B9,5000\r\n", "车辆2.csv")  # the household's car left out
-    home = pages.get("/").text  # the second look waits: on the reviewers' home page, and the list filtered
-    assert "比对名单待第二人确认" in home and 'href="/registers?status=pending"' in home
+    home = pages.get("/").text  # the second look waits: not for its importer (the card counts none for them)...
+    assert re.search(r'href="/registers\?to_decide=1">\s*<div class="count">0</div>\s*<div class="title">'
+                     r"比对名单待第二人确认<", home)
     waiting = pages.get("/registers?status=pending").text
     assert f'href="/registers/{v2}">待确认' in waiting and v1 not in waiting
+    mine = pages.get("/registers?to_decide=1").text
+    assert v2 not in mine and "没有等待您确认的名单。另有 1 份待确认的名单须由本县其他县级复核员确认" in mine
+    pages.as_("rev2", "county_reviewer")  # ...but for another reviewer of the county: counted, and listed
+    assert re.search(r'href="/registers\?to_decide=1">\s*<div class="count">1</div>', pages.get("/").text)
+    assert f'href="/registers/{v2}">待确认' in pages.get("/registers?to_decide=1").text
+    pages.as_("rev", "county_reviewer")
     mine = pages.get(f"/registers/{v2}").text
     assert "待确认（未生效）" in mine and "这份名单是您导入的" in mine and 'id="confirm-form"' not in mine
     r = pages.post(f"/registers/{v2}/confirm", {"replaces": v1})

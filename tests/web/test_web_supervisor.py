@@ -21,6 +21,7 @@ def test_scheduling_a_case_by_hand(pages, ctx, clock) -> None:  # type: ignore[n
     r = pages.post(f"/cases/{case_id}/schedule", {"officer_1": team.officer1.id, "officer_2": team.officer2.id,
                                                   "vehicle": "", "visit_on": "2031-01-01"})
     assert r.status_code == 422 and "请填写车辆" in r.text
+    assert "请说明不用自动排期" in r.text.split('id="f-reason"')[1].split("</div>")[0]  # told with the vehicle
     r = pages.post(f"/cases/{case_id}/schedule", {"officer_1": team.officer1.id, "officer_2": team.officer2.id,
                                                   "vehicle": "车09", "visit_on": today})
     assert r.status_code == 422 and "请说明不用自动排期" in r.text  # a hand-picked visit says why
@@ -41,6 +42,10 @@ def test_the_planner_previews_then_applies(pages, ctx, clock) -> None:  # type: 
     assert all(status_of(ctx, i) == "screened" for i in ids)  # a preview changes nothing
     r = pages.post("/schedule/plan", {**params, "days": "0"})
     assert r.status_code == 422
+    # a mistyped start day and days out of range: both told at once, the typed start kept
+    r = pages.post("/schedule/plan", {**params, "from": "明天", "days": "90"})
+    assert r.status_code == 422 and "日期格式应为" in r.text and "排期天数应在 1 至 60 天之间" in r.text
+    assert 'value="明天"' in r.text and 'value="90"' in r.text
     r = pages.post("/schedule/plan", {**params, "apply": "1"})
     assert r.status_code == 303 and all(status_of(ctx, i) == "scheduled" for i in ids)
 
@@ -55,8 +60,11 @@ def test_a_determination_is_shown_before_it_is_confirmed(pages, ctx) -> None:  #
     r = pages.post(f"/cases/{case_id}/determination")
     assert r.status_code == 303 and status_of(ctx, case_id) == "determined"
     assert "认定结果已确认" in pages.get(r.headers["location"]).text
-    r = pages.get(f"/cases/{case_id}/determination")
-    assert r.status_code == 409 and "案件当前状态为「已认定」，不能认定" in r.text
+    # Back to the preview, or the confirmation sent again from a second tab: the case, saying it was confirmed
+    for again in (pages.get(f"/cases/{case_id}/determination"), pages.post(f"/cases/{case_id}/determination")):
+        assert again.status_code == 303 and again.headers["location"].startswith(f"/cases/{case_id}?")
+        assert "认定结果此前已确认（重复提交未再保存）" in pages.get(again.headers["location"]).text
+    assert status_of(ctx, case_id) == "determined"
 
 
 def _csv(rows: list[list[str]]) -> bytes:
@@ -85,6 +93,12 @@ def test_importing_a_referral_file(pages, ctx) -> None:  # type: ignore[no-untyp
     assert "此前已导入" in pages.get(r.headers["location"]).text
     r = pages.post("/referrals/import", form)
     assert r.status_code == 422 and "请选择要导入的文件" in r.text
+    # no channel chosen: said in words beside its field, with a missing file, never as the service's list of codes
+    r = pages.post("/referrals/import", {**form, "channel": ""})
+    assert r.status_code == 422 and "请选择要导入的文件" in r.text
+    assert "请选择来源渠道" in r.text.split('id="f-channel"')[1].split("</div>")[0]
+    r = pages.post("/referrals/import", {**form, "channel": ""}, files={"file": ("good.csv", good, "text/csv")})
+    assert r.status_code == 422 and "请选择来源渠道" in r.text and "(medical_insurance)" not in r.text
 
 
 def test_the_county_reviewer_imports_too(pages) -> None:  # type: ignore[no-untyped-def]

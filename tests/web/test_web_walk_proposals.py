@@ -75,6 +75,9 @@ def test_the_list_does_not_invite_a_linked_account_to_confirm(pages, ctx) -> Non
     listed = pages.get("/household-proposals").text
     assert f'href="{proposal}">查看</a>' in listed and "核对并确认" not in listed
     assert "您的账号与提交人的有密码关联，不能确认或驳回" in listed
+    mine = pages.get("/household-proposals?to_decide=1").text  # none for pal: the empty list says who it waits for
+    assert 'id="household-proposals-none"' in mine and "没有待确认的申请" not in mine
+    assert "没有等待您确认的申请。另有 1 项待确认的申请须由其他保险公司主管或县级复核员确认" in mine
     pages.as_("sup", "insurer_supervisor")
     listed = pages.get("/household-proposals").text
     assert f'href="{proposal}">查看</a>' in listed and "密码关联" not in listed  # one's own: （本人）
@@ -146,3 +149,26 @@ def test_the_held_cases_two_answer_forms_each_label_their_own_box(ctx, client, r
     assert refused.status_code == 422 and 'id="reason-error"' in refused.text
     assert 'id="f-decline-reason" name="reason" value="" required maxlength="2000" aria-invalid="true"' in refused.text
     ids_once(refused.text)
+
+
+def test_the_card_the_list_and_the_confirmation_ask_one_rule(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    """合并迁移待第二人确认 counts what /household-proposals?to_decide=1 lists, by the rule the confirmation refuses by
+    (`proposals.confirms_refused`): not the proposer's own, nor a password-linked account's; another's it counts."""
+    proposal, _ = _move_proposed(pages, ctx)
+    pages.as_("pal", "insurer_supervisor")
+    pages.as_("rev", "county_reviewer")
+    with ctx.db.begin() as session:  # the proposer set pal's password
+        session.get(User, pages.users.ids["pal"]).password_set_by = pages.users.ids["sup"]
+    card = re.compile(r'<a class="card" href="([^"]+)">\s*<div class="count">(\d+)</div>\s*'
+                      r'<div class="title">合并迁移待第二人确认<')
+    for who, n in (("sup", 0), ("pal", 0), ("rev", 1)):
+        pages.login(who)
+        found = card.search(pages.get("/").text)
+        assert found is not None and found.groups() == ("/household-proposals?to_decide=1", str(n)), who
+        listed = pages.get("/household-proposals?to_decide=1").text
+        assert (f'href="{proposal}"' in listed) is (n == 1), who
+        assert ("共 1 条" in listed) is (n == 1) and ('id="household-proposals-none"' in listed) is (n == 0), who
+    pages.login("pal")
+    shown = re.search(r'name="seen" value="([0-9a-f]+)"', pages.get(proposal).text)
+    refused = pages.post(f"{proposal}/confirm", {"seen": shown.group(1) if shown else "0" * 64})
+    assert refused.status_code == 403 and "密码关联" in refused.text

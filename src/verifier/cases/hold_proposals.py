@@ -10,11 +10,15 @@ Conventions
   an officer or the recorder of one of the case's checks; the confirmer of one of its determinations); nor an
   account linked to one of theirs by a password (`recusal.refusals.refuse_linked`); nor a member, or declared
   relative of one, of the household (回避). The case page says why instead of the buttons (`answer_refused`).
+* The county's figure a proposal goes against is the strictest of every round holding the case
+  (`holds.county_figure_of`). A correction of the re-check of any round holding it, or another round's deviation
+  joining the hold, withdraws a waiting proposal (sampling/consequences.py): answering it then is refused (409,
+  `CHANGED`, the case page says why beside it), and a supervisor re-determines the case on the county's finding now.
 * Confirmed: the re-determination takes effect as `redetermine` would have made it (the hold decided `proceed` by
   the proposer, the relief the proposal's), refused (409) while the case is in a batch not yet paid, or when the
-  county's figure is no longer the one the proposal went against (a correction of the hold's re-check result that
-  left the hold open, as it stays when another round's deviation holds the case too): it is declined then. Declined: the
-  hold stays open, and a supervisor re-determines it again (in line with the county, or another proposal).
+  county's figure is no longer the one the proposal went against (a safeguard: a change of it withdraws the
+  proposal). Declined: the hold stays open, and a supervisor re-determines it again (in line with the county, or
+  another proposal).
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ from .workflow import load_case
 ROLE = "county_reviewer"
 DECLINED = "case.hold_redetermination_declined"
 STALE = "这项重新认定提议已被确认、驳回或已随暂停支付撤销，请刷新页面后再办理。"
+CHANGED = ("县级复核结果在提出这项重新认定之后有变化（更正了复核结果，或另一轮抽样复核也发现偏差），这项提议已撤销，"
+           "不能再确认或驳回：请刷新页面，由主管按县级现在的复核结果重新认定。")
 FIGURE_CHANGED = ("提出重新认定时县级复核核定的保障金为 {then} 元，县级已更正复核结果（现为{now}）：这项提议不能再确认，"
                   "请驳回，由主管按更正后的复核结果重新认定。")
 LINKED = "按“四眼原则”，您的账号与{part}的账号有密码关联" + PASSWORD_LINK + "，须由另一名县级复核人员确认或驳回。"
@@ -137,7 +143,9 @@ def _answering(session: Session, case_id: str, proposal_id: str, reason: str, pr
         raise NotFound("没有这项重新认定提议")
     hold = session.scalar(select(CaseHold).where(CaseHold.id == proposal.hold_id).with_for_update())
     if proposal.status != "waiting" or hold is None or hold.status != "open":
-        raise InvalidState(STALE)
+        # withdrawn while the hold stayed: the county's finding changed since it was proposed
+        changed = proposal.status == "withdrawn" and hold is not None and hold.status != "withdrawn"
+        raise InvalidState(CHANGED if changed else STALE)
     own, parts = _bars(session, hold, proposal, principal)
     if own is not None:
         raise Forbidden(own)
@@ -182,7 +190,7 @@ def confirm(session: Session, case_id: str, proposal_id: str, *, reason: str, pr
     audit.append(session, actor=principal.id, role=ROLE, action=holds.DECIDED, subject=case.id,
                  contract_hash=case.contract_hash, clock=clock,
                  payload={"from": case.status, "to": case.status, **payload})
-    return holds.hold_out(hold, [proposal])
+    return holds.hold_of(session, hold, [proposal])
 
 
 def decline(session: Session, case_id: str, proposal_id: str, *, reason: str, principal: Principal,
@@ -198,4 +206,4 @@ def decline(session: Session, case_id: str, proposal_id: str, *, reason: str, pr
                  payload={"hold_id": hold.id, "proposal_id": proposal.id, "proposed_by": proposal.proposed_by,
                           "relief": format_yuan(proposal.relief), "request_reason_sha256":
                           audit.text_digest(proposal.reason), "reason_sha256": audit.text_digest(reason)})
-    return holds.hold_out(hold, [proposal])
+    return holds.hold_of(session, hold, [proposal])

@@ -58,10 +58,21 @@ def _latest_determination(session: Session, case_id: str) -> Determination | Non
                           .order_by(Determination.confirmed_at.desc(), Determination.id.desc()).limit(1))
 
 
-def _results(session: Session, case_id: str, round_id: str) -> list[SamplingResult]:
-    """The case's re-check result in the hold's round (none or one): what the county's figure is read from."""
-    return list(session.scalars(select(SamplingResult).where(SamplingResult.case_id == case_id,
-                                                             SamplingResult.round_id == round_id)))
+def holding_rounds(session: Session, hold: CaseHold) -> list[str]:
+    """The sampling rounds whose deviating re-check holds the case (their `SamplingDeviation` names the hold): the
+    hold's own, and any other round that found the case deviating while it was held (one hold answers them all). A
+    round whose result was corrected to no deviation holds it no more; the hold's own round stands for a hold none
+    names (none is left so: a correction withdraws a hold no other round holds)."""
+    rounds = set(session.scalars(select(SamplingDeviation.round_id).where(SamplingDeviation.hold_id == hold.id)))
+    return sorted(rounds or {hold.round_id})
+
+
+def _results(session: Session, hold: CaseHold) -> list[SamplingResult]:
+    """The case's re-check results of every round holding it (`holding_rounds`): what the county's figure is read
+    from."""
+    return list(session.scalars(select(SamplingResult).where(SamplingResult.case_id == hold.case_id,
+                                                             SamplingResult.round_id.in_(holding_rounds(session, hold)))
+                                .order_by(SamplingResult.round_id)))
 
 
 def took_part(session: Session, hold: CaseHold, proposer: str | None = None) -> dict[str, str]:
@@ -88,14 +99,15 @@ def took_part_of_holds(session: Session, held: list[tuple[CaseHold, str | None]]
 
 
 def county_figure_of(session: Session, hold: CaseHold) -> int | None:
-    """The county's figure for the held case now (`county_figure` of its round's result): a correction of that
-    result may change it while a proposal waits."""
-    return county_figure(_results(session, hold.case_id, hold.round_id))
+    """The county's figure for the held case now, the one a re-determination is judged against: `county_figure` of
+    the results of every round holding it (`holding_rounds`), so one round's higher figure never hides another's
+    lower one. The proposal, its confirmation, the case page and the API all read it here."""
+    return county_figure(_results(session, hold))
 
 
 def county_figure(results: list[SamplingResult]) -> int | None:
-    """The relief the county's re-check found due: 0 when it found the household ineligible, else the lowest relief
-    it recorded, or None when it recorded none."""
+    """The relief the county's re-checks found due, the strictest of them: 0 when one found the household
+    ineligible, else the lowest relief they recorded, or None when they recorded none."""
     figures = [0 if not r.eligible else r.relief_amount for r in results
                if not r.eligible or r.relief_amount is not None]
     return min((f for f in figures if f is not None), default=None)
@@ -195,7 +207,7 @@ def redetermine(session: Session, case_id: str, *, outcome: str, reason: str, re
     # nor through an account linked to one of theirs by a password
     recusal_refusals.refuse_linked(session, principal, "redetermination",
                                    independence.linked_parts(session, case.id, LINKED_REDETERMINER, parts), clock=clock)
-    results = _results(session, case.id, hold.round_id)
+    results = _results(session, hold)
     ceiling = max([det.relief, *(r.relief_amount for r in results if r.eligible and r.relief_amount is not None)])
     if relief is not None and relief > ceiling:
         raise ValidationFailed.one("relief_amount", f"最多 {format_yuan(ceiling)} 元（认定的保障金与县级复核核定的保障金中较大者），"
@@ -236,7 +248,8 @@ def redetermine(session: Session, case_id: str, *, outcome: str, reason: str, re
         audit.append(session, actor=principal.id, role=ROLE, action=DECIDED, subject=case.id,
                      contract_hash=case.contract_hash, clock=clock,
                      payload={"from": before, "to": case.status, **payload})
-    return hold_out(hold, list(session.scalars(select(CaseHoldProposal).where(CaseHoldProposal.hold_id == hold.id))))
+    return hold_of(session, hold, list(session.scalars(select(CaseHoldProposal).where(
+        CaseHoldProposal.hold_id == hold.id))))
 
 
 def _propose(session: Session, case: Case, hold: CaseHold, det: Determination, relief: int, figure: int,
@@ -251,8 +264,9 @@ def _propose(session: Session, case: Case, hold: CaseHold, det: Determination, r
                  contract_hash=case.contract_hash, clock=clock,
                  payload={"hold_id": hold.id, "round_id": hold.round_id, "proposal_id": proposal.id,
                           "outcome": "proceed", "relief": format_yuan(relief), "relief_before": format_yuan(det.relief),
-                          "county_relief": format_yuan(figure), "reason_sha256": audit.text_digest(reason)})
-    return hold_out(hold, [proposal])
+                          "county_relief": format_yuan(figure), "rounds": holding_rounds(session, hold),
+                          "reason_sha256": audit.text_digest(reason)})
+    return hold_of(session, hold, [proposal])
 
 
 def proposal_out(p: CaseHoldProposal) -> dict[str, Any]:
@@ -263,17 +277,34 @@ def proposal_out(p: CaseHoldProposal) -> dict[str, Any]:
             "answer_note": p.answer_note}
 
 
-def hold_out(h: CaseHold, proposals: list[CaseHoldProposal] | None = None) -> dict[str, Any]:
+def hold_out(h: CaseHold, proposals: list[CaseHoldProposal] | None = None, *, rounds: list[str] | None = None,
+             county_relief: int | None = None) -> dict[str, Any]:
+    """The hold as the API and the case page read it; `rounds` and `county_relief` (`hold_of`): the rounds holding
+    the case and the county's figure a re-determination is judged against (`county_figure_of`)."""
     return {"id": h.id, "case_id": h.case_id, "round_id": h.round_id, "status": h.status, "finding": h.finding,
             "opened_by": h.opened_by, "opened_at": h.opened_at.isoformat(), "outcome": h.outcome,
             "decision_reason": h.decision_reason,
             "relief_before": None if h.relief_before is None else format_yuan(h.relief_before),
             "relief_after": None if h.relief_after is None else format_yuan(h.relief_after),
             "decided_by": h.decided_by, "decided_at": h.decided_at.isoformat() if h.decided_at else None,
+            # every round whose deviating re-check holds the case, and the strictest figure they found (0.00: one
+            # found the household ineligible; None: none recorded a relief)
+            "rounds": list(rounds) if rounds is not None else [h.round_id],
+            "county_relief": None if county_relief is None else format_yuan(county_relief),
             # re-determinations against the county's finding, oldest first; `waiting` the one a county reviewer
-            # is to answer, if any
-            "proposals": [proposal_out(p) for p in proposals or []],
+            # is to answer, if any; `stale`: withdrawn while the hold stayed (the county's figure changed since)
+            "proposals": [{**proposal_out(p), "stale": p.status == "withdrawn" and h.status != "withdrawn"}
+                          for p in proposals or []],
             "waiting": next((proposal_out(p) for p in proposals or [] if p.status == "waiting"), None)}
+
+
+def hold_of(session: Session, h: CaseHold, proposals: list[CaseHoldProposal] | None = None) -> dict[str, Any]:
+    """`hold_out` with the rounds holding the case and the county's figure now (`county_figure_of`); `county_lower`:
+    it is below the determination's relief, so a `proceed` above it waits for the county (`against_county`)."""
+    figure = county_figure_of(session, h)
+    det = _latest_determination(session, h.case_id) if figure is not None else None
+    return {**hold_out(h, proposals, rounds=holding_rounds(session, h), county_relief=figure),
+            "county_lower": det is not None and figure is not None and figure < det.relief}
 
 
 def holds_for_case(session: Session, case_id: str) -> list[dict[str, Any]]:
@@ -281,5 +312,5 @@ def holds_for_case(session: Session, case_id: str) -> list[dict[str, Any]]:
     for p in session.scalars(select(CaseHoldProposal).where(CaseHoldProposal.case_id == case_id)
                              .order_by(CaseHoldProposal.proposed_at, CaseHoldProposal.id)):
         proposals.setdefault(p.hold_id, []).append(p)
-    return [hold_out(h, proposals.get(h.id)) for h in session.scalars(
+    return [hold_of(session, h, proposals.get(h.id)) for h in session.scalars(
         select(CaseHold).where(CaseHold.case_id == case_id).order_by(CaseHold.opened_at))]

@@ -146,7 +146,8 @@ def visit_out(v: Visit, ended: str | None = None) -> VisitOut:
 def visit_endings(history: list[HistoryOut]) -> dict[str, str]:
     """Why each visit of a case that is no longer current ended, by visit id, from the case's log (visits do not
     keep it): a later visit planned while it was current (rescheduled), a visit that came to nothing recorded on it
-    (failed), its check sent back (sent_back), an upheld objection that ended it (objection_upheld), the case merged
+    (failed), its check sent back (sent_back), an upheld objection that ended it (objection_upheld), a stale visit
+    ended when the case was scheduled anew with other officers (officers_stood_aside), the case merged
     into another (merged). A visit none of these names is left out (the page says only that it ended)."""
     ended: dict[str, str] = {}
     current: str | None = None
@@ -158,6 +159,10 @@ def visit_endings(history: list[HistoryOut]) -> dict[str, str]:
     for entry in history:
         action, payload = entry.action, entry.payload
         if action == "case.schedule":
+            # a stale visit ended so is named with why (`service.STOOD_ASIDE`): it ended here, whatever an older
+            # entry said (an objection upheld before upholding ended the visit read as ending it)
+            for visit_id in payload.get("visit_ended") or ():
+                ended[visit_id] = payload.get("visit_ended_why") or "rescheduled"
             end(current, "rescheduled")
             current = payload.get("visit_id") or None
         elif action == "case.visit_failed":

@@ -15,7 +15,7 @@ from ..accounts.auth import Principal
 from ..audit import log as audit
 from ..clock import SCHEME_TZ, Clock
 from ..contract import county_named
-from ..domain import objection_recheck, planning
+from ..domain import objection_recheck, planning, rotation
 from ..domain import recusal as recusal_rules
 from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..domain.lifecycle import refused_in_status
@@ -187,9 +187,12 @@ def barred_officers(session: Session, case_ids: list[str]) -> dict[str, frozense
     of an ineligible decision), those who made its checks up to the one reviewed; for a case whose check the supervisor sent back,
     the officers of the sent-back check; for a case an objection to its notice was upheld against, the officers of
     the checks recorded before it was upheld (the doubt is settled by other eyes); and the household's officers of
-    last time (rotation). The accounts linked to the first three by a password are `recheck_barred`'s."""
+    last time, or of a visit of another of its cases still to be made (rotation, `domain.rotation`). The accounts
+    linked to the first three by a password are `recheck_barred`'s."""
     barred = {k: set(v) for k, v in _barred_by_own_checks(session, case_ids).items()}
     for case_id, officers in last_household_officers(session, case_ids).items():
+        barred.setdefault(case_id, set()).update(officers)
+    for case_id, officers in open_household_visits(session, case_ids).items():
         barred.setdefault(case_id, set()).update(officers)
     return {k: frozenset(v) for k, v in barred.items()}
 
@@ -286,10 +289,45 @@ def stale_visits(session: Session, visits: Iterable[Visit]) -> set[str]:
     return stale
 
 
+# A case with a check in doubt (`first_check_officers`): only such a case's visit may be stale.
+_DOUBTED = (select(Check.id).where(Check.case_id == Case.id, or_(_REVIEWED, Check.sent_back_at.is_not(None),
+                                                                  _OBJECTED_TO)).exists())
+
+
+def stale_scheduled(session: Session, principal: Principal) -> list[str]:
+    """The cases in the principal's counties still `scheduled` on a stale visit (`stale_visits`: its officers, or an
+    account linked to one's, make no check of the case again; an objection upheld, a check sent back, before upholding
+    or sending back ended the visit): no officer has work on them, and they wait for the supervisor to send others.
+    The scheduling page lists them with the screened cases (`find_screened`), and the home card 待排期 counts them."""
+    stmt = (select(Visit).join(Case, Case.id == Visit.case_id)
+            .where(Visit.active.is_(True), Case.status == "scheduled", _DOUBTED))
+    if principal.counties:
+        stmt = stmt.where(Case.county_code.in_(principal.counties))
+    visits = list(session.scalars(stmt))
+    stale = stale_visits(session, visits)
+    return sorted({v.case_id for v in visits if v.id in stale})
+
+
+def reassign(session: Session, case_ids: list[str]) -> set[str]:
+    """Of `case_ids`, those whose active visit is stale (`stale_visits`): a list row says the visit's officers must
+    stand aside and others be sent (原走访人员须回避，请改派)."""
+    if not case_ids:
+        return set()
+    visits = list(session.scalars(select(Visit).where(Visit.case_id.in_(case_ids), Visit.active.is_(True))))
+    stale = stale_visits(session, visits)
+    return {v.case_id for v in visits if v.id in stale}
+
+
 def last_household_officers(session: Session, case_ids: list[str]) -> dict[str, frozenset[str]]:
-    """Rotation (轮换): the officers of the household's latest check on another of its cases (last year's, another
-    cause's), who do not make this case's visits: an officer and a household do not meet twice in a row, so no
-    supervisor can keep sending a household to the same officer."""
+    """Rotation (轮换, `domain.rotation`): the officers of the household's latest check on another of its cases (last
+    year's, another cause's), who do not make this case's visits: an officer and a household do not meet twice in a
+    row, so no supervisor can keep sending a household to the same officer."""
+    return {c: last.officer_ids for c, last in last_household_checks(session, case_ids).items()}
+
+
+def last_household_checks(session: Session, case_ids: list[str]) -> dict[str, rotation.LastCheck]:
+    """Per case, the household's latest check on another of its cases (its officers, when recorded); a case whose
+    household has none is left out. Two statements whatever the number of cases."""
     if not case_ids:
         return {}
     households = dict(session.execute(select(Case.id, Case.household_id).where(Case.id.in_(case_ids))).tuples().all())
@@ -299,12 +337,45 @@ def last_household_officers(session: Session, case_ids: list[str]) -> dict[str, 
     by_household: dict[str, list[Any]] = {}
     for r in rows:
         by_household.setdefault(r.household_id, []).append(r)
-    out: dict[str, frozenset[str]] = {}
+    out: dict[str, rotation.LastCheck] = {}
     for case_id, household in households.items():
         others = [r for r in by_household.get(household, ()) if r.case_id != case_id]
         if others:
-            out[case_id] = frozenset(max(others, key=lambda r: r.recorded_at).officer_ids)
+            last = max(others, key=lambda r: r.recorded_at)
+            out[case_id] = rotation.LastCheck(frozenset(last.officer_ids), last.recorded_at)
     return out
+
+
+def open_household_visits(session: Session, case_ids: list[str]) -> dict[str, frozenset[str]]:
+    """Rotation (`domain.rotation`): per case, the officers of the active visits of the household's other cases still
+    to be visited (two causes at once), who are not sent to this one: whichever they recorded first, they would
+    check the household again at the other. A case with none is left out. Two statements."""
+    if not case_ids:
+        return {}
+    households = dict(session.execute(select(Case.id, Case.household_id).where(Case.id.in_(case_ids))).tuples().all())
+    rows = session.execute(select(Visit.case_id, Case.household_id, Visit.officer_ids)
+                           .join(Case, Case.id == Visit.case_id)
+                           .where(Case.household_id.in_(set(households.values())), Case.status == "scheduled",
+                                  Visit.active.is_(True))).all()
+    out: dict[str, set[str]] = {}
+    for case_id, household in households.items():
+        for r in rows:
+            if r.household_id == household and r.case_id != case_id:
+                out.setdefault(case_id, set()).update(r.officer_ids)
+    return {c: frozenset(o) for c, o in out.items()}
+
+
+def rotation_barred(session: Session, case: Case, visit: Visit) -> frozenset[str]:
+    """Of a visit's officers, those the rotation rule bars from recording on it now (`domain.rotation.barred_on_visit`:
+    the household's latest check on another case, unless the visit was scheduled by hand with its reason knowing
+    it). The check's recording asks the same rule of the case's one locked read (`checks.recording`); a visit
+    without a check and the evidence added ask it here. Only of a visit still to be recorded (a case scheduled): the
+    visit of a case checked already stays what it was."""
+    if case.status != "scheduled":
+        return frozenset()
+    barred = rotation.barred_on_visit(last_household_checks(session, [case.id]).get(case.id),
+                                      scheduled_at=visit.created_at, by_hand=visit.by_hand, reason=visit.reason)
+    return barred & frozenset(visit.officer_ids)
 
 
 _ACTIVE_VISIT = select(Visit).where(Visit.case_id == bindparam("case_id"), Visit.active.is_(True))
@@ -335,7 +406,8 @@ def refuse_stale(session: Session, case: Case, visit: Visit, principal: Principa
                  kept: bool = True) -> None:
     """403 on a stale visit (`stale_visit`) of the case: to an officer of its checks in doubt, or to an account linked
     to one's by a password, saying so (with `kept`, on 回避拦截记录 under `evidence`, the trace kept after the
-    rollback); to his partner on that visit, that it ended. Nothing when the visit is no stale one."""
+    rollback); to his partner on that visit, that it ended. The same for an officer the rotation rule bars on the visit
+    now (`rotation_barred`: not kept on record, no 回避). Nothing when the visit is no stale one."""
     barred, linked = recheck_barred(session, case.id, visit.officer_ids)
     if principal.id in barred or principal.id in linked:
         exc = Forbidden(objection_recheck.OWN_STALE if principal.id in barred else objection_recheck.LINKED_STALE)
@@ -346,6 +418,14 @@ def refuse_stale(session: Session, case: Case, visit: Visit, principal: Principa
         raise exc
     if any(o in barred or o in linked for o in visit.officer_ids):
         raise Forbidden(objection_recheck.VISIT_ENDED)
+    # Rotation, as it holds now: an officer of the household's latest check on another of its cases (recorded since
+    # the visit was scheduled, or a visit scheduled before the rule held) makes no visit of it; his partner is told
+    # the visit ended (`rotation_barred`)
+    rotated = rotation_barred(session, case, visit)
+    if principal.id in rotated:
+        raise Forbidden(rotation.LAST_OFFICER)
+    if rotated:
+        raise Forbidden(rotation.VISIT_ENDED)
 
 
 def case_status(session: Session, case_id: str) -> str | None:
@@ -397,7 +477,10 @@ def schedule(
     # account linked to one of theirs by a password (`domain.objection_recheck`)
     whys, linked = recheck_barred(session, case.id, [i for i in ids if i in eligible])
     barred = frozenset(whys)
+    # rotation (`domain.rotation`): the household's officers of last time, or of a visit of another of its cases
+    # still to be made
     last_time = last_household_officers(session, [case.id]).get(case.id, frozenset())
+    holding = open_household_visits(session, [case.id]).get(case.id, frozenset())
     problems += objection_recheck.refusals(ids, whys, linked)
     # A supervisor who is also a field officer does not send themselves by hand: the visit they schedule is the
     # check that pays, and whoever chose its officers should not be one of them (nor does the planner send the
@@ -415,10 +498,11 @@ def schedule(
     problems += [FieldError(f"officers[{i}]", recusal_rules.OFFICER_RECUSED) for i, o in enumerate(officers)
                  if by_name.get(o, o) in recused]
     reason = (reason or "").strip()
-    again = [i for i, o in enumerate(officers) if by_name.get(o, o) in last_time - barred]
-    spare = [u for u in eligible if u not in last_time and u not in barred]
+    again = [i for i, o in enumerate(officers) if by_name.get(o, o) in (last_time | holding) - barred]
+    spare = [u for u in eligible if u not in last_time and u not in holding and u not in barred]
     if len(spare) >= len(officers):  # the county has others enough: the household's last officers do not go again
-        problems += [FieldError(f"officers[{i}]", "该核查员上次核查过该户（另一案件）：按轮换规则，本次须由其他核查员走访") for i in again]
+        problems += [FieldError(f"officers[{i}]", rotation.LAST_OFFICER if by_name.get(officers[i], officers[i])
+                                in last_time else rotation.OPEN_VISIT) for i in again]
     elif again and not reason:  # too few others (a small county): they may go again, with the reason on record
         problems.append(FieldError("reason", SAME_OFFICERS_REASON))
     if reason_required and not reason:
@@ -447,8 +531,14 @@ def schedule(
 def _assign(session: Session, case: Case, officer_ids: list[str], visit_on: date, vehicle: str, due: date,
             principal: Principal, clock: Clock, *, by_hand: bool, reason: str = "") -> Visit:
     previous = active_visit(session, case.id)
+    ended: dict[str, Any] = {}
     if previous is not None:
         previous.active = False
+        barred, linked = recheck_barred(session, case.id, previous.officer_ids)
+        stood_aside = {o: barred[o] if o in barred else f"linked_{linked[o]}" for o in previous.officer_ids
+                       if o in barred or o in linked}
+        if stood_aside:  # a stale visit (`stale_visits`) ends: why, in the entry (the officers and their why)
+            ended = {"visit_ended": [previous.id], "visit_ended_why": STOOD_ASIDE, "officers_stood_aside": stood_aside}
     visit = Visit(id=new_id("visit"), case_id=case.id, visit_on=visit_on, due_on=due, officer_ids=list(officer_ids),
                   vehicle=vehicle, active=True, planned_by=principal.id, created_at=clock.now(), by_hand=by_hand,
                   reason=reason if by_hand else None)
@@ -456,10 +546,12 @@ def _assign(session: Session, case: Case, officer_ids: list[str], visit_on: date
     advance(session, case, "schedule", actor=principal, role="insurer_supervisor", clock=clock,
             payload={"visit_id": visit.id, "visit_on": visit_on.isoformat(), "officers": list(officer_ids),
                      "vehicle": vehicle, "due_on": due.isoformat(), "by_hand": by_hand,
-                     **({"reason_sha256": audit.text_digest(reason)} if by_hand and reason else {})})
+                     **({"reason_sha256": audit.text_digest(reason)} if by_hand and reason else {}), **ended})
     return visit
 
 
+# Why a stale visit ended when the case was scheduled anew (`case.schedule`'s `visit_ended_why`).
+STOOD_ASIDE = "officers_stood_aside"
 REASON_REQUIRED = "必填：请说明不用自动排期、由您选定这两名核查员的原因"
 SELF_PICKED = "您不能把自己选为您手动安排的走访的核查员：请选择其他核查员（自动排期仍可安排您）"
 SELF_LINKED = ("您不能把与您的账号有密码关联" + PASSWORD_LINK + "的核查员选为您手动安排的走访的核查员：请选择其他核查员")
@@ -508,9 +600,14 @@ def plan(
     if contract is None:
         raise ValidationFailed.one("from", f"{start} 没有覆盖{county_named(county_code)}的服务合同")
     calendar = visit_calendar(session, contract.id)
+    # the screened cases, and those scheduled on a stale visit whose officers stand aside (`stale_scheduled`):
+    # a visit planned for one ends the stale visit (`_assign`)
+    waiting = Case.status == "screened"
+    stale = set(stale_scheduled(session, principal))
+    if stale:
+        waiting = or_(waiting, Case.id.in_(sorted(stale)))
     cases = list(session.scalars(
-        select(Case).where(Case.county_code == county_code, Case.status == "screened").order_by(Case.id)
-        .with_for_update()))
+        select(Case).where(Case.county_code == county_code, waiting).order_by(Case.id).with_for_update()))
     due = due_dates(session, cases)
     barred = barred_officers(session, [c.id for c in cases])
     # The planning supervisor is never among the planned officers: one holding both roles could preview the plan
@@ -528,11 +625,13 @@ def plan(
             session, whys, [o.user_id for o in officers]))
     plan_cases = [planning.PlanCase(case_id=c.id, town=c.town, village=c.village, referred_on=c.referred_on,
                                     due_on=due[c.id],
-                                    excluded_officers=barred.get(c.id, frozenset()) | recused.get(c.id, frozenset()))
+                                    excluded_officers=barred.get(c.id, frozenset()) | recused.get(c.id, frozenset()),
+                                    household=c.household_id)
                   for c in cases]
     window = [start + timedelta(days=i) for i in range(days)]
     existing = [planning.ExistingVisit(visit_on=v.visit_on, officer_ids=tuple(v.officer_ids), vehicle_id=v.vehicle or "")
-                for v in session.scalars(select(Visit).where(Visit.active.is_(True), Visit.visit_on.in_(window)))]
+                for v in session.scalars(select(Visit).where(Visit.active.is_(True), Visit.visit_on.in_(window)))
+                if v.case_id not in stale]  # a stale visit books nobody: it ends when its case is planned
     fleet = [planning.Vehicle(vehicle_id=v) for v in (vehicles or default_vehicles(len(officers)))]
     result = planning.plan_visits(plan_cases, officers, fleet, start=start, days=days, existing=existing,
                                   workdays=calendar.workdays, holidays=calendar.holidays,
@@ -562,9 +661,14 @@ def vehicles_in_use(session: Session) -> set[str]:
 
 def find_screened(session: Session, principal: Principal, *, q: str = "", page: int = 1,
                   page_size: int = PAGE_SIZE) -> Paged[Case]:
-    """One page of the screened cases waiting for a visit (oldest referral first, within the principal's counties),
-    searched by the head's name, the case number (or its last digits), the town or the village."""
-    stmt = select(Case).where(Case.status == "screened").order_by(Case.referred_on, Case.id)
+    """One page of the cases waiting for a visit (oldest referral first, within the principal's counties): the
+    screened ones, and those scheduled on a stale visit whose officers must stand aside (`stale_scheduled`), searched
+    by the head's name, the case number (or its last digits), the town or the village."""
+    waiting = Case.status == "screened"
+    stale = stale_scheduled(session, principal)
+    if stale:
+        waiting = or_(waiting, Case.id.in_(stale))
+    stmt = select(Case).where(waiting).order_by(Case.referred_on, Case.id)
     if principal.counties:
         stmt = stmt.where(Case.county_code.in_(principal.counties))
     text = fold_search(q)

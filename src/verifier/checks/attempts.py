@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
 from ..audit import log as audit
-from ..cases.service import active_visit, recheck_barred
+from ..cases.service import active_visit, recheck_barred, rotation_barred
 from ..cases.workflow import advance, load_case
 from ..clock import Clock
-from ..domain import objection_recheck
+from ..domain import objection_recheck, rotation
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..store.base import new_id
 from ..store.tables import VisitAttempt
@@ -49,6 +49,8 @@ def record_attempt(session: Session, case_id: str, data: AttemptInput, *, princi
                                     clock, "visit")
     # nor on a case checked again, by an officer of the checks in doubt or a linked account (an old visit they hold)
     problems += objection_recheck.refusals(officers, *recheck_barred(session, case.id, officers))
+    # nor by an officer the rotation rule bars now (the household's latest check on another case, since scheduled)
+    problems += rotation.refusals(officers, rotation_barred(session, case, visit))
     if data.outcome not in OUTCOMES:
         problems.append(FieldError("outcome", "请选择未能核查的原因"))
     note = data.note.strip()

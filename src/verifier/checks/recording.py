@@ -45,6 +45,8 @@ _register: Table = RegisterImport.__table__  # type: ignore[assignment]
 _tie: Table = StaffTie.__table__  # type: ignore[assignment]
 _objection: Table = Objection.__table__  # type: ignore[assignment]
 _active = _visit.alias("active_visit")
+_other_case = _case.alias("other_case")
+_last = _check.alias("last_check")
 
 def _officers_tied(active: Any, elements: str) -> Any:
     """Whether any officer of the active visit (its JSON `officer_ids`, one row each by `elements`: SQLite's
@@ -56,14 +58,25 @@ def _officers_tied(active: Any, elements: str) -> Any:
             .label("officers_tied"))
 
 
+def _last_other_check(*columns: Any) -> Any:
+    """The household's latest check on another of its cases (rotation, `domain.rotation`): its other cases by the
+    cases' household index, their checks by the unique index of (case, number)."""
+    return (select(*columns).join(_other_case, _other_case.c.id == _check.c.case_id)
+            .where(_other_case.c.household_id == _case.c.household_id, _other_case.c.id != _case.c.id)
+            .order_by(_check.c.recorded_at.desc(), _check.c.id.desc()).limit(1))
+
+
 # The case, locked for the transaction, with what a check needs of its household, contract, active visit (and
-# whether its officers declared any tie), earlier checks, review requests, upheld objections and the county's
-# registers in force: one statement.
-def _case_read(active: Any, join_on: Any, elements: str) -> Any:
+# whether its officers declared any tie), earlier checks, the household's latest check on another case, review
+# requests, upheld objections and the county's registers in force: one statement.
+def _case_read(active: Any, join_on: Any, last: Any, last_on: Any, elements: str) -> Any:
     return (select(_case.c.id, _case.c.household_id, _case.c.county_code, _case.c.status, _case.c.referred_on,
                    _case.c.contract_id, _case.c.contract_hash, _case.c.contract_year, _household.c.head_name,
                    _contract.c.content_hash,
                    active.c.officer_ids.label("assigned"), active.c.created_at.label("assigned_at"),
+                   active.c.by_hand.label("by_hand"), active.c.reason.label("visit_reason"),
+                   # rotation: who checked the household last (another case), and when (checks/service.py)
+                   last.c.officer_ids.label("last_officers"), last.c.recorded_at.label("last_checked_at"),
                    select(func.max(_check.c.seq)).where(_check.c.case_id == _case.c.id).scalar_subquery()
                    .label("last_seq"),
                    select(func.max(_review.c.received_on)).where(_review.c.case_id == _case.c.id)
@@ -85,6 +98,7 @@ def _case_read(active: Any, join_on: Any, elements: str) -> Any:
             .join(_household, _household.c.id == _case.c.household_id)
             .join(_contract, _contract.c.id == _case.c.contract_id)
             .outerjoin(active, join_on)
+            .outerjoin(last, last_on)
             .where(_case.c.id == bindparam("case_id"))
             .with_for_update(of=_case))
 
@@ -93,14 +107,16 @@ _CASE = Prepared(
     # its active visit (officers, when scheduled): one look-up of the visit for both columns
     _case_read(_active, _active.c.id == select(_visit.c.id).where(_visit.c.case_id == _case.c.id,
                                                                    _visit.c.active.is_(True))
-               .limit(1).scalar_subquery(), "json_each"),
+               .limit(1).scalar_subquery(),
+               _last, _last.c.id == _last_other_check(_check.c.id).scalar_subquery(), "json_each"),
     # On PostgreSQL the same visit (the same subquery) as a LATERAL join: joined by its id to a correlated
     # subquery, the planner hashed the whole visit table (a sequential read of every visit, each check) and
     # planned the statement anew at each execution; LATERAL reads the case's visits by its index, planned once.
     postgresql=_case_read(
-        select(_visit.c.officer_ids, _visit.c.created_at)
+        select(_visit.c.officer_ids, _visit.c.created_at, _visit.c.by_hand, _visit.c.reason)
         .where(_visit.c.case_id == _case.c.id, _visit.c.active.is_(True)).limit(1).lateral("active_visit"),
-        true(), "json_array_elements_text"),
+        true(), _last_other_check(_check.c.officer_ids, _check.c.recorded_at).lateral("last_check"), true(),
+        "json_array_elements_text"),
     # Its generic plan, always: the server otherwise planned it for its values at every check on some data (the
     # generic plan's estimate above the custom plans' average), about 0.3 ms of its CPU each time. That plan reads
     # every table by its index: made while the checks were a few pages, it read them whole at every check.
@@ -129,8 +145,9 @@ def _known_people(n: int) -> Prepared:
 class Found:
     """What a check is decided on, read in one batch (one round trip on PostgreSQL)."""
 
-    case: Any | None  # the row of `_CASE` (its active visit's officers and whether any has a 回避 declaration, last
-    #                   check's number, latest review request, whether an objection was upheld or a check sent back, whether a register
+    case: Any | None  # the row of `_CASE` (its active visit's officers, when and how scheduled, and whether any has
+    #                   a 回避 declaration, last check's number, the household's latest check on another case (its
+    #                   officers, when), latest review request, whether an objection was upheld or a check sent back, whether a register
     #                   is in force); None: no such case
     usernames: dict[str, str]  # username → user id of the named officers that exist
     known_evidence: set[str]

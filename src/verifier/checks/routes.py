@@ -13,6 +13,7 @@ from litestar.datastructures import UploadFile
 from litestar.params import Parameter
 from sqlalchemy.orm import Session
 
+from ..accounts.probes import Limit
 from ..accounts.auth import Principal
 from ..cases.present import band_out
 from ..cases.schemas import DeterminationOut, ReliefOut
@@ -68,7 +69,8 @@ def check_recorder(ctx: Any, case_id: str, payload: service.CheckInput,
     def run(session: Session) -> CheckRecorded:
         # No word about the payee account here: a shared account's warning is read by `GET /api/cases/{id}` and
         # the pages (payments/one_account.py `case_warning`), not on this write.
-        check = service.record_check(session, case_id, payload, vault=ctx.vault, principal=principal, clock=ctx.clock)
+        check = service.record_check(session, case_id, payload, vault=ctx.vault, principal=principal, clock=ctx.clock,
+                                     lookups=Limit.of(ctx.settings))
         return CheckRecorded(id=check.id, case_id=case_id, seq=check.seq, status="checked")
 
     return run

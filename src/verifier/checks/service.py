@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ..accounts.probes import Limit
 from ..accounts.auth import Principal
 from ..audit import log as audit
 from ..audit.counties import as_county, county_of
@@ -28,7 +29,7 @@ from ..domain.idnumber import validate_id_number
 from ..domain.income import HouseholdIncome, RigidExpenditure
 from ..domain.money import format_yuan
 from ..domain.payee import check_payee, door_problems, on_record_problems, same_person_name
-from ..domain import backing, late_entry, objection_recheck, photo_times, planning
+from ..domain import backing, late_entry, objection_recheck, photo_times, planning, rotation
 from ..domain import recusal as recusal_rules
 from ..domain.lifecycle import next_status, refused_in_status, status_zh
 from ..domain.planning import days_late
@@ -45,8 +46,9 @@ from ..recusal import refusals as recusal_refusals
 from ..registers import service as registers
 from ..registers.models import RegisterFinding
 from ..roster.service import PASSWORD_LINK
+from ..sampling.models import SamplingItem, SamplingResult, SamplingRound
 from ..payments import one_account
-from . import bills, evidence_files, on_record, photo_exif, recording
+from . import bills, evidence_files, member_probes, on_record, photo_exif, recording
 
 EVIDENCE_TYPES = {
     "image/jpeg": (b"\xff\xd8\xff",),
@@ -244,6 +246,13 @@ def _input_problems(data: CheckInput, today: date) -> tuple[list[tuple[dict[str,
     seen: dict[str, int] = {}
     normalised: list[tuple[dict[str, Any], str]] = []
     for i, m in enumerate(data.members):
+        # the row's name, relation and labour are told with a mistyped ID number, not only once it is put right
+        if not str(m.get("name") or "").strip():
+            problems.append(FieldError(f"members[{i}].name", "必填"))
+        if m.get("relation") not in RELATIONS:
+            problems.append(FieldError(f"members[{i}].relation", "请选择与户主关系"))
+        if m.get("labour") not in LABOUR:
+            problems.append(FieldError(f"members[{i}].labour", "请选择劳动能力"))
         try:
             idn = validate_id_number(m.get("id_number"), f"members[{i}].id_number", today=today)
         except ValidationFailed as exc:
@@ -252,12 +261,6 @@ def _input_problems(data: CheckInput, today: date) -> tuple[list[tuple[dict[str,
         if idn in seen:
             problems.append(FieldError(f"members[{i}].id_number", f"与第 {seen[idn] + 1} 名成员的身份证号重复"))
         seen[idn] = i
-        if not str(m.get("name") or "").strip():
-            problems.append(FieldError(f"members[{i}].name", "必填"))
-        if m.get("relation") not in RELATIONS:
-            problems.append(FieldError(f"members[{i}].relation", "请选择与户主关系"))
-        if m.get("labour") not in LABOUR:
-            problems.append(FieldError(f"members[{i}].labour", "请选择劳动能力"))
         normalised.append((m, idn))
     problems += data.income.validate("income") + data.rigid.validate("rigid_expenditure")
     for i, c in enumerate(data.cross_checks):
@@ -280,17 +283,23 @@ class Admission:
 
 
 def record_check(
-    session: Session, case_id: str, data: CheckInput, *, vault: Vault, principal: Principal | Admission, clock: Clock
+    session: Session, case_id: str, data: CheckInput, *, vault: Vault, principal: Principal | Admission, clock: Clock,
+    lookups: Limit | None = None,
 ) -> recording.Recorded:
     """Record the home check of a scheduled case by one of its two assigned officers: the household's members as
     found, the check, the case checked, its audit entry; then the registers in force compared (`registers`). Once an
     objection to the case's notice was upheld, neither an officer of the checks it was against nor an account linked
     to one by a password is one of the check's two (`domain.objection_recheck`), whatever visit they hold; nor,
-    after a check sent back or a review request, an officer of the checks in doubt or a linked account.
+    after a check sent back or a review request, an officer of the checks in doubt or a linked account; nor an
+    officer the rotation rule bars now (`domain.rotation`: the household's latest check on another case).
 
     The form is checked and its personal data sealed before the first statement (on SQLite before the write lock is
     taken: `BEGIN IMMEDIATE` comes with it); what the database holds is then read in one batch and written with
-    Core statements (`recording`)."""
+    Core statements (`recording`).
+
+    `lookups` (the routes': `accounts.probes.Limit`): the ID numbers the check names that its household does
+    not hold are counted for the caller, a check past the allowance refused before anything is compared
+    (`member_probes`: else refused checks would tell a masked number's birth date); none for the demo's history."""
     today = clock.today()
     normalised, seen, input_problems = _input_problems(data, today)
     payee = None
@@ -319,6 +328,12 @@ def record_check(
         raise Forbidden(NOT_ASSIGNED)
     if case.status != "scheduled":
         raise InvalidState(refused_in_status(case.status, "录入核查结果"))
+    probes: list[datetime] = []
+    if lookups is not None:
+        # before anything is compared, so that a refusal here says nothing of the numbers
+        probes = member_probes.ALLOWANCE.count(session, principal.id,
+                                               len({b for b in bidx.values() if b not in found.members}),
+                                               clock.now(), lookups)
     officers, problems = team_of(case.referred_on, assigned, found.usernames, data.visited_on, data.officers,
                                  principal, today, "check")
     problems += input_problems
@@ -326,6 +341,13 @@ def record_check(
         # checked again (an upheld objection, a check sent back, a review request): not the officers of the checks in
         # doubt, nor their second accounts, whatever visit they hold
         problems += objection_recheck.refusals(officers, *recheck_barred(session, case.id, officers))
+    # rotation, as it holds now (`domain.rotation`): not an officer of the household's latest check on another case
+    # recorded since the visit was scheduled (or before, unless scheduled by hand knowing it), read with the case
+    last = (None if case.last_checked_at is None
+            else rotation.LastCheck(frozenset(case.last_officers), _moment(case.last_checked_at)))
+    problems += rotation.refusals(officers, rotation.barred_on_visit(
+        last, scheduled_at=None if case.assigned_at is None else _moment(case.assigned_at), by_hand=case.by_hand,
+        reason=case.visit_reason))
     late_reason = late_entry.clean_reason(data.late_entry_reason)
     contract = contract_store.known_contract(session, case.contract_id, case.content_hash)
     due = planning.due_date(case.review_received or case.referred_on, contract.spec.deadlines.check_within_days)
@@ -380,6 +402,8 @@ def record_check(
         if recused:  # 回避 on record (recusal/refusals.py)
             recusal_refusals.refused(exc, principal, "check", [case.household_id], case_id=case.id,
                                      officers=sorted(recused - {principal.id}), clock=clock)
+        if lookups is not None:  # counted though refused (the write above rolls back with the check)
+            member_probes.ALLOWANCE.keep(exc, principal.id, probes, clock.now(), lookups)
         raise exc
 
     seq = (case.last_seq or 0) + 1
@@ -471,6 +495,26 @@ LINKED_SENDER_BACK = ("按“四眼原则”，您的账号与这次核查的核
                       + "，是否退回须由其他审核人员决定")
 
 
+SAMPLED_NOT_SENT_BACK = ("本案已被县级抽样复核抽中（{period}），县里录入复核结果之前不能退回重新核查："
+                         "复核要与抽中时的核查比对")
+
+
+def sample_waiting(session: Session, case_id: str) -> str | None:
+    """The period of a drawn sampling round holding the case whose result the county has not recorded yet, or None.
+
+    Until then its check is not sent back: the county's re-check compares its visit with the case's latest check,
+    and the insurer's supervisors read the sample once it is drawn, so a sampled check they feared would be redone
+    before the county came (its deviation never counted, the checks left out of the sample unchanged)."""
+    row = session.execute(
+        select(SamplingRound.checked_from, SamplingRound.checked_to)
+        .join(SamplingItem, SamplingItem.round_id == SamplingRound.id)
+        .outerjoin(SamplingResult, (SamplingResult.round_id == SamplingItem.round_id)
+                   & (SamplingResult.case_id == SamplingItem.case_id))
+        .where(SamplingItem.case_id == case_id, SamplingRound.status == "drawn", SamplingResult.case_id.is_(None))
+        .order_by(SamplingRound.checked_from).limit(1)).first()
+    return None if row is None else f"抽样期间 {row[0]} 至 {row[1]}"
+
+
 def send_back(session: Session, case_id: str, *, reason: str, principal: Principal, clock: Clock) -> Check:
     """The supervisor sends the latest check back for another visit, with a reason, before it is determined: the
     check stays (marked as sent back) and the case is to be scheduled again. Its two officers may not make the next
@@ -484,6 +528,9 @@ def send_back(session: Session, case_id: str, *, reason: str, principal: Princip
         raise ValidationFailed.one("reason", "必填：请说明退回原因和重新核查的内容")
     if case.status != "checked":
         raise InvalidState(f"只有已核查、尚未认定的案件才能退回重新核查（当前状态：{status_zh(case.status)}）")
+    waiting = sample_waiting(session, case.id)
+    if waiting is not None:
+        raise InvalidState(SAMPLED_NOT_SENT_BACK.format(period=waiting))
     check = latest_check(session, case.id)
     assert check is not None
     if principal.id in check.officer_ids:
@@ -566,6 +613,15 @@ def sent_back_by(session: Session, case_id: str) -> set[str]:
 
 def latest_check(session: Session, case_id: str) -> Check | None:
     return session.scalar(select(Check).where(Check.case_id == case_id).order_by(Check.seq.desc()).limit(1))
+
+
+def determined_already(session: Session, case_id: str, principal: Principal) -> bool:
+    """Whether the case's latest check has its determination confirmed (the preview's Back button, or a second tab
+    sending the confirmation again): the page sends the supervisor to the case instead of a refusal."""
+    case = load_case(session, case_id, principal)
+    check = latest_check(session, case.id)
+    return check is not None and session.scalar(
+        select(Determination.id).where(Determination.check_id == check.id)) is not None
 
 
 @dataclass(frozen=True)

@@ -4,13 +4,15 @@ A changed bank account is the classic way relief is stolen, and the follow-up is
 talks to the household. So:
 
 - `involved` reads who took part in paying a settled item: who asked for and approved a payee change the item paid
-  (or recorded and confirmed a later check naming another payee), the officers of the case's checks, and the batch's
-  preparer, approver, county sign-off and releaser; and whether the account paid differs from the one the case's
-  first check recorded, or the payee is not a household member on record (`checks.on_record`: a name a check typed is
-  its officers' word until a confirmed check vouches for it).
-- `refuse_involved`: where it differs (or the payee is no member), none of them records the follow-up (403, nothing
-  written; the try is kept on the record as `followup.refused`, in a transaction of its own, as 回避 refusals are).
-  Otherwise the check's officer follows up as before.
+  (or recorded and confirmed a later check naming another payee), the officers and the recorder of the check that set
+  the case's payee account (the first to record one: they typed it at the door), the officers of the case's checks,
+  and the batch's preparer, approver, county sign-off and releaser; and whether the account paid differs from the one
+  the case's first check recorded, or the payee is not a household member on record (`checks.on_record`: a name a
+  check typed is its officers' word until a confirmed check vouches for it).
+- `refuse_involved`: none who set or changed the account, nor the batch's people, records the follow-up; where the
+  account differs (or the payee is no member), no officer of the case's checks either (403, nothing written; the try
+  is kept on the record as `followup.refused`, in a transaction of its own, as 回避 refusals are). Otherwise an
+  officer of a later check that kept the account, or one who took no part, follows up.
 - A follow-up answering "no" or "partly" is an alert (`alerts`, the county reviewer's 未收到救助金待核实) until a county
   reviewer who took no part in paying it, nor recorded the follow-up, closes it with a note (`resolve`); a 核实已收到
   of an account changed after the check stays open (待复核) until a second county reviewer confirms it, or returns
@@ -62,6 +64,8 @@ DID = {
     "payee_check_confirmed": "确认了改变收款账户的复查认定",
     "payee_check_officer": "参与了改变收款账户的入户核查",
     "check_officer": "参与了该案件的入户核查",
+    "account_set_officer": "参与了登记该户收款账户的入户核查",
+    "account_set_recorder": "录入了登记该户收款账户的入户核查",
     "batch_prepared": "制作了支付批次",
     "batch_approved": "审批了支付批次",
     "batch_signed_off": "签批了支付批次",
@@ -88,11 +92,16 @@ class Involved:
     changers: dict[str, str] = field(default_factory=dict)  # user id → what they did (DID key)
     officers: frozenset[str] = frozenset()
     batch: dict[str, str] = field(default_factory=dict)
+    # The officers and the recorder of the check that set the case's payee account (the first to record one, before
+    # the item): they chose, at the door, the account the money goes to (a later change's people are `changers`).
+    setters: dict[str, str] = field(default_factory=dict)
 
     def part_of(self, user_id: str) -> str | None:
         """What `user_id` did in paying the item (a DID key), or None."""
         if user_id in self.changers:
             return self.changers[user_id]
+        if user_id in self.setters:
+            return self.setters[user_id]
         if user_id in self.batch:
             return self.batch[user_id]
         return "check_officer" if user_id in self.officers else None
@@ -160,10 +169,17 @@ def _involved(paid: _Paid, item: PaymentItem) -> Involved:
     # payee, whichever later check paid (a routine check may keep the new account), so its officers, its recorder and
     # whoever confirmed its determination took part in it.
     before = None
+    setters: dict[str, str] = {}
     for check in checks:
         if check.payee_account_enc is None or check.recorded_at > item.created_at:
             continue
-        if before is not None and check.payee_account_index != before.payee_account_index:
+        if before is None:
+            # The check that set the account: its officers typed it at the door, under a member's name, and would
+            # otherwise be the ones to ask the household whether the money arrived.
+            for officer in check.officer_ids or []:
+                setters.setdefault(officer, "account_set_officer")
+            setters.setdefault(check.recorded_by, "account_set_recorder")
+        elif check.payee_account_index != before.payee_account_index:
             for officer in check.officer_ids or []:
                 changers.setdefault(officer, "payee_check_officer")
             confirmed_by = paid.confirmers.get(check.id)
@@ -191,7 +207,7 @@ def _involved(paid: _Paid, item: PaymentItem) -> Involved:
         if who:
             people[who] = did  # the last step one person took wins: the releaser is told they released
     return Involved(changed=changed, outside=outside, batch_code=batch.code, changers=changers, officers=officers,
-                    batch=people)
+                    batch=people, setters=setters)
 
 
 def involved(session: Session, item: PaymentItem) -> Involved:
@@ -200,10 +216,12 @@ def involved(session: Session, item: PaymentItem) -> Involved:
 
 def refused_part(who: Involved, user_id: str, linked: frozenset[str] = frozenset()) -> str | None:
     """The one rule of who may not record the follow-up; what they did (a DID key), or None when they may: whoever
-    changed the payee or prepared, approved, signed off or released the batch; the case's check officers too where the
-    account paid was changed (or the payee is no household member): otherwise they know the household and follow it
-    up as before. `linked`: the accounts linked to `user_id` by a password (`roster.service.password_links`, the
-    roster's rule): one linked to a person refused is refused too."""
+    set the payee account at the door (the officers and the recorder of the check that first recorded one) or changed
+    it (a payee change asked for or approved, a later check naming another account), or prepared, approved, signed off
+    or released the batch; every check officer of the case too where the account paid was changed (or the payee is no
+    household member). An officer of a later check that kept the account follows it up. `linked`: the accounts linked
+    to `user_id` by a password (`roster.service.password_links`, the roster's rule): one linked to a person refused is
+    refused too."""
     part = who.part_of(user_id)
     if part == "check_officer" and not (who.changed or who.outside):
         part = None
@@ -214,7 +232,8 @@ def refused_part(who: Involved, user_id: str, linked: frozenset[str] = frozenset
 
 def barred_from_followup(who: Involved) -> frozenset[str]:
     """Whom `refused_part` refuses by what they did (before any password link)."""
-    return frozenset({*who.changers, *who.batch, *(who.officers if who.changed or who.outside else ())})
+    return frozenset({*who.changers, *who.setters, *who.batch,
+                      *(who.officers if who.changed or who.outside else ())})
 
 
 def why_of(who: Involved) -> str:
@@ -225,8 +244,12 @@ def why_of(who: Involved) -> str:
 HELD_CHUNK = 500  # items read in one go by `held_back`
 
 
-def _reason(who: Involved) -> str:
-    return "收款账户已变更" if who.changed else "收款人不是本户成员" if who.outside else "须由未参与支付的人员回访"
+SETTERS = ("account_set_officer", "account_set_recorder")
+
+
+def _reason(who: Involved, part: str) -> str:
+    return ("收款账户已变更" if who.changed else "收款人不是本户成员" if who.outside
+            else "须由未登记收款账户的人员回访" if part in SETTERS else "须由未参与支付的人员回访")
 
 
 def held_back(session: Session, user_id: str, item_ids: list[str]) -> dict[str, str]:
@@ -243,7 +266,7 @@ def held_back(session: Session, user_id: str, item_ids: list[str]) -> dict[str, 
         for item, who in zip(items, everyone):
             part = refused_part(who, user_id, linked)
             if part is not None:
-                out[item.id] = _reason(who) + "，您" + did_of(part, who)
+                out[item.id] = _reason(who, part) + "，您" + did_of(part, who)
     return out
 
 
@@ -254,7 +277,8 @@ def did_of(part: str, who: Involved) -> str:
 def _refusal(who: Involved, part: str) -> str:
     why = why_of(who)
     return (f"回访须由其他核查员办理：{'该案件' + why + '，而' if why else ''}您{did_of(part, who)}。"
-            "请由未参与收款人变更、入户核查和支付的核查员回访")
+            + ("请由未参与收款人变更、入户核查和支付的核查员回访" if why else
+               "请由未参与登记或变更收款账户、也未参与支付的核查员回访"))
 
 
 def _part(session: Session, who: Involved, user_id: str) -> str | None:
@@ -264,8 +288,9 @@ def _part(session: Session, who: Involved, user_id: str) -> str | None:
 
 def refuse_involved(session: Session, principal: Principal, case: Case, item_id: str, *, role: str,
                     clock: Clock | None) -> None:
-    """403 when the item's account was changed (or its payee is no household member) and the caller took part in
-    paying it; the try is kept (`followup.refused`) once the refused transaction has rolled back."""
+    """403 when the caller took part in paying the item (`refused_part`: set or changed its account, moved its batch,
+    or checked the case where its account was changed or its payee is no household member); the try is kept
+    (`followup.refused`) once the refused transaction has rolled back."""
     item = session.get(PaymentItem, item_id)
     if item is None:
         raise InvalidState("这次回访所对应的支付明细已不存在")
@@ -417,7 +442,7 @@ def _account(vault: Vault, item: PaymentItem, paid: _Paid) -> str:
 def _barred(who: Involved, followup: Followup, earlier: frozenset[str] = frozenset()) -> frozenset[str]:
     """Whom `resolve` refuses the closing by what they did (before any password link); `earlier`: the closers of its
     returned closings."""
-    return frozenset({*who.changers, *who.batch, followup.recorded_by, *earlier})
+    return frozenset({*who.changers, *who.setters, *who.batch, followup.recorded_by, *earlier})
 
 
 CURRENT = and_(FollowupReceiptReview.followup_id == Followup.id, STANDS)

@@ -3,9 +3,10 @@
 A settled payment (the bank confirmed it) of a contract whose `[followup] required` is true is due for a follow-up
 `within_days` after the bank's settlement day (in the scheme's time zone). A field officer of the case's county
 visits or phones the household and records how it is doing and whether it received the relief (是否收到救助金: a
-"no" or "partly" is the county's alert, receipt.py; where the account paid was changed, or the payee is no household
-member, not by anyone who took part in paying it); the due and overdue ones appear on the officer's list
-(the cases they checked) and on the supervisor's and county reviewer's lists (the whole county).
+"no" or "partly" is the county's alert, receipt.py; never by the officers who typed the account paid at the door,
+nor anyone who changed it or moved the batch, nor, where the account paid was changed or the payee is no household
+member, by anyone who checked the case); the due and overdue ones appear on the officer's list (the cases they
+checked, those they will be refused marked) and on the supervisor's and county reviewer's lists (the whole county).
 """
 
 from __future__ import annotations
@@ -170,7 +171,8 @@ def refuse_recorder(session: Session, principal: Principal, case: Case, item_id:
     """The one rule of who may not record a case's follow-up, asked by the form sent (`record_followup`) and by its
     page before anything is typed (`refusal_before`): a member or declared relative of the household (回避: a
     follow-up says whether the risk remains and what the household still needs; 422 under `recusal`), then, for the
-    payment `item_id`, whoever took part in paying it where its account was changed (`receipt.refuse_involved`, 403).
+    payment `item_id`, whoever took part in paying it: set or changed its account, moved its batch, or checked the case
+    where its account was changed (`receipt.refuse_involved`, 403).
     The refusal carries its trace, appended once the refused transaction has rolled back."""
     recusal.refuse_principal(session, principal, [case.household_id], step="followup", case_id=case.id, clock=clock)
     if item_id is not None:
@@ -249,8 +251,8 @@ def record_followup(session: Session, data: FollowupInput, *, principal: Princip
     if data.payment_item_id is not None:
         items = [r for r in items if r.id == data.payment_item_id]
     pending = [r for r in items if r.followup_id is None]
-    # 回避 before anything else is said of the case's payments; then, for the payment followed up, who paid it: where
-    # the money went elsewhere than the first check recorded, those who sent it there do not ask if it arrived.
+    # 回避 before anything else is said of the case's payments; then, for the payment followed up, who paid it: those
+    # who chose where the money went (typed the account at the door, or changed it) do not ask if it arrived.
     refuse_recorder(session, principal, case, pending[0].id if pending else None, clock=clock)
     if data.payment_item_id is not None and not items:
         raise ValidationFailed.one("payment_item_id", "这笔支付不属于该案件，或尚未到账")

@@ -120,6 +120,32 @@ def _text(value: str, name: str, label: str, problems: list[FieldError], require
     return text
 
 
+def _typed(venue: str, attendees: str, minutes: str, members_expected: int | None, scanned: bool,
+           problems: list[FieldError]) -> tuple[str, str, str, list[str]]:
+    """The meeting's venue, attendees and minutes as kept, and the attendees' names; what is missing or wrong in
+    them (and in the body's size and the signed minutes) added to `problems`."""
+    venue = _text(venue, "venue", "评议地点", problems)
+    attendees = _text(attendees, "attendees", "参会人员", problems)
+    minutes = _text(minutes, "minutes", "会议记录", problems)
+    names = attendee_names(attendees)
+    if attendees:
+        problems += [FieldError(f, m) for f, m in attendance_problems(members_expected, names)]
+    elif members_expected is None:
+        problems.append(FieldError("members_expected", "请填写评议小组应到人数"))
+    if not scanned:
+        problems.append(FieldError("minutes_scan", "请上传参会人员签字的会议记录（签到表）扫描件或照片"))
+    return venue, attendees, minutes, names
+
+
+def typed_problems(venue: str, attendees: str, minutes: str, members_expected: int | None,
+                   scanned: bool) -> list[FieldError]:
+    """What `record_meeting` would say of the meeting's own fields, for a form told of a mistyped day: every gap
+    said at once, not after the day is put right."""
+    problems: list[FieldError] = []
+    _typed(venue, attendees, minutes, members_expected, scanned, problems)
+    return problems
+
+
 def households_key(case_ids: Iterable[str]) -> str:
     """Hex SHA-256 of the case ids (sorted, one a line): with the village and day, what makes a meeting the same."""
     return hashlib.sha256("\n".join(sorted(set(case_ids))).encode()).hexdigest()
@@ -153,18 +179,10 @@ def record_meeting(session: Session, request: MeetingRequest, *, principal: Prin
         raise Forbidden("只有乡镇经办人可以录入村级评议")
     principal.require_county(request.county_code, "county")
     problems: list[FieldError] = []
-    venue = _text(request.venue, "venue", "评议地点", problems)
-    attendees = _text(request.attendees, "attendees", "参会人员", problems)
-    minutes = _text(request.minutes, "minutes", "会议记录", problems)
+    venue, attendees, minutes, names = _typed(request.venue, request.attendees, request.minutes,
+                                              request.members_expected, request.minutes_scan is not None, problems)
     if request.held_on > clock.today():
         problems.append(FieldError("held_on", f"不能晚于今天（填写的是 {request.held_on}）"))
-    names = attendee_names(attendees)
-    if attendees:
-        problems += [FieldError(f, m) for f, m in attendance_problems(request.members_expected, names)]
-    elif request.members_expected is None:
-        problems.append(FieldError("members_expected", "请填写评议小组应到人数"))
-    if request.minutes_scan is None:
-        problems.append(FieldError("minutes_scan", "请上传参会人员签字的会议记录（签到表）扫描件或照片"))
     entries = request.entries
     if not entries:
         problems.append(FieldError("entries", "本次评议没有待评议的农户"))

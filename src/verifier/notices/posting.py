@@ -47,12 +47,14 @@ import hmac
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import second_person
 from ..accounts.auth import Principal
 from ..audit import log as audit
 from ..checks import evidence_files
@@ -64,9 +66,10 @@ from ..domain import recusal as recusal_rules
 from ..domain.photo_times import taken_on
 from ..recusal import guard as recusal
 from ..recusal import refusals as recusal_refusals
-from ..roster.service import PASSWORD_LINK
+from ..roster.service import PASSWORD_LINK, password_links
 from ..store.base import new_id
 from ..store.tables import Check, Determination, Evidence, Visit
+from ..second_person import Waiting
 from ..store.vault import Vault
 from .models import Notice, NoticeItem, VillageFile, VillageMeeting, VillageMeetingReview, VillageReview
 from .reading import last_day, load_notice
@@ -219,13 +222,24 @@ def wall_photos(session: Session, notice_id: str) -> list[VillageFile]:
 
 def village_recorders(session: Session, notice_id: str) -> set[str]:
     """Who recorded the village review of a household of the notice, or the meeting that decided it."""
-    reviews = select(NoticeItem.review_id).where(NoticeItem.notice_id == notice_id)
-    people = set(session.scalars(select(VillageReview.recorded_by).where(VillageReview.id.in_(reviews))))
-    people.update(session.scalars(
-        select(VillageMeeting.recorded_by).join(VillageMeetingReview,
-                                                VillageMeetingReview.meeting_id == VillageMeeting.id)
-        .where(VillageMeetingReview.review_id.in_(reviews))))
-    return people
+    return recorders_of(session, [notice_id]).get(notice_id, set())
+
+
+def recorders_of(session: Session, notice_ids: Sequence[str]) -> dict[str, set[str]]:
+    """`village_recorders` of each notice, by notice, in two statements whatever their count."""
+    out: dict[str, set[str]] = {}
+    ids = sorted(set(notice_ids))
+    if not ids:
+        return out
+    on = NoticeItem.notice_id.in_(ids)
+    for notice_id, who in [
+            *session.execute(select(NoticeItem.notice_id, VillageReview.recorded_by)
+                             .join(VillageReview, VillageReview.id == NoticeItem.review_id).where(on)),
+            *session.execute(select(NoticeItem.notice_id, VillageMeeting.recorded_by)
+                             .join(VillageMeetingReview, VillageMeetingReview.review_id == NoticeItem.review_id)
+                             .join(VillageMeeting, VillageMeeting.id == VillageMeetingReview.meeting_id).where(on))]:
+        out.setdefault(notice_id, set()).add(who)
+    return out
 
 
 def deciders(session: Session, notice_id: str) -> set[str]:
@@ -233,25 +247,54 @@ def deciders(session: Session, notice_id: str) -> set[str]:
     home check, scheduled a visit to it (chose its officers, rescheduled ones included) or sent a check of it back.
     The insurer pays nothing, but its staff confirming the wall of the cases they found eligible would be one side
     vouching for its own decision."""
-    cases = select(NoticeItem.case_id).where(NoticeItem.notice_id == notice_id)
-    people = set(session.scalars(select(Determination.confirmed_by).where(Determination.case_id.in_(cases))))
-    people.update(session.scalars(select(Visit.planned_by).where(Visit.case_id.in_(cases))))
-    for officers, recorder, sent_back_by in session.execute(
-            select(Check.officer_ids, Check.recorded_by, Check.sent_back_by).where(Check.case_id.in_(cases))):
+    return deciders_of(session, [notice_id]).get(notice_id, set())
+
+
+def deciders_of(session: Session, notice_ids: Sequence[str]) -> dict[str, set[str]]:
+    """`deciders` of each notice, by notice, in three statements whatever their count."""
+    out: dict[str, set[str]] = {}
+    ids = sorted(set(notice_ids))
+    if not ids:
+        return out
+    on = NoticeItem.notice_id.in_(ids)
+    for notice_id, who in [
+            *session.execute(select(NoticeItem.notice_id, Determination.confirmed_by)
+                             .join(Determination, Determination.case_id == NoticeItem.case_id).where(on)),
+            *session.execute(select(NoticeItem.notice_id, Visit.planned_by)
+                             .join(Visit, Visit.case_id == NoticeItem.case_id).where(on))]:
+        out.setdefault(notice_id, set()).add(who)
+    for notice_id, officers, recorder, sent_back_by in session.execute(
+            select(NoticeItem.notice_id, Check.officer_ids, Check.recorded_by, Check.sent_back_by)
+            .join(Check, Check.case_id == NoticeItem.case_id).where(on)):
+        people = out.setdefault(notice_id, set())
         people.update(officers or ())
         people.add(recorder)
         if sent_back_by:
             people.add(sent_back_by)
-    return people
+    return out
 
 
 def bare_reviews(session: Session, notice_id: str) -> list[tuple[str, str]]:
     """(case id, head of household) of the notice's households still on it that passed by a village review recorded
     on its own, not at a meeting with its signed minutes."""
-    basis = review_basis(session, notice_id)
-    items = session.execute(select(NoticeItem.case_id, NoticeItem.head_name).where(
-        NoticeItem.notice_id == notice_id, NoticeItem.status != "withdrawn").order_by(NoticeItem.seq)).all()
-    return [(case_id, head) for case_id, head in items if basis.get(case_id) is None]
+    return bare_reviews_of(session, [notice_id]).get(notice_id, [])
+
+
+def bare_reviews_of(session: Session, notice_ids: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+    """`bare_reviews` of each notice (those with any), by notice, in one statement whatever their count."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    ids = sorted(set(notice_ids))
+    if not ids:
+        return out
+    for notice_id, case_id, head, meeting in session.execute(
+            select(NoticeItem.notice_id, NoticeItem.case_id, NoticeItem.head_name, VillageMeeting).join(
+                VillageMeetingReview, VillageMeetingReview.review_id == NoticeItem.review_id, isouter=True)
+            .join(VillageMeeting, VillageMeeting.id == VillageMeetingReview.meeting_id, isouter=True)
+            .where(NoticeItem.notice_id.in_(ids), NoticeItem.status != "withdrawn")
+            .order_by(NoticeItem.notice_id, NoticeItem.seq)):
+        if meeting is None or not meeting.minutes_scan_sha256:
+            out.setdefault(notice_id, []).append((case_id, head))
+    return out
 
 
 def review_basis(session: Session, notice_id: str) -> dict[str, VillageMeeting | None]:
@@ -281,21 +324,78 @@ def refuse_linked_confirmer(session: Session, notice: Notice, principal: Princip
     recusal_refusals.refuse_linked(session, principal, "notice_posting", confirmer_parts(session, notice), clock=clock)
 
 
-def linked_confirmer(session: Session, notice: Notice, principal: Principal) -> str | None:
-    """Why `principal` may not confirm the notice's posting through an account linked by a password (the refusal
-    `refuse_linked_confirmer` gives), or None: the notice page shows it instead of the button."""
-    return recusal_refusals.linked_said(session, principal, confirmer_parts(session, notice))
-
-
 def confirmer_parts(session: Session, notice: Notice) -> list[recusal_refusals.LinkedPart]:
     """The accounts a posting's confirmer is the second person of: the deciders of its cases, the recorders of their
     village reviews, its poster."""
-    parts = {**{d: "参与了该公示中农户的入户核查或核定的人员" for d in deciders(session, notice.id)},
-             **{r: "录入了该公示中农户村级评议的人员" for r in village_recorders(session, notice.id)},
+    return _parts(notice, deciders(session, notice.id), village_recorders(session, notice.id))
+
+
+def _parts(notice: Notice, decided: set[str], recorded: set[str]) -> list[recusal_refusals.LinkedPart]:
+    parts = {**{d: "参与了该公示中农户的入户核查或核定的人员" for d in decided},
+             **{r: "录入了该公示中农户村级评议的人员" for r in recorded},
              notice.posted_by: "公示发布人"}
     return [recusal_refusals.LinkedPart(
         who, LINKED_TO_NOTICE.format(part=part), households=[], county_code=notice.county_code, subject=notice.id,
         extra={"notice_id": notice.id, "why": "password_linked"}) for who, part in sorted(parts.items())]
+
+
+NOT_A_CONFIRMER = "只有乡镇经办人、县级复核员或保险公司核查人员可以确认公示张贴"
+OWN_NOTICE = ("按“四眼原则”，公示由您发布，张贴须由另一人确认（本县另一名乡镇经办人、县级复核员，或未参与这些农户入户核查、"
+              "核定的保险公司工作人员）")
+RECORDED_REVIEW = "按“四眼原则”，您录入了该公示中农户的村级评议，张贴须由另一人确认"
+DECIDED_CASES = ("按“四眼原则”，您参与了该公示中农户的入户核查或核定（含安排走访、选派核查员或退回核查），张贴须由"
+                 "另一人确认")
+BARE_REVIEWS = "{named}的村级评议是单独录入的（没有参会签到和签字的会议记录），该公示的张贴须由县级复核员核实后确认"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a user may not confirm a notice's posting (`text`, in Chinese, 403): through an account linked by a
+    password (`linked`: kept on 回避拦截记录), or only because a household on it passed by a review recorded on its
+    own (`bare`: for the county reviewer alone, asked after 回避)."""
+
+    text: str
+    linked: bool = False
+    bare: bool = False
+
+
+def named_bare(bare: Sequence[tuple[str, str]]) -> str:
+    """The households of `bare_reviews` as a refusal names them (the first ten, and how many in all)."""
+    return "、".join(f"{head}户" for _, head in bare[:10]) + (f"等 {len(bare)} 户" if len(bare) > 10 else "")
+
+
+def confirms_refused(session: Session, notices: Sequence[Notice], principal: Principal) -> dict[str, Refusal | None]:
+    """Why `principal` may not confirm each notice's posting (its state, photos and 回避 aside), by notice, None
+    where nothing stands against it, in a fixed number of statements whatever their count: the one rule
+    `confirm_posting` refuses by, the notice page shows instead of the button and the home page's card counts by
+    (`waiting`). Not a confirmer; its poster; a recorder of its village reviews; a decider of its cases; an account
+    linked to any of them by a password; anyone but the county reviewer while a household on it passed by a review
+    recorded on its own."""
+    if not principal.has(*CONFIRMERS):
+        return {n.id: Refusal(NOT_A_CONFIRMER) for n in notices}
+    ids = [n.id for n in notices]
+    recorded, decided = recorders_of(session, ids), deciders_of(session, ids)
+    bare = bare_reviews_of(session, ids) if not principal.has("county_reviewer") else {}
+    parts = {n.id: _parts(n, decided.get(n.id, set()), recorded.get(n.id, set())) for n in notices}
+    linked = password_links(session, principal.id, {p.user_id for ps in parts.values() for p in ps} - {""})
+    out: dict[str, Refusal | None] = {}
+    for n in notices:
+        link = next((p for p in parts[n.id] if p.user_id in linked), None)
+        out[n.id] = (Refusal(OWN_NOTICE) if principal.id == n.posted_by
+                     else Refusal(RECORDED_REVIEW) if principal.id in recorded.get(n.id, ())
+                     else Refusal(DECIDED_CASES) if principal.id in decided.get(n.id, ())
+                     else Refusal(str(link.said), linked=True) if link is not None
+                     else Refusal(BARE_REVIEWS.format(named=named_bare(bare[n.id])), bare=True) if bare.get(n.id)
+                     else None)
+    return out
+
+
+def waiting(session: Session, principal: Principal) -> Waiting:
+    """The notices awaiting their second person in the caller's counties, asked `confirms_refused` all at once: those
+    the caller may confirm (what the home card counts and /notices?posting=to_decide lists) and how many others wait
+    for someone else."""
+    return second_person.waiting(session, principal, select(Notice).where(Notice.awaiting_second_person),
+                                 Notice.county_code, confirms_refused)
 
 
 def confirm_posting(session: Session, notice_id: str, *, note: str, principal: Principal, clock: Clock,
@@ -306,28 +406,23 @@ def confirm_posting(session: Session, notice_id: str, *, note: str, principal: P
     `without_dated_photo` (asked for in so many words, 403 for anyone else) with a note saying how the posting was
     verified; 409 once confirmed)."""
     if not principal.has(*CONFIRMERS):
-        raise Forbidden("只有乡镇经办人、县级复核员或保险公司核查人员可以确认公示张贴")
+        raise Forbidden(NOT_A_CONFIRMER)
     notice = load_notice(session, notice_id, principal, for_update=True)
     if not notice.posting_needs_confirmation:
         raise InvalidState("该公示在张贴确认启用前发布，无需确认")
     if notice.posting_confirmed_by is not None:
         raise InvalidState("该公示的张贴已由他人确认")
-    if principal.id == notice.posted_by:
-        raise Forbidden("按“四眼原则”，公示由您发布，张贴须由另一人确认（本县另一名乡镇经办人、县级复核员，或未参与这些"
-                        "农户入户核查、核定的保险公司工作人员）")
-    if principal.id in village_recorders(session, notice.id):
-        raise Forbidden("按“四眼原则”，您录入了该公示中农户的村级评议，张贴须由另一人确认")
-    if principal.id in deciders(session, notice.id):
-        raise Forbidden("按“四眼原则”，您参与了该公示中农户的入户核查或核定（含安排走访、选派核查员或退回核查），张贴须由"
-                        "另一人确认")
-    refuse_linked_confirmer(session, notice, principal, clock)
+    refusal = confirms_refused(session, [notice], principal)[notice.id]
+    if refusal is not None and not refusal.bare:
+        if refusal.linked:
+            refuse_linked_confirmer(session, notice, principal, clock)  # kept on 回避拦截记录
+        raise Forbidden(refusal.text)
     recusal.refuse_cases(session, principal, list(session.scalars(select(NoticeItem.case_id).where(
         NoticeItem.notice_id == notice.id))), step="notice_posting", message=RECUSED_FROM_NOTICE, clock=clock)  # 回避
+    if refusal is not None:
+        raise Forbidden(refusal.text)
     bare = bare_reviews(session, notice.id)
-    named = "、".join(f"{head}户" for _, head in bare[:10]) + (f"等 {len(bare)} 户" if len(bare) > 10 else "")
-    if bare and not principal.has("county_reviewer"):
-        raise Forbidden(f"{named}的村级评议是单独录入的（没有参会签到和签字的会议记录），该公示的张贴须由县级复核员"
-                        "核实后确认")
+    named = named_bare(bare)
     note = (note or "").strip()
     if len(note) > NOTE_LIMIT:
         raise ValidationFailed.one("note", f"说明超过 {NOTE_LIMIT} 个字")

@@ -3,6 +3,7 @@ them; and the names the notices stage shares (who records, the hotline, a notice
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -41,8 +42,11 @@ def load_notice(session: Session, notice_id: str, principal: Principal | None, *
 
 
 def _notices(principal: Principal, *, county_code: str | None = None, status: str | None = None,
-             town: str | None = None, village: str | None = None, q: str = "", unconfirmed: bool = False) -> Any:
+             town: str | None = None, village: str | None = None, q: str = "", unconfirmed: bool = False,
+             only: Sequence[str] | None = None) -> Any:
     stmt = select(Notice).order_by(Notice.posted_on.desc(), Notice.posted_at.desc(), Notice.id.desc())
+    if only is not None:
+        stmt = stmt.where(Notice.id.in_(sorted(only)))
     if principal.counties:
         stmt = stmt.where(Notice.county_code.in_(principal.counties))
     for column, value in ((Notice.county_code, county_code), (Notice.status, status), (Notice.town, town),
@@ -58,19 +62,22 @@ def _notices(principal: Principal, *, county_code: str | None = None, status: st
 
 def list_notices(session: Session, principal: Principal, *, county_code: str | None = None,
                  status: str | None = None, town: str | None = None, village: str | None = None,
-                 q: str = "", unconfirmed: bool = False, limit: int = 100) -> list[Notice]:
-    """Notices in the caller's counties, newest posting first; `q` and `unconfirmed` as the notices list's
+                 q: str = "", unconfirmed: bool = False, only: Sequence[str] | None = None,
+                 limit: int = 100) -> list[Notice]:
+    """Notices in the caller's counties, newest posting first; `q`, `unconfirmed` and `only` as the notices list's
     (`find_notices`), so that its export holds what the list shows, on every page."""
     stmt = _notices(principal, county_code=county_code, status=status, town=town, village=village,
-                    q=fold_search(q), unconfirmed=unconfirmed)
+                    q=fold_search(q), unconfirmed=unconfirmed, only=only)
     return list(session.scalars(stmt.limit(limit)))
 
 
 def find_notices(session: Session, principal: Principal, *, status: str | None = None, q: str = "",
-                 page: int = 1, page_size: int = PAGE_SIZE, unconfirmed: bool = False) -> Paged[Notice]:
+                 page: int = 1, page_size: int = PAGE_SIZE, unconfirmed: bool = False,
+                 only: Sequence[str] | None = None) -> Paged[Notice]:
     """The notices list's page: the caller's counties, by status, searched by town, village or title; `unconfirmed`:
-    only those whose posting on the wall waits for a second person (notices/posting.py)."""
-    stmt = _notices(principal, status=status, q=fold_search(q), unconfirmed=unconfirmed)
+    only those whose posting on the wall waits for a second person (notices/posting.py); `only`: those of these ids
+    (the ones the caller may confirm, `posting.waiting`)."""
+    stmt = _notices(principal, status=status, q=fold_search(q), unconfirmed=unconfirmed, only=only)
     return page_of(session, stmt, page, page_size)
 
 
@@ -237,14 +244,6 @@ class ClerkHome:
 
     open_notices: int
     open_objections: int
-
-
-def posting_unconfirmed(session: Session, user: Principal) -> int:
-    """How many notices of the user's counties wait for a second person to confirm their posting on the wall."""
-    stmt = select(func.count()).select_from(Notice).where(Notice.awaiting_second_person)
-    if user.counties:
-        stmt = stmt.where(Notice.county_code.in_(user.counties))
-    return session.scalar(stmt) or 0
 
 
 def open_objections_of(session: Session, notice_ids: list[str]) -> dict[str, int]:

@@ -30,7 +30,7 @@ from ..store.base import new_id
 from ..store.vault import Vault
 from ..domain.cells import formula_cells
 from . import bankfiles, ledger
-from .models import BankReturn, PaymentBatch, PaymentItem
+from .models import BankReturn, PaymentBatch, PaymentItem, SupplementaryPayment
 from .payees import CHECK_ACCOUNT_COLUMN, CORRECTION_ACCOUNT_COLUMN
 from .schemas import ReturnOut, SharedAccount
 from .batch_read import (BANK_FILE_COLUMN, BATCH_STATUS_LABELS_ZH, ITEM_STATUS_LABELS_ZH, _account_of, _digest,
@@ -371,6 +371,13 @@ def import_return(session: Session, batch_id: str, lines: list[bankfiles.ReturnL
     # A supplementary payment paid is done; a failed one is open again, for a later batch (the case stays paid).
     _set_supplements(session, [item[5] for _, item in succeeded if item[5]], "in_batch", "paid", clock)
     _set_supplements(session, [item[5] for _, item in failed if item[5]], "in_batch", "open", clock)
+    # and waits for a county reviewer's confirmation again (not the importer's): else a 失败 written for a supplement
+    # the bank paid has the next routine batch pay it twice, with no one looking at the failure
+    again = sorted(item[5] for _, item in failed if item[5])
+    for start in range(0, len(again), 1000):
+        session.execute(update(SupplementaryPayment.__table__)
+                        .where(SupplementaryPayment.id.in_(again[start:start + 1000]))
+                        .values(confirmed_by=None, confirmed_at=None))
     paid = sum(item[2] for _, item in succeeded)
     released = sum(item[2] for _, item in failed)
     contract = contract_store.get_contract(session, batch.contract_id)
@@ -397,6 +404,7 @@ def import_return(session: Session, batch_id: str, lines: list[bankfiles.ReturnL
         "failed": len(failed), "already_settled": already, "paid": format_yuan(paid), "released": format_yuan(released),
         "service_fee": format_yuan(posted["fee"]), "results_sha256": _digest(f"{r},{s}" for r, s in results),
         "accounts_compared": len(sent_to),
+        **({"supplements_to_confirm_again": again} if again else {}),
         "from": before, "to": batch.status,
     }))
     audit.append_many(session, entries, clock=clock)

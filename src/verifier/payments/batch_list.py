@@ -6,6 +6,8 @@ beside them (cases ready or failed, what waits for the caller, a batch's bank re
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
@@ -18,6 +20,7 @@ from ..store import contracts as contract_store
 from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
 from ..store.tables import Case, Household
 from ..store.vault import Vault
+from . import deciders
 from .models import BankReturn, PaymentBatch, PaymentItem
 from .schemas import BatchOut, ItemOut
 from .service import batch_item_rows, batch_out, get_batch, item_out
@@ -33,9 +36,12 @@ TODO: dict[str, Any] = {  # what waits for whom: the condition on a batch
 
 def find_batches(session: Session, principal: Principal, *, status: str | None = None, todo: str | None = None,
                  county_code: str | None = None, q: str = "", page: int = 1,
-                 page_size: int = PAGE_SIZE) -> Paged[BatchOut]:
-    """One page of the batches of the caller's counties (an unknown `todo` is no filter)."""
+                 page_size: int = PAGE_SIZE, only: Iterable[str] | None = None) -> Paged[BatchOut]:
+    """One page of the batches of the caller's counties (an unknown `todo` is no filter); `only`: those of these ids
+    (`waiting(...).mine`)."""
     stmt = select(PaymentBatch).order_by(PaymentBatch.id.desc())
+    if only is not None:
+        stmt = stmt.where(PaymentBatch.id.in_(sorted(only)))
     if principal.counties:
         stmt = stmt.where(PaymentBatch.county_code.in_(principal.counties))
     if county_code:
@@ -101,17 +107,37 @@ def count_failed(session: Session, principal: Principal) -> int:
     return int(session.scalar(_scope(stmt, Case.county_code, principal)) or 0)
 
 
+@dataclass(frozen=True)
+class Waiting:
+    """The batches of the caller's counties at a step the caller decides (`DECIDED`): those the caller may take it
+    on (`mine`, ids: what the home card counts and /payments?todo=…&to_decide=1 lists) and how many others wait at
+    it for someone else."""
+
+    mine: list[str]
+    others: int
+
+
+DECIDED = tuple(deciders.VERBS)  # the steps whose card counts by who may take them: approve, signoff
+
+
+def waiting(session: Session, principal: Principal, todo: str) -> Waiting:
+    """The batches of the caller's counties at step `todo` (one of `DECIDED`), asked `deciders.refusals`, the rule the
+    step refuses by, all at once."""
+    stmt = _scope(select(PaymentBatch).where(TODO[todo]), PaymentBatch.county_code, principal)
+    rows = list(session.scalars(stmt))
+    refused = deciders.refusals(session, rows, principal, deciders.VERBS[todo])
+    mine = sorted(b.id for b in rows if refused[b.id] is None)
+    return Waiting(mine, len(rows) - len(mine))
+
+
 def count_waiting(session: Session, principal: Principal, todo: str) -> int:
-    """How many batches of the caller's counties wait at a step (`TODO`) for them: a batch they made is not theirs
-    to approve or sign off, nor one they approved theirs to sign off, nor one they released theirs to import the
-    bank's return of."""
+    """How many batches of the caller's counties wait at a step (`TODO`) for them: to approve or sign off, those
+    `waiting` finds the caller may (the step's own rule); to import the bank's return of, not one they released."""
+    if todo in DECIDED:
+        return len(waiting(session, principal, todo).mine)
     conditions = [TODO[todo]]
-    if todo in ("approve", "signoff"):
-        conditions.append(PaymentBatch.prepared_by != principal.id)
     if todo == "return":
         conditions.append(func.coalesce(PaymentBatch.released_by, "") != principal.id)
-    if todo == "signoff":
-        conditions.append(func.coalesce(PaymentBatch.approved_by, "") != principal.id)
     stmt = select(func.count()).select_from(PaymentBatch).where(*conditions)
     return session.scalar(_scope(stmt, PaymentBatch.county_code, principal)) or 0
 

@@ -7,7 +7,7 @@ import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
@@ -163,8 +163,51 @@ def _unsigned_since_signoff(session: Session, county_code: str, contract_id: str
 
 
 def _needs_signoff(session: Session, batch: PaymentBatch) -> bool:
+    """By its total with the others the county has not seen, or by a case the county refused (`refused_in_batch`)."""
     return batch.total + _unsigned_since_signoff(session, batch.county_code, batch.contract_id,
-                                                 batch.id) >= _threshold(session, batch)
+                                                 batch.id) >= _threshold(session, batch) or bool(
+        refused_in_batch(session, batch))
+
+
+def _refused_of_county(session: Session, county_code: str) -> set[str]:
+    """The county's cases whose latest county sign-off decision, over the batches holding them when it was taken, is
+    a refusal (不同意签批): the county has not signed off a batch holding them since. An item taken out of its batch
+    before the decision was not before the county (taken out only before approval, so before any decision: `>=`
+    keeps an item taken out at the same clock reading as held). Refusals are few: one statement reads the decisions
+    of the cases some refusal held, and no more."""
+    S, item = PaymentBatchSignoff, PaymentItem
+    held_then = or_(item.removed_at.is_(None), item.removed_at >= S.decided_at)
+    of_county = PaymentBatch.county_code == county_code
+    refused = (select(item.case_id).select_from(S).join(item, item.batch_id == S.batch_id)
+               .join(PaymentBatch, PaymentBatch.id == S.batch_id)
+               .where(of_county, held_then, S.decision == "refused"))
+    latest: dict[str, tuple[Any, str, str]] = {}
+    for case_id, decision, at, sid in session.execute(
+            select(item.case_id, S.decision, S.decided_at, S.id).select_from(S)
+            .join(item, item.batch_id == S.batch_id).join(PaymentBatch, PaymentBatch.id == S.batch_id)
+            .where(of_county, held_then, item.case_id.in_(refused))):
+        if case_id not in latest or (at, sid) > latest[case_id][:2]:
+            latest[case_id] = (at, sid, decision)
+    return {case_id for case_id, (_, _, decision) in latest.items() if decision == "refused"}
+
+
+def refused_cases(session: Session, county_code: str, case_ids: Sequence[str]) -> list[str]:
+    """Those of `case_ids` (the county's) that a batch the county refused to sign off held, not signed off by the
+    county since: a batch holding one needs the county's sign-off whatever its total (else claims takes the other
+    cases out of the refused batch, or cancels it and prepares the doubtful case alone, under the sign-off amount,
+    and finance releases what the county refused)."""
+    refused = _refused_of_county(session, county_code)
+    return sorted(set(case_ids) & refused) if refused else []
+
+
+def refused_in_batch(session: Session, batch: PaymentBatch) -> list[str]:
+    """The batch's cases (of its items not taken out) that `refused_cases` names."""
+    refused = sorted(_refused_of_county(session, batch.county_code))
+    found: set[str] = set()
+    for chunk in _chunks(refused):
+        found.update(session.scalars(select(PaymentItem.case_id).where(
+            PaymentItem.batch_id == batch.id, PaymentItem.status != "cancelled", PaymentItem.case_id.in_(chunk))))
+    return sorted(found)
 
 
 def batch_out(session: Session, batch: PaymentBatch, skipped: list[SkippedCase] | None = None,

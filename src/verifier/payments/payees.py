@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -40,7 +41,7 @@ from ..domain.masking import mask_account
 from ..checks import on_record
 from ..domain.payee import Payee, check_payee, is_household_member
 from ..recusal import guard as recusal, refusals
-from ..roster.service import PASSWORD_LINK
+from ..roster.service import PASSWORD_LINK, password_links
 from ..store.loading import row_in_counties
 from ..store.base import new_id
 from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
@@ -504,27 +505,36 @@ def pending_for(session: Session, principal: Principal) -> int:
 
 
 def _batch_changes(session: Session, batch_id: str) -> list[tuple[PaymentItem, PayeeCorrection]]:
-    """(item, change) for every approved change that decided the payee of an item of the batch: a change of the
-    item's case approved before the item was made (a later one, after a failed transfer, pays a later batch).
+    """(item, change) for every approved change that decided the payee of an item of the batch (`_changes_of`)."""
+    return _changes_of(session, [batch_id]).get(batch_id, [])
+
+
+def _changes_of(session: Session, batch_ids: Sequence[str]) -> dict[str, list[tuple[PaymentItem, PayeeCorrection]]]:
+    """Per batch of `batch_ids`, (item, change) for every approved change that decided the payee of an item of the
+    batch: a change of the item's case approved before the item was made (a later one, after a failed transfer, pays
+    a later batch); batches without one are left out.
 
     Approved changes are few and batches may hold a hundred thousand items: the changes are read first, then only
-    their cases' items of this batch are looked up (by case), so approving a batch never walks all its items."""
+    their cases' items of these batches are looked up (by case), so asking never walks all the batches' items."""
+    ids = sorted(set(batch_ids))
+    if not ids:
+        return {}
     changes = list(session.scalars(select(PayeeCorrection).where(PayeeCorrection.status == "approved")
                                    .order_by(PayeeCorrection.decided_at, PayeeCorrection.id)))
     case_ids = list(dict.fromkeys(c.case_id for c in changes))
-    items: dict[str, PaymentItem] = {}
+    items: dict[str, dict[str, PaymentItem]] = {}  # case → batch → item
     for start in range(0, len(case_ids), 1000):
-        items.update((i.case_id, i) for i in session.scalars(select(PaymentItem).where(
-            PaymentItem.case_id.in_(case_ids[start:start + 1000]),
-            # coalesce: SQLite would otherwise walk the whole batch by its batch index instead of the few cases
-            func.coalesce(PaymentItem.batch_id, "") == batch_id, PaymentItem.status != "cancelled")))
-    return [(items[c.case_id], c) for c in changes
-            if c.case_id in items and c.decided_at is not None and c.decided_at <= items[c.case_id].created_at]
-
-
-def _first_payee_check(session: Session, case_id: str) -> Check | None:
-    return session.scalar(select(Check).where(Check.case_id == case_id, Check.payee_account_enc.is_not(None))
-                          .order_by(Check.seq).limit(1))
+        for i in session.scalars(select(PaymentItem).where(
+                PaymentItem.case_id.in_(case_ids[start:start + 1000]),
+                # coalesce: SQLite would otherwise walk the whole batch by its batch index instead of the few cases
+                func.coalesce(PaymentItem.batch_id, "").in_(ids), PaymentItem.status != "cancelled")):
+            items.setdefault(i.case_id, {})[i.batch_id] = i
+    out: dict[str, list[tuple[PaymentItem, PayeeCorrection]]] = {}
+    for c in changes:
+        for batch_id, item in sorted(items.get(c.case_id, {}).items()):
+            if c.decided_at is not None and c.decided_at <= item.created_at:
+                out.setdefault(batch_id, []).append((item, c))
+    return out
 
 
 def _payee_of_check(check: Check, vault: Vault) -> Payee:
@@ -532,30 +542,61 @@ def _payee_of_check(check: Check, vault: Vault) -> Payee:
     return Payee(check.payee_name, check.payee_bank or "", vault.open(check.payee_account_enc, CHECK_ACCOUNT_COLUMN))
 
 
+def _same_payee(a: Check, b: Check) -> bool:
+    """Whether two checks named the same payee, by name, bank and the account's blind index (account numbers are
+    digits only, so equal indexes are equal numbers): nothing is decrypted. A check whose account has no index
+    (stored before the index and not filled by its migration) is taken for another payee: the stricter side."""
+    return (a.payee_account_index is not None and a.payee_account_index == b.payee_account_index
+            and a.payee_name == b.payee_name and (a.payee_bank or "") == (b.payee_bank or ""))
+
+
 def _batch_rechecks(session: Session, batch_id: str,
                     vault: Vault) -> list[tuple[PaymentItem, Check, Check, Determination]]:
     """(item, first check, later check, determination) for every item of the batch paying the payee of a later
-    check of its case that differs from the payee the case's first check recorded.
+    check of its case that differs from the payee the case's first check recorded (`_rechecks_of`, the payees
+    opened to be sure where an account had no index)."""
+    return [r for r in _rechecks_of(session, [batch_id]).get(batch_id, [])
+            if _payee_of_check(r[1], vault) != _payee_of_check(r[2], vault)]
+
+
+def _rechecks_of(session: Session,
+                 batch_ids: Sequence[str]) -> dict[str, list[tuple[PaymentItem, Check, Check, Determination]]]:
+    """Per batch of `batch_ids`, (item, first check, later check, determination) for every item of the batch paying
+    the payee of a later check of its case that is not the payee the case's first check recorded (`_same_payee`, by
+    blind index); batches without one are left out.
 
     Later checks naming a payee are few (an upheld objection, a check sent back): their cases are read first, then
-    only those cases' items of this batch, as `_batch_changes` does."""
+    only those cases' items of these batches, their checks and determinations, each in one statement."""
+    ids = sorted(set(batch_ids))
+    if not ids:
+        return {}
     case_ids = list(session.scalars(select(Check.case_id).where(Check.seq > 1, Check.payee_account_enc.is_not(None))
                                     .distinct()))
     items: list[PaymentItem] = []
     for start in range(0, len(case_ids), 1000):
         items += session.scalars(select(PaymentItem).where(
             PaymentItem.case_id.in_(case_ids[start:start + 1000]),
-            func.coalesce(PaymentItem.batch_id, "") == batch_id, PaymentItem.status != "cancelled",
+            func.coalesce(PaymentItem.batch_id, "").in_(ids), PaymentItem.status != "cancelled",
             PaymentItem.payee_check_id.is_not(None)))
-    out = []
-    for item in sorted(items, key=lambda i: i.seq):
-        paid, first = session.get(Check, item.payee_check_id), _first_payee_check(session, item.case_id)
-        if paid is None or first is None or paid.id == first.id:
+    if not items:
+        return {}
+    cases = sorted({i.case_id for i in items})
+    paid = {c.id: c for c in session.scalars(select(Check).where(
+        Check.id.in_(sorted({i.payee_check_id for i in items if i.payee_check_id}))))}
+    first: dict[str, Check] = {}
+    for check in session.scalars(select(Check).where(Check.case_id.in_(cases), Check.payee_account_enc.is_not(None))
+                                 .order_by(Check.case_id, Check.seq)):
+        first.setdefault(check.case_id, check)
+    dets = {d.id: d for d in session.scalars(select(Determination).where(
+        Determination.id.in_(sorted({i.determination_id for i in items}))))}
+    out: dict[str, list[tuple[PaymentItem, Check, Check, Determination]]] = {}
+    for item in sorted(items, key=lambda i: (i.batch_id or "", i.seq)):
+        later, earliest = paid.get(item.payee_check_id or ""), first.get(item.case_id)
+        if later is None or earliest is None or later.id == earliest.id or _same_payee(later, earliest):
             continue
-        if _payee_of_check(paid, vault) != _payee_of_check(first, vault):
-            det = session.get(Determination, item.determination_id)
-            assert det is not None
-            out.append((item, first, paid, det))
+        det = dets.get(item.determination_id)
+        assert det is not None
+        out.setdefault(item.batch_id or "", []).append((item, earliest, later, det))
     return out
 
 
@@ -566,39 +607,76 @@ BATCH_STEP_NAMES = {"approve": "batch_approve", "sign off": "batch_signoff", "re
 """Each such step as 回避拦截记录 keeps it (`recusal.refusals.STEPS`)."""
 
 
-def refuse_payee_changers(session: Session, batch_id: str, batch_code: str, principal: Principal, verb: str,
-                          vault: Vault, *, clock: Clock | None = None) -> None:
-    """403 when the caller requested or approved a payee change of a case the batch holds, or recorded a later
-    check that named another payee (or confirmed the determination on it), or when the caller's account is linked by
-    a password (`roster.service.password_links`) to an account that did (kept on 回避拦截记录, the case as its
-    subject). `verb` is the step refused ("approve", "sign off", "release"): the message says that step, and who
-    else may take it."""
+@dataclass(frozen=True)
+class PayeeHands:
+    """The two hands in one payee a batch pays other than the first check's: an approved change (its requester and
+    approver) or a later check naming another payee (its recorder and the determination's confirmer)."""
+
+    case_id: str
+    change: bool  # a payee change; else a later check
+    first: str  # who requested the change, or recorded the check
+    second: str  # who approved the change, or confirmed the determination on the check ("" none)
+
+    def parts(self) -> list[tuple[str, str]]:
+        """(who, their part) as a password-linked refusal names it."""
+        if self.change:
+            return [(self.first, "收款人变更的申请人"), (self.second, "收款人变更的批准人")]
+        return [(self.first, "改变收款人的重新核查的登记人"), (self.second, "改变收款人的重新核查的确认人")]
+
+
+def payee_hands_of(session: Session, batch_ids: Sequence[str]) -> dict[str, list[PayeeHands]]:
+    """Per batch, the hands in its changed payees (`_changes_of`, then `_rechecks_of`), in a fixed number of
+    statements whatever the batches' count and nothing decrypted: what `payee_refusal` asks."""
+    out: dict[str, list[PayeeHands]] = {}
+    for batch_id, found in _changes_of(session, batch_ids).items():
+        out.setdefault(batch_id, []).extend(PayeeHands(c.case_id, True, c.requested_by, c.decided_by or "")
+                                            for _, c in found)
+    for batch_id, rechecks in _rechecks_of(session, batch_ids).items():
+        out.setdefault(batch_id, []).extend(PayeeHands(check.case_id, False, check.recorded_by, det.confirmed_by or "")
+                                            for _, _, check, det in rechecks)
+    return out
+
+
+def payee_refusal(session: Session, hands: Sequence[PayeeHands], principal: Principal, linked: frozenset[str],
+                  verb: str, batch_code: str, *, batch_id: str = "") -> str | refusals.LinkedPart | None:
+    """Why the caller may not `verb` ("approve", "sign off", "release") a batch whose changed payees had these
+    `hands`: its own hand in one (the reason), else the first hand linked to the caller's account by a password
+    (`linked`: the caller's links among all the hands, read beforehand; the part to refuse by), else None."""
     act, others = BATCH_STEPS[verb]
-    changed: list[tuple[str, str, str]] = []  # (who, their part in the change, the case)
-    for _, change in _batch_changes(session, batch_id):
-        if principal.id in (change.requested_by, change.decided_by):
-            did = "申请" if principal.id == change.requested_by else "批准"
-            raise Forbidden(f"您{did}了案件 {change.case_id} 的收款人变更，按职责分离规定不能{act}包含该案件的批次 "
-                            f"{batch_code}，须由其他{others}办理。")
-        changed += [(change.requested_by, "收款人变更的申请人", change.case_id),
-                    (change.decided_by or "", "收款人变更的批准人", change.case_id)]
-    for _, _, check, det in _batch_rechecks(session, batch_id, vault):
-        if principal.id in (check.recorded_by, det.confirmed_by):
-            did = "确认" if principal.id == det.confirmed_by else "登记"
-            raise Forbidden(f"您{did}了案件 {check.case_id} 的重新核查（其登记的收款人与首次记录的不同），按职责分离规定"
-                            f"不能{act}包含该案件的批次 {batch_code}，须由其他{others}办理。")
-        changed += [(check.recorded_by, "改变收款人的重新核查的登记人", check.case_id),
-                    (det.confirmed_by, "改变收款人的重新核查的确认人", check.case_id)]
+    for h in hands:
+        if principal.id in (h.first, h.second):
+            if h.change:
+                did = "申请" if principal.id == h.first else "批准"
+                return (f"您{did}了案件 {h.case_id} 的收款人变更，按职责分离规定不能{act}包含该案件的批次 "
+                        f"{batch_code}，须由其他{others}办理。")
+            did = "确认" if principal.id == h.second else "登记"
+            return (f"您{did}了案件 {h.case_id} 的重新核查（其登记的收款人与首次记录的不同），按职责分离规定"
+                    f"不能{act}包含该案件的批次 {batch_code}，须由其他{others}办理。")
+
     def said(part: str, case_id: str) -> Callable[[], str]:
         def made() -> str:
             case = session.get(Case, case_id)
             return (f"按“四眼原则”，您的账号与案件 {case.number if case else case_id} 的{part}的账号有密码关联"
                     f"{PASSWORD_LINK}，按职责分离规定不能{act}包含该案件的批次 {batch_code}，须由其他{others}办理。")
         return made
-    refusals.refuse_linked(session, principal, BATCH_STEP_NAMES[verb], [
-        refusals.LinkedPart(who, said(part, case_id), case_id=case_id) for who, part, case_id in changed],
-        clock=clock)
+    return next((refusals.LinkedPart(who, said(part, h.case_id), case_id=h.case_id)
+                 for h in hands for who, part in h.parts() if who and who in linked), None)
 
+
+def refuse_payee_changers(session: Session, batch_id: str, batch_code: str, principal: Principal, verb: str,
+                          vault: Vault, *, clock: Clock | None = None) -> None:
+    """403 when the caller requested or approved a payee change of a case the batch holds, or recorded a later
+    check that named another payee (or confirmed the determination on it), or when the caller's account is linked by
+    a password (`roster.service.password_links`) to an account that did (kept on 回避拦截记录, the case as its
+    subject): `payee_refusal`. `verb` is the step refused ("approve", "sign off", "release"): the message says that
+    step, and who else may take it."""
+    hands = payee_hands_of(session, [batch_id]).get(batch_id, [])
+    people = {who for h in hands for who, _ in h.parts()} - {"", principal.id}
+    why = payee_refusal(session, hands, principal, password_links(session, principal.id, people), verb, batch_code)
+    if isinstance(why, str):
+        raise Forbidden(why)
+    if why is not None:
+        raise refusals.linked_refusal(session, principal, BATCH_STEP_NAMES[verb], why, clock=clock)
 
 
 def changed_items(session: Session, batch_id: str, vault: Vault) -> list[ChangedPayeeOut]:

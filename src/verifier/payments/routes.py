@@ -92,6 +92,8 @@ class PaymentBatchController(Controller):
             out.payee_changes = payees.changed_items(session, batch.id, ctx.vault)
             out.shared_accounts = service.shared_accounts(session, batch, ctx.vault)
             out.signoffs = service.signoffs_of(session, batch.id)
+            out.signoff_refused_cases = (service.refused_in_batch(session, batch)
+                                         if batch.status in ("prepared", "approved") else [])
             return out
 
     @get("/{batch_id:str}/items", opt={"roles": READERS})

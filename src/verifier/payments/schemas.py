@@ -100,6 +100,9 @@ class BatchOut(msgspec.Struct):
     # Every county sign-off decision, oldest first (on reading one batch; None elsewhere): a refusal's opinion stays
     # here after a later sign-off replaced `signoff_opinion`.
     signoffs: list[SignoffOut] | None = None
+    # Cases of the batch (ids) that a batch the county refused to sign off held, not signed off since: the batch
+    # needs the county's sign-off whatever its total (on reading one batch, prepared or approved; None elsewhere).
+    signoff_refused_cases: list[str] | None = None
 
 
 class BatchPage(msgspec.Struct):

@@ -55,7 +55,6 @@ from ..contract import county_named
 from ..domain.money import format_yuan
 from ..recusal import guard as recusal
 from ..recusal import refusals as recusal_refusals
-from ..roster.service import PASSWORD_LINK
 from ..store import contracts as contract_store
 from ..store.base import new_id
 from ..store.tables import Case, Check, Determination, Household
@@ -64,7 +63,8 @@ from ..domain.cells import formula_cells
 from ..sampling.models import CaseHold
 from ..notices.models import NoticeItem
 from ..notices.posting import UNCONFIRMED_CASES
-from . import bankfiles, batch_recheck, ledger, one_account, payees
+from . import bankfiles, batch_recheck, deciders, ledger, one_account, payees
+from .deciders import LINKED_TO_BATCH, RECUSED_FROM_BATCH
 from .ledger_models import FundMovement
 from ..followups.models import MISDIRECTED_STANDS, Followup, FollowupReceiptReview
 from .models import PayeeCorrection, PaymentBatch, PaymentBatchSignoff, PaymentItem, SupplementaryPayment
@@ -113,6 +113,8 @@ from .batch_read import (  # noqa: F401  (and the batches' reading)
     next_batch_status,
     payment_rows,
     payments_for_case,
+    refused_cases,
+    refused_in_batch,
     signoffs_of,
 )
 from .fund import (  # noqa: F401  (and the fund)
@@ -397,10 +399,12 @@ def create_batch(session: Session, *, county_code: str, contract_id: str | None,
         })
     items_sha256 = _digest(f"{r['reference']},{r['case_id']},{r['determination_id']},{format_yuan(r['amount'])}"
                            for r in rows)
+    # a case of a batch the county refused to sign off goes back to the county, whatever this batch's total
+    refused = refused_cases(session, county_code, [c.case_id for c in candidates])
     batch = PaymentBatch(
         id=batch_id, code=code, county_code=county_code, contract_id=contract.id, contract_hash=contract.content_hash,
         status="prepared", item_count=len(rows), total=total, items_sha256=items_sha256,
-        signoff_required=total + _unsigned_since_signoff(session, county_code, contract.id, None)
+        signoff_required=bool(refused) or total + _unsigned_since_signoff(session, county_code, contract.id, None)
         >= contract.county_signoff_at, prepared_by=principal.id, prepared_at=now, updated_at=now,
     )
     session.add(batch)
@@ -420,6 +424,7 @@ def create_batch(session: Session, *, county_code: str, contract_id: str | None,
                      "skipped": [{"case_id": s.case_id, "reason": s.reason} for s in skipped],
                      "supplements": [r["supplement_id"] for r in rows if r["supplement_id"]],
                      **({"chosen": len(case_ids)} if case_ids is not None else {}),
+                     **({"signoff_refused_cases": refused} if refused else {}),
                  })
     return batch_out(session, batch, told, counts={"pending": len(rows)})
 
@@ -443,10 +448,6 @@ def _refuse_recused(session: Session, batch: PaymentBatch, principal: Principal,
 PREPARER_RECUSED = "须由其他经办人制单"
 """Why a case is left out of the batch its preparer is tied to, told to the preparer only: neutral (no 回避, no member,
 no relation), and not kept in the batch's creation entry."""
-RECUSED_FROM_BATCH = ("回避：本批次中有案件的家庭成员与您存在回避关系（与本户成员存在回避关系），您不能审批、签批或发放本批次："
-                      "请交由其他人员办理")
-LINKED_TO_BATCH = ("按“四眼原则”，您的账号与本批次{part}的账号有密码关联" + PASSWORD_LINK
-                   + "，按职责分离规定不能{act}批次 {code}，须由其他{others}办理。")
 
 
 def _refuse_linked(session: Session, batch: PaymentBatch, principal: Principal, parts: dict[str, str], verb: str,
@@ -464,33 +465,20 @@ def _refuse_linked(session: Session, batch: PaymentBatch, principal: Principal, 
         for who, part in sorted(parts.items())], clock=clock)
 
 
-SIGNOFF_FOUR_EYES = "按“四眼原则”，县级签批须由既未制单、也未审批本批次的人员办理。"
-
-
-def _removers(session: Session, batch: PaymentBatch) -> list[str]:
-    """Who took items out of the batch since it was prepared."""
-    return [u for u in session.scalars(select(PaymentItem.removed_by).where(
-        PaymentItem.batch_id == batch.id, PaymentItem.removed_by.is_not(None)).distinct()) if u]
-
-
 def approve(session: Session, batch_id: str, *, principal: Principal, vault: Vault, clock: Clock) -> BatchOut:
     batch = get_batch(session, batch_id, principal, for_update=True)
-    if principal.id == batch.prepared_by:
-        raise Forbidden("按“四眼原则”，制单人不能审批自己制作的批次，须由另一名财务人员审批。")
-    removers = _removers(session, batch)
-    if principal.id in removers:
-        raise Forbidden("您移出过本批次的明细：按“四眼原则”，须由另一名财务人员审批。")
+    # who may approve it: the one rule the home card counts by (preparer, removers, payees' hands, links, 回避)
+    deciders.refuse(session, batch, principal, "approve", clock)
     contract_store.require_accepted(session, batch.contract_id, "按它审批支付批次")
-    _refuse_linked(session, batch, principal, {**dict.fromkeys(removers, "移出过案件的人员"),
-                                               batch.prepared_by: "制单人"}, "approve", clock)
-    payees.refuse_payee_changers(session, batch.id, batch.code, principal, "approve", vault, clock=clock)
-    _refuse_recused(session, batch, principal, "batch_approve", clock)
     target = next_batch_status(batch.status, "approve")
     _refuse_held(session, batch, "approve")
     batch_recheck.refuse_held_accounts(session, batch, "approve", clock.today())  # shared or staff's since prepared
     n, total = _pending_total(session, batch)
     if (n, total) != (batch.item_count, batch.total):
         raise InvalidState("批次明细与制单时不一致，请撤销后重新制单。")
+    refused = [] if batch.signoff_required else refused_in_batch(session, batch)
+    if refused:  # prepared before the county refused a batch holding one of its cases: back to the county too
+        batch.signoff_required = True
     contract = contract_store.get_contract(session, batch.contract_id)
     _, entries = ledger.lock_fund(session, contract, actor=principal.id, clock=clock)
     current = ledger.balances(session, contract.id)
@@ -506,7 +494,7 @@ def approve(session: Session, batch_id: str, *, principal: Principal, vault: Vau
     entries.append(_entry(principal, "finance", "payment_batch.approve", batch.id, batch.contract_hash, {
         "from": "prepared", "to": target, "items": batch.item_count, "total": format_yuan(batch.total),
         "items_sha256": batch.items_sha256, "balance_after": format_yuan(current.balance - batch.total),
-        "signoff_required": batch.signoff_required,
+        "signoff_required": batch.signoff_required, **({"signoff_refused_cases": refused} if refused else {}),
     }))
     audit.append_many(session, entries, clock=clock)
     return batch_out(session, batch, counts={"pending": n})
@@ -520,17 +508,8 @@ def _refusals(session: Session, batch_id: str) -> int:
 
 def _signoff_checks(session: Session, batch: PaymentBatch, principal: Principal, what: str, vault: Vault,
                     clock: Clock) -> None:
-    if principal.id in (batch.prepared_by, batch.approved_by):
-        raise Forbidden(SIGNOFF_FOUR_EYES)
-    removers = _removers(session, batch)
-    if principal.id in removers:
-        raise Forbidden("您移出过本批次的明细：按“四眼原则”，县级签批须由其他县级复核人员办理。")
-    _refuse_linked(session, batch, principal, {**dict.fromkeys(removers, "移出过案件的人员"),
-                                               batch.approved_by or "": "审批人", batch.prepared_by: "制单人"},
-                   "sign off", clock)
-    payees.refuse_payee_changers(session, batch.id, batch.code, principal, what, vault, clock=clock)
-    if what == "sign off":
-        _refuse_recused(session, batch, principal, "batch_signoff", clock)
+    """Who may sign the batch off or refuse to: the one rule the home card counts by (`deciders.refusals`)."""
+    deciders.refuse(session, batch, principal, "sign off", clock)
 
 
 def _decided(session: Session, batch: PaymentBatch, how: str, principal: Principal, now: datetime) -> str:
@@ -693,6 +672,9 @@ def release(session: Session, batch_id: str, *, principal: Principal, vault: Vau
     payees.refuse_payee_changers(session, batch.id, batch.code, principal, "release", vault, clock=clock)
     _refuse_recused(session, batch, principal, "batch_release", clock)
     contract_store.require_accepted(session, batch.contract_id, "按它发放支付批次")
+    if batch.status == "approved" and batch.signoff_required and (refused := refused_in_batch(session, batch)):
+        raise InvalidState(REFUSED_BEFORE.format(code=batch.code, n=len(refused),
+                                                 numbers=_numbers(session, refused)))
     if batch.status == "approved" and batch.signoff_required:
         raise InvalidState(
             f"批次 {batch.code} 金额 {format_yuan(batch.total)} 元，达到合同规定的县级签批金额 "
@@ -725,6 +707,17 @@ def release(session: Session, batch_id: str, *, principal: Principal, vault: Vau
                      "from": before, "to": target, "items": batch.item_count, "total": format_yuan(batch.total),
                      "items_sha256": batch.items_sha256, "bank_file_sha256": batch.bank_file_sha256})
     return batch_out(session, batch, counts={"sent": sent})
+
+
+REFUSED_BEFORE = ("批次 {code} 中有 {n} 户（案件 {numbers}）曾列入县级审核人员不同意签批的批次，此后未经县级签批："
+                  "无论本批次金额多少，须经县级审核人员签批后方可发放。")
+
+
+def _numbers(session: Session, case_ids: Sequence[str], most: int = 5) -> str:
+    """The cases' numbers as a refusal names them (the first `most`, and how many more)."""
+    found = dict(session.execute(select(Case.id, Case.number).where(Case.id.in_(list(case_ids[:most])))).tuples().all())
+    said = "、".join(found.get(c) or c for c in case_ids[:most])
+    return said + (f" 等 {len(case_ids)} 户" if len(case_ids) > most else "")
 
 
 def cancel(session: Session, batch_id: str, *, principal: Principal, clock: Clock) -> BatchOut:

@@ -151,14 +151,22 @@ def refuse_linked(session: Session, principal: Principal, step: str, parts: Sequ
     回避拦截记录 under `step` once the refused transaction has rolled back. Nothing when none is linked."""
     part = linked_part(session, principal, parts)
     if part is not None:
-        households = part.households
-        if households is None:
-            household = None if part.case_id is None else session.scalar(
-                select(Case.household_id).where(Case.id == part.case_id))
-            households = [household] if household else []
-        said = part.said if isinstance(part.said, str) else part.said()
-        raise refused(Forbidden(said), principal, step, households, case_id=part.case_id,
-                      county_code=part.county_code, clock=clock, subject=part.subject, extra=part.extra)
+        raise linked_refusal(session, principal, step, part, clock=clock)
+
+
+def linked_refusal(session: Session, principal: Principal, step: str, part: LinkedPart, *,
+                   clock: Clock | None = None) -> BaseException:
+    """The 403 (`Forbidden`, the part's `said`) for `part`, an account already found linked to the caller's by a
+    password (`linked_part`, or a rule that read the links for many rows at once), carrying its trace for 回避拦截记录
+    under `step` (the households the part names, else its case's)."""
+    households = part.households
+    if households is None:
+        household = None if part.case_id is None else session.scalar(
+            select(Case.household_id).where(Case.id == part.case_id))
+        households = [household] if household else []
+    said = part.said if isinstance(part.said, str) else part.said()
+    return refused(Forbidden(said), principal, step, households, case_id=part.case_id,
+                   county_code=part.county_code, clock=clock, subject=part.subject, extra=part.extra)
 
 
 def left_out(session: Session, principal: Principal, recused: Mapping[str, str], step: str, *,

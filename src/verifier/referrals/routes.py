@@ -10,6 +10,7 @@ from litestar import Controller, Request, Response
 from litestar.datastructures import UploadFile
 from sqlalchemy.orm import Session
 
+from ..accounts.probes import Limit
 from ..accounts.auth import Principal
 from ..domain.errors import ValidationFailed
 from ..http import Ctx, JSONBody, MultipartBody, post
@@ -90,7 +91,8 @@ class ReferralController(Controller):
 
         def run(session: Session) -> ApplicationOut:
             result = service.enter_application(session, vault=ctx.vault, payload=payload, principal=request.user,
-                                               clock=ctx.clock)
+                                               clock=ctx.clock,
+                                               lookups=Limit.of(ctx.settings))
             return ApplicationOut(case_id=result.batch_id, merged=bool(result.merged))
 
         return idempotent(ctx.db, request, run, body=data, status_code=201, clock=ctx.clock)

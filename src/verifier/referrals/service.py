@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ..accounts.probes import Limit
 from ..accounts.auth import Principal
 from ..audit import log as audit
 from ..audit.canonical import decode_entry
@@ -49,7 +50,7 @@ from ..store.tables import (
 from ..roster import service as roster_service
 from ..store.vault import Vault
 from ..uploads import check_size, size_of
-from . import settlements
+from . import roster_probes, settlements
 from .parsing import ReferralRow, ReferralStream, iter_referrals, parse_application
 
 IMPORT_ACTION = "referrals.import"
@@ -819,7 +820,10 @@ def enter_application(
     payload: dict[str, Any],
     principal: Principal,
     clock: Clock,
+    lookups: Limit | None = None,
 ) -> ImportResult:
+    """A household's own application entered by a clerk. `lookups` (the routes': `accounts.probes.Limit`):
+    the comparisons of its group with the county's roster are counted for the clerk (`roster_probes`)."""
     now, today = clock.now(), clock.today()
     county_code = str(payload.get("county_code") or "")
     _check_target("application", county_code, principal)
@@ -829,9 +833,39 @@ def enter_application(
     errors: list[FieldError] = []
     contracts = _bind_contracts(county_contracts, county_code, "application", [row], today, errors)
     _check_places(places.place_list(session, county_code), [row], errors)
-    if row.household_group is not None and (
-            wrong := roster_group_problem(session, vault, county_code, row.id_number, row.household_group)):
+    wrong, probes = compared_with_roster(session, vault, county_code, row.id_number, row.household_group,
+                                         principal=principal, clock=clock, lookups=lookups)
+    if wrong is not None:
         errors.append(wrong)
+    try:
+        result = _enter_checked(session, vault, county_code, row, contracts, errors, principal=principal,
+                                clock=clock)
+    except BaseException as exc:  # the roster was read: counted though refused
+        if lookups is not None:
+            roster_probes.ALLOWANCE.keep(exc, principal.id, probes, now, lookups)
+        raise
+    return result
+
+
+def compared_with_roster(session: Session, vault: Vault, county_code: str, id_number: str, group: str | None, *,
+                         principal: Principal, clock: Clock,
+                         lookups: Limit | None) -> tuple[FieldError | None, list[datetime]]:
+    """`roster_group_problem` for an application naming `group` (None: nothing compared), counted for the clerk
+    first when the county's roster is in force and `lookups` is given: (the problem, the times counted, for
+    `roster_probes.ALLOWANCE.keep` should the write be refused). 429 past the allowance, before the roster is read."""
+    if group is None:
+        return None, []
+    probes: list[datetime] = []
+    if lookups is not None and roster_service.current_import(session, county_code) is not None:
+        probes = roster_probes.ALLOWANCE.count(session, principal.id, 1, clock.now(), lookups)
+    return roster_group_problem(session, vault, county_code, id_number, group), probes
+
+
+def _enter_checked(session: Session, vault: Vault, county_code: str, row: ReferralRow,
+                   contracts: list[Contract | None], errors: list[FieldError], *, principal: Principal,
+                   clock: Clock) -> ImportResult:
+    """The rest of `enter_application`, its form checked (`errors`: what it found)."""
+    now, today = clock.now(), clock.today()
     if errors:
         raise ValidationFailed([FieldError(e.field, e.message) for e in errors])
     _refuse_relative(session, vault, principal, county_code, row.id_number, clock)

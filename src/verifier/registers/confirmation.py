@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import second_person
 from ..accounts.auth import Principal
 from ..audit import log as audit
 from ..clock import Clock
@@ -27,6 +29,7 @@ from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from ..recusal import guard as recusal
 from ..recusal import refusals
 from ..roster.service import PASSWORD_LINK, password_links
+from ..second_person import Waiting
 from ..store.db import Database
 from ..store.tables import Household, Member
 from .models import MIGRATED, RegisterEntry, RegisterImport
@@ -142,15 +145,29 @@ def change_of(session: Session, row: RegisterImport, base: RegisterImport | None
 
 def may_confirm(session: Session, row: RegisterImport, principal: Principal) -> str | None:
     """Whether `principal` may confirm the proposal `row` (its status aside): None, or why not in Chinese (403). Read
-    by `confirm` and by the page (the reason instead of the button). 回避 is `confirm`'s, on the households the
-    change names."""
+    by `confirm`, by the page (the reason instead of the button) and by the home page's card (`waiting`), through
+    `confirms_refused`. 回避 is `confirm`'s, on the households the change names."""
+    return confirms_refused(session, [row], principal)[row.id]
+
+
+def confirms_refused(session: Session, rows: Iterable[RegisterImport],
+                     principal: Principal) -> dict[str, str | None]:
+    """`may_confirm` of each proposal, by import, in one statement whatever their count: a county reviewer, not its
+    importer, nor linked to the importer's account by a password (`roster.service.password_links`)."""
+    rows = list(rows)
     if not principal.has(*CONFIRM_ROLES):
-        return NOT_A_REVIEWER
-    if principal.id == row.imported_by:
-        return OWN_IMPORT
-    if password_links(session, principal.id, {row.imported_by}):
-        return LINKED_IMPORTER
-    return None
+        return {r.id: NOT_A_REVIEWER for r in rows}
+    linked = password_links(session, principal.id, {r.imported_by for r in rows} - {principal.id})
+    return {r.id: OWN_IMPORT if r.imported_by == principal.id else LINKED_IMPORTER if r.imported_by in linked
+            else None for r in rows}
+
+
+def waiting(session: Session, principal: Principal) -> Waiting:
+    """The pending proposals of the caller's counties, asked `confirms_refused` (the rule `confirm` refuses by) all
+    at once: those the caller may confirm (what the home card counts and /registers?to_decide=1 lists) and how many
+    others wait for another county reviewer."""
+    return second_person.waiting(session, principal, select(RegisterImport).where(RegisterImport.status == "pending"),
+                                 RegisterImport.county_code, confirms_refused)
 
 
 def compare(db: Database, import_id: str, principal: Principal, clock: Clock) -> Change | None:

@@ -169,14 +169,6 @@ def import_run(session: Session, principal: Principal, import_id: str, *, repeat
                         status=row.status)
 
 
-def pending_count(session: Session, principal: Principal) -> int:
-    """Imports of the caller's counties waiting for a second county reviewer (the home page's card)."""
-    stmt = select(func.count()).select_from(RegisterImport).where(RegisterImport.status == "pending")
-    if principal.counties:
-        stmt = stmt.where(RegisterImport.county_code.in_(principal.counties))
-    return session.scalar(stmt) or 0
-
-
 def _imports(principal: Principal, county_code: str | None) -> Any:
     stmt = select(RegisterImport).order_by(RegisterImport.imported_at.desc(), RegisterImport.id.desc())
     if principal.counties:
@@ -192,11 +184,14 @@ def imports(session: Session, principal: Principal, *, county_code: str | None =
 
 
 def imports_page(session: Session, principal: Principal, page: int = 1, page_size: int = PAGE_SIZE, *, q: str = "",
-                 kinds: Sequence[str] = (), status: str = "") -> Paged[Any]:
+                 kinds: Sequence[str] = (), status: str = "", only: Sequence[str] | None = None) -> Paged[Any]:
     """The imports the page lists, newest first, a page at a time (it showed the latest 50 and no more); with `q`,
     those whose file name or bureau holds it, or of `kinds` (the kinds whose Chinese name holds it); with `status`
-    (pending, confirmed or declined; anything else: all), those in it."""
+    (pending, confirmed or declined; anything else: all), those in it; with `only`, those of these ids (the ones the
+    caller may confirm, `confirmation.waiting`)."""
     stmt = _imports(principal, None)
+    if only is not None:
+        stmt = stmt.where(RegisterImport.id.in_(sorted(only)))
     if status in STATUSES:
         stmt = stmt.where(RegisterImport.status == status)
     q = fold_search(q)

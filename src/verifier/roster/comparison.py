@@ -11,12 +11,15 @@ from datetime import datetime
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
+from .. import second_person
 from ..accounts.auth import Principal
 from ..domain.roster import CATEGORY_NAMES, group_for
+from ..second_person import Waiting
 from ..store.paged import Paged
 from ..store.tables import User
 from .models import MIGRATED, RosterEntry, RosterImport
-from .service import (current_import, earlier_rejections, imports, imports_page, load, may_confirm, previous_confirmed,
+from .service import (confirms_refused, current_import, earlier_rejections, imports, imports_page, load, may_confirm,
+                      previous_confirmed,
                       rejections_since, shared_password_setter)
 
 CATEGORIES = tuple(CATEGORY_NAMES)
@@ -185,17 +188,22 @@ def listing(session: Session, principal: Principal, *, limit: int = 200) -> list
 
 
 def listing_page(session: Session, principal: Principal, page: int = 1, *, q: str = "",
-                 status: str = "") -> Paged[ImportRow]:
+                 status: str = "", only: list[str] | None = None) -> Paged[ImportRow]:
     """`listing` a page at a time (the page showed the latest 100 and nothing said there were more), searched by
-    file name and filtered by status (`imports_page`)."""
-    found = imports_page(session, principal, page, q=q, status=status)
+    file name and filtered by status (`imports_page`); `only`: those imports (`waiting(...).mine`)."""
+    found = imports_page(session, principal, page, q=q, status=status, only=only)
     names = _names(session, found.items)
     return found.map(lambda r: import_row(r, names))
 
 
+def waiting(session: Session, principal: Principal) -> Waiting:
+    """The pending imports of the caller's counties (at most one a county), asked `service.confirms_refused` (the
+    rule `confirm` refuses by) all at once: those the caller may confirm (what the home card counts and
+    /roster?to_decide=1 lists) and how many others wait for another county reviewer."""
+    return second_person.waiting(session, principal, select(RosterImport).where(RosterImport.status == "pending"),
+                                 RosterImport.county_code, confirms_refused)
+
+
 def pending_count(session: Session, principal: Principal) -> int:
-    """Imports of the caller's counties waiting for a second county reviewer (the home page's card)."""
-    stmt = select(func.count()).select_from(RosterImport).where(RosterImport.status == "pending")
-    if principal.counties:
-        stmt = stmt.where(RosterImport.county_code.in_(principal.counties))
-    return session.scalar(stmt) or 0
+    """The pending imports of the caller's counties the caller may confirm (the home page's card, `waiting`)."""
+    return len(waiting(session, principal).mine)

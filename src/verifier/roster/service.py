@@ -167,11 +167,6 @@ def load(session: Session, import_id: str, principal: Principal, *, for_update: 
     return row
 
 
-def _linked(session: Session, a: str, b: str) -> bool:
-    """Whether account `b` had its password last set by `a` (so `a` knew a password of it)."""
-    return bool(session.scalar(select(User.id).where(User.id == b, User.password_set_by == a)))
-
-
 def shared_password_setter(session: Session, a: str, b: str) -> str | None:
     """Who last set the passwords of both accounts `a` and `b` (opened or reset both), if one person did: not a refusal
     (an admin opens most accounts of a county), but the confirmer is warned and the confirmation logs it."""
@@ -217,32 +212,44 @@ def password_links_of(session: Session, users: set[str] | frozenset[str],
     return out
 
 
-def _username(session: Session, user_id: str) -> str:
-    return session.scalar(select(User.username).where(User.id == user_id)) or user_id
-
-
 def may_confirm(session: Session, row: RosterImport, principal: Principal) -> str | None:
     """Whether `principal` may confirm the import `row` (its status aside): None, or why not in Chinese. The one
-    rule, read by `confirm` (refused 403 with this reason) and by the confirmation page (the reason instead of the
-    button): a county reviewer with an active account, not its importer, not linked to the importer's account by a
-    password either set for the other, and not sharing with it a password setter while either still has the
-    password that person set."""
+    rule (`confirms_refused`), read by `confirm` (refused 403 with this reason), by the confirmation page (the reason
+    instead of the button) and by the home page's card (`comparison.to_decide`)."""
+    return confirms_refused(session, [row], principal)[row.id]
+
+
+def confirms_refused(session: Session, rows: Iterable[RosterImport], principal: Principal) -> dict[str, str | None]:
+    """`may_confirm` of each import, by import, in a fixed number of statements whatever their count: a county
+    reviewer with an active account, not its importer, not linked to the importer's account by a password either set
+    for the other, and not sharing with it a password setter while either still has the password that person set."""
+    rows = list(rows)
     if not principal.has(*CONFIRM_ROLES):
-        return "只有本县的县级复核员可以确认名册"
-    if principal.id == row.imported_by:
-        return OWN_IMPORT
-    own = session.get(User, principal.id)
-    if own is None or not own.active:
-        return "只有在用的县级复核员账号可以确认名册"
-    if _linked(session, row.imported_by, principal.id) or _linked(session, principal.id, row.imported_by):
-        return LINKED_ACCOUNT
-    setter = shared_password_setter(session, row.imported_by, principal.id)
-    if setter is not None:
-        unchanged = [who for who, uid in (("导入人", row.imported_by), ("您", principal.id))
-                     if session.scalar(select(User.password_change_required).where(User.id == uid))]
-        if unchanged:
-            return FRESH_PASSWORD.format(setter=_username(session, setter), who="和".join(unchanged))
-    return None
+        return {r.id: "只有本县的县级复核员可以确认名册" for r in rows}
+    people = {r.imported_by for r in rows} | {principal.id}
+    accounts = {uid: (setter, bool(fresh), bool(active)) for uid, setter, fresh, active in session.execute(
+        select(User.id, User.password_set_by, User.password_change_required, User.active)
+        .where(User.id.in_(sorted(people)))).tuples()} if rows else {}
+    own_setter, own_fresh, own_active = accounts.get(principal.id, (None, False, False))
+    shared = {accounts[r.imported_by][0] for r in rows if r.imported_by in accounts and r.imported_by != principal.id
+              and own_setter is not None and accounts[r.imported_by][0] == own_setter}
+    usernames = dict(session.execute(select(User.id, User.username).where(User.id.in_(sorted(shared)))).tuples()
+                     .all()) if shared else {}
+    out: dict[str, str | None] = {}
+    for row in rows:
+        setter, fresh, _ = accounts.get(row.imported_by, (None, False, False))
+        if principal.id == row.imported_by:
+            out[row.id] = OWN_IMPORT
+        elif not own_active:
+            out[row.id] = "只有在用的县级复核员账号可以确认名册"
+        elif setter == principal.id or (own_setter is not None and own_setter == row.imported_by):
+            out[row.id] = LINKED_ACCOUNT  # one of them knew a password of the other
+        elif setter is not None and setter == own_setter and (fresh or own_fresh):
+            unchanged = [who for who, still in (("导入人", fresh), ("您", own_fresh)) if still]
+            out[row.id] = FRESH_PASSWORD.format(setter=usernames.get(setter, setter), who="和".join(unchanged))
+        else:
+            out[row.id] = None
+    return out
 
 
 @dataclass(frozen=True)
@@ -376,10 +383,12 @@ IMPORT_STATUSES = ("pending", "confirmed", "rejected")
 
 
 def imports_page(session: Session, principal: Principal, page: int = 1, page_size: int = PAGE_SIZE, *, q: str = "",
-                 status: str = "") -> Paged[Any]:
+                 status: str = "", only: Iterable[str] | None = None) -> Paged[Any]:
     """The imports the roster page lists, newest first, a page at a time: with `q`, those whose file name holds it;
-    with `status` (one of `IMPORT_STATUSES`; anything else is all), those in it."""
+    with `status` (one of `IMPORT_STATUSES`; anything else is all), those in it; with `only`, those of these ids."""
     stmt = _imports(principal)
+    if only is not None:
+        stmt = stmt.where(RosterImport.id.in_(sorted(only)))
     q = fold_search(q)
     if q:
         stmt = stmt.where(text_search(q, [RosterImport.filename]))

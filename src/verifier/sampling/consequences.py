@@ -7,7 +7,11 @@ Conventions
   and a case the county has just found ineligible must not be paid meanwhile. A correction (possible only while
   the verdict is pending) withdraws the consequence it replaces, as long as nothing was done on it: a hold not yet
   re-determined, a recovery without repayments. Otherwise the correction is refused (409): what was decided or
-  repaid on the strength of the first result stays, and the audit log keeps both.
+  repaid on the strength of the first result stays, and the audit log keeps both. A hold several rounds' deviations
+  share is withdrawn with the last of them; while another round still holds the case, a correction (or another
+  round's deviation joining the hold) withdraws the re-determination against the county's finding waiting on it
+  (`case.hold_redetermination_withdrawn`): the figure it went against, the strictest of every round holding the case
+  (cases/holds.py `county_figure_of`), is no longer the county's.
 * **Amounts.** The county's due = its relief when it finds the household eligible, else 0. The insurer's side =
   what the case has been paid (items the bank confirmed) when it was paid, else its confirmed relief (0 when the
   insurer found it ineligible). `over`/`under` are their difference.
@@ -39,7 +43,7 @@ from ..domain.errors import Forbidden, InvalidState, NotFound
 from ..domain.money import format_yuan
 from ..payments import recoveries
 from ..payments import service as payments
-from ..payments.models import PaymentItem, Recovery, SupplementaryPayment
+from ..payments.models import BankReturn, PaymentItem, Recovery, SupplementaryPayment
 from ..recusal import guard as recusal
 from ..recusal import refusals
 from ..roster.service import PASSWORD_LINK, password_links
@@ -51,6 +55,7 @@ from .models import CaseHold, CaseHoldProposal, SamplingDeviation, SamplingResul
 HOLDABLE = ("determined", "reviewed", "in_notice", "ready_to_pay", "in_batch", "payment_failed")
 HOLD_OPENED = "case.held"
 HOLD_WITHDRAWN = "case.hold_withdrawn"
+PROPOSAL_WITHDRAWN = "case.hold_redetermination_withdrawn"
 SUPPLEMENT_OPENED = "case.supplement_opened"
 SUPPLEMENT_WITHDRAWN = "case.supplement_withdrawn"
 SUPPLEMENT_CONFIRMED = "case.supplement_confirmed"
@@ -159,8 +164,10 @@ def open_supplement(session: Session, case: Case, amount: int, determination_id:
 def _open_hold(session: Session, case: Case, rnd: SamplingRound, finding: str, *, principal: Principal,
                clock: Clock) -> CaseHold:
     existing = session.scalar(select(CaseHold).where(CaseHold.case_id == case.id, CaseHold.status == "open"))
-    if existing is not None:
-        return existing  # held already (by another round): one re-determination answers both
+    if existing is not None:  # held already (by another round): one re-determination answers both
+        # judged against both rounds' figure now (`holds.county_figure_of`): a proposal against the first's alone ends
+        _end_waiting(session, existing, rnd.id, "joined", None, principal=principal, clock=clock)
+        return existing
     hold = CaseHold(id=new_id("hold"), case_id=case.id, round_id=rnd.id, county_code=case.county_code, status="open",
                     finding=finding, opened_by=principal.id, opened_at=clock.now())
     session.add(hold)
@@ -171,6 +178,25 @@ def _open_hold(session: Session, case: Case, rnd: SamplingRound, finding: str, *
                  payload={"hold_id": hold.id, "round_id": rnd.id, "status": case.status, "finding": finding,
                           "taken_out_of_batch": taken_out})
     return hold
+
+
+def _end_waiting(session: Session, hold: CaseHold, round_id: str, why: str, reason: str | None, *,
+                 principal: Principal, clock: Clock) -> list[str]:
+    """Withdraw the re-determination against the county's finding waiting on `hold` (cases/hold_proposals.py), if
+    any, because the county's finding behind the hold changed: a re-check of a round holding the case corrected
+    (`corrected`, with the correction's reason), or another round's deviation joining the hold (`joined`). The
+    figure it went against is no longer the county's; the hold stays open, and a supervisor re-determines the case
+    again. The entry names the proposals ended."""
+    waiting = (CaseHoldProposal.hold_id == hold.id) & (CaseHoldProposal.status == "waiting")
+    ended = sorted(session.scalars(select(CaseHoldProposal.id).where(waiting).with_for_update()))
+    if not ended:
+        return []
+    session.execute(update(CaseHoldProposal).where(waiting).values(
+        status="withdrawn", answered_by=principal.id, answered_at=clock.now(), answer_note=reason))
+    _withdrawn(session, hold.case_id, PROPOSAL_WITHDRAWN, {
+        "hold_id": hold.id, "round_id": round_id, "why": why, "proposals_withdrawn": ended,
+        **({"reason_sha256": audit.text_digest(reason)} if reason else {})}, principal=principal, clock=clock)
+    return ended
 
 
 def _withdrawn(session: Session, case_id: str, action: str, payload: dict[str, Any], *, principal: Principal,
@@ -198,25 +224,30 @@ def withdraw(session: Session, rnd: SamplingRound, case_id: str, *, reason: str,
         hold = session.scalar(select(CaseHold).where(CaseHold.id == dev.hold_id).with_for_update()
                               .execution_options(populate_existing=True))
         assert hold is not None
-        if hold.round_id == rnd.id:
-            if hold.status != "open":
-                raise InvalidState("依据该复核结果暂停支付的案件已重新认定，复核结果不能再更正。")
-            others = session.scalar(select(func.count()).select_from(SamplingDeviation).where(
-                SamplingDeviation.hold_id == hold.id, SamplingDeviation.round_id != rnd.id))
-            if not others:
-                hold.status, hold.decided_by, hold.decided_at = "withdrawn", principal.id, clock.now()
-                hold.decision_reason = reason
-                # a re-determination against the county's finding waiting for its answer ends with the hold, named
-                # in the entry
-                waiting = (CaseHoldProposal.hold_id == hold.id) & (CaseHoldProposal.status == "waiting")
-                ended = list(session.scalars(select(CaseHoldProposal.id).where(waiting).with_for_update()))
-                session.execute(update(CaseHoldProposal).where(waiting).values(
-                    status="withdrawn", answered_by=principal.id, answered_at=clock.now(), answer_note=reason))
-                _withdrawn(session, case_id, HOLD_WITHDRAWN, {"hold_id": hold.id, "round_id": rnd.id,
-                                                                "proposals_withdrawn": sorted(ended),
-                                                                "reason_sha256": audit.text_digest(reason)},
-                           principal=principal, clock=clock)
-                out["hold_withdrawn"] = hold.id
+        if hold.status != "open":  # re-determined against every round holding it: none of them is corrected now
+            raise InvalidState("依据该复核结果暂停支付的案件已重新认定，复核结果不能再更正。")
+        others = session.scalar(select(func.count()).select_from(SamplingDeviation).where(
+            SamplingDeviation.hold_id == hold.id, SamplingDeviation.round_id != rnd.id))
+        if not others:  # no other round holds it (its own round's result may have been corrected before)
+            hold.status, hold.decided_by, hold.decided_at = "withdrawn", principal.id, clock.now()
+            hold.decision_reason = reason
+            # a re-determination against the county's finding waiting for its answer ends with the hold, named
+            # in the entry
+            waiting = (CaseHoldProposal.hold_id == hold.id) & (CaseHoldProposal.status == "waiting")
+            ended = list(session.scalars(select(CaseHoldProposal.id).where(waiting).with_for_update()))
+            session.execute(update(CaseHoldProposal).where(waiting).values(
+                status="withdrawn", answered_by=principal.id, answered_at=clock.now(), answer_note=reason))
+            _withdrawn(session, case_id, HOLD_WITHDRAWN, {"hold_id": hold.id, "round_id": rnd.id,
+                                                            "proposals_withdrawn": sorted(ended),
+                                                            "reason_sha256": audit.text_digest(reason)},
+                       principal=principal, clock=clock)
+            out["hold_withdrawn"] = hold.id
+        else:
+            # another round holds the case too: the hold stays, but the county's figure a waiting proposal went
+            # against (the strictest of every round holding it) is being corrected
+            ended = _end_waiting(session, hold, rnd.id, "corrected", reason, principal=principal, clock=clock)
+            if ended:
+                out["proposals_withdrawn"] = ended
     if dev.recovery_id is not None:
         rec = session.get(Recovery, dev.recovery_id)
         assert rec is not None
@@ -246,6 +277,17 @@ OPENED_BY_RECHECK = "按“四眼原则”，这笔补发由您录入的复核�
 CHECKED_IT = "补发须由另一位县级审核人员确认：您参与了该案件的入户核查或认定"
 CHECKED_LINKED = ("补发须由另一位县级审核人员确认：您的账号与{part}的账号有密码关联" + PASSWORD_LINK)
 OPENER_LINKED = "补发须由另一位县级审核人员确认：您的账号与开立这笔补发的人员有密码关联" + PASSWORD_LINK
+FAILED_BY_IMPORTER = ("按“四眼原则”，这笔补发的转账是由您导入的银行回单标为支付失败的：重新支付前的确认须由另一名县级审核人员办理")
+IMPORTER_LINKED = ("按“四眼原则”，这笔补发的转账是由与您的账号有密码关联" + PASSWORD_LINK
+                   + "的人员导入的银行回单标为支付失败的：重新支付前的确认须由另一名县级审核人员办理")
+
+
+def failure_importer(session: Session, supplement_id: str) -> str | None:
+    """Who imported the bank return that marked the supplement's latest transfer failed (None: none failed). A
+    failed supplement waits for a county reviewer's confirmation again (`payments.bank.import_return`), not theirs."""
+    return session.scalar(select(BankReturn.imported_by).join(PaymentItem, PaymentItem.return_id == BankReturn.id)
+                          .where(PaymentItem.supplement_id == supplement_id, PaymentItem.status == "failed")
+                          .order_by(PaymentItem.settled_at.desc(), PaymentItem.id.desc()).limit(1))
 
 
 def confirm_supplement(session: Session, supplement_id: str, *, principal: Principal, clock: Clock) -> dict[str, Any]:
@@ -263,8 +305,11 @@ def confirm_supplement(session: Session, supplement_id: str, *, principal: Princ
     if sup.status != "open":
         raise InvalidState("这笔补发已列入支付批次、已补发或已撤销：只有待列入支付批次的补发才需确认")
     took_part = None
+    importer = failure_importer(session, sup.id)
     if principal.id == sup.opened_by:
         took_part = OPENED_BY_CLOSER if sup.round_id is None else OPENED_BY_RECHECK
+    elif importer is not None and principal.id == importer:
+        took_part = FAILED_BY_IMPORTER
     elif password_links(session, principal.id, {sup.opened_by}):  # the roster's rule, as the follow-up's 回避 reads it
         took_part = OPENER_LINKED
     elif independence.took_part(session, sup.case_id, principal.id):
@@ -273,9 +318,12 @@ def confirm_supplement(session: Session, supplement_id: str, *, principal: Princ
         household = session.scalar(select(Case.household_id).where(Case.id == sup.case_id))
         raise refusals.refused(Forbidden(took_part), principal, "supplement_confirm",
                                [household] if household else [], case_id=sup.case_id, clock=clock)
-    # nor through an account linked to the account of one who took part in the case's check or determination
+    # nor through an account linked to the account of one who took part in the case's check or determination, or to
+    # the importer's of the return that failed it
     refusals.refuse_linked(session, principal, "supplement_confirm",
-                           independence.linked_parts(session, sup.case_id, CHECKED_LINKED), clock=clock)
+                           independence.linked_parts(session, sup.case_id, CHECKED_LINKED)
+                           + ([refusals.LinkedPart(importer, IMPORTER_LINKED, case_id=sup.case_id)] if importer else []),
+                           clock=clock)
     # 回避: nor a member, or declared relative of one, of the household, kept under this step (not the re-check's).
     recusal.refuse_case(session, principal, sup.case_id, step="supplement_confirm", clock=clock)
     sup.confirmed_by, sup.confirmed_at = principal.id, clock.now()
@@ -285,7 +333,7 @@ def confirm_supplement(session: Session, supplement_id: str, *, principal: Princ
     audit.append(session, actor=principal.id, role=principal.acting_role((CONFIRMER,)), action=SUPPLEMENT_CONFIRMED,
                  subject=case.id, contract_hash=case.contract_hash, clock=clock,
                  payload={"supplement_id": sup.id, "round_id": sup.round_id, "amount": format_yuan(sup.amount),
-                          "opened_by": sup.opened_by})
+                          "opened_by": sup.opened_by, **({"after_failure": True} if importer else {})})
     return supplement_out(sup)
 
 

@@ -47,6 +47,8 @@ class VisitAttemptPages(Controller):
     def submit(self, case_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
         problems: list[FieldError] = []
         visited_on = parse_day(data.get("visited_on"), "visited_on", problems)
+        if visited_on is not None and visited_on > ctx.clock.today():  # told with a missing outcome, not after it
+            problems.append(FieldError("visited_on", "不能晚于今天"))
         outcome = clean(data.get("outcome"))
         if not outcome:
             problems.append(FieldError("outcome", "请选择未能核查的原因"))

@@ -18,6 +18,7 @@ from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFaile
 from ..http import DOCX, Ctx, get, post
 from ..notices import posting
 from ..notices import service as notice_service
+from ..accounts.probes import Limit, TooManyLookups
 from ..referrals import edit as application_edit
 from ..referrals import service as referral_service
 from ..referrals.parsing import parse_application
@@ -118,10 +119,15 @@ class ApplicationPages(Controller):
             if problems:
                 raise ValidationFailed(problems)
             with ctx.db.begin() as session:
-                result = referral_service.enter_application(session, vault=ctx.vault, payload=payload,
-                                                            principal=request.user, clock=ctx.clock)
+                result = referral_service.enter_application(
+                    session, vault=ctx.vault, payload=payload, principal=request.user, clock=ctx.clock,
+                    lookups=Limit.of(ctx.settings))
         except ValidationFailed as exc:
             return _application_form(request, ctx, form_state(data, exc, APPLICATION_FIELDS), status_code=422)
+        except TooManyLookups as exc:  # the roster not read (referrals/roster_probes.py): the form kept as typed
+            state = form_state(data, None, APPLICATION_FIELDS)
+            state.general.append(exc.detail)
+            return _application_form(request, ctx, state, status_code=429)
         return see_other(f"/cases/{result.case_ids[0]}", done="merged" if result.merged else "application")
 
     def _edit_form(self, request: Req, ctx: Any, case_id: str, state: FormState | None = None,
@@ -181,27 +187,19 @@ def render_notice(request: Req, ctx: Any, notice_id: str, *, status_code: int = 
         preview = render_notice_html(notice_service.notice_document(notice))
         wall = posting.posting_state(session, notice)
         basis = posting.review_basis(session, notice.id)
-        recorders = posting.village_recorders(session, notice.id)
-        deciders = posting.deciders(session, notice.id)
         bare = posting.bare_reviews(session, notice.id)
-        # an account linked by a password to the poster's, a recorder's or a decider's: the rule confirm_posting
-        # refuses by, said instead of the button
-        linked = (posting.linked_confirmer(session, notice, request.user)
-                  if request.user.has(*posting.CONFIRMERS) and wall["awaiting_second_person"] else None)
+        # Why this user may not confirm (shown instead of the button): the rule confirm_posting refuses by and the
+        # home card counts by (the poster, a recorder of its reviews, a decider of its cases, an account linked to
+        # one of theirs by a password, anyone but the county reviewer while a review was recorded on its own)
+        may_attest = request.user.has(*posting.CONFIRMERS) and wall["awaiting_second_person"]
+        refusal = posting.confirms_refused(session, [notice], request.user)[notice.id] if may_attest else None
         names = user_names(session, [notice.posted_by, *(o.recorded_by for o in objections),
                                      *(o.resolved_by for o in objections if o.resolved_by),
                                      *(p["uploaded_by"] for p in wall["photos"]),
                                      *([notice.posting_confirmed_by] if notice.posting_confirmed_by else [])])
     open_objections = sum(o.status == "open" for o in objections)
     user = request.user
-    may_attest = user.has(*posting.CONFIRMERS) and wall["awaiting_second_person"]
-    # Why this user may not confirm (shown instead of the button): the poster, a recorder of its reviews, a decider
-    # of its cases, or anyone but the county reviewer while a household passed by a review recorded on its own.
-    not_you = ("公示由您发布，张贴须由另一人确认" if user.id == notice.posted_by else
-               "您录入了该公示中农户的村级评议，张贴须由另一人确认" if user.id in recorders else
-               "您参与了该公示中农户的入户核查或核定（含安排走访、选派核查员或退回核查），张贴须由另一人确认" if user.id in deciders else
-               "有农户的村级评议是单独录入的，本公示的张贴须由县级复核员核实后确认"
-               if bare and not user.has("county_reviewer") else linked or "")
+    not_you = refusal.text if refusal is not None else ""
     # the county reviewer may confirm a wall nobody photographed in its period, saying how they verified it
     may_confirm_undated = user.has("county_reviewer") and not any(p["in_period"] for p in wall["photos"])
     can_close = notice.status == "open" and today >= notice.ends_on and not open_objections
@@ -223,13 +221,18 @@ class NoticePages(Controller):
     @get("/", opt=ANY)
     def list_notices(self, ctx: Ctx, request: Req, status: FromQuery[Literal["open", "closed"] | None] = None,
                      q: Annotated[str, Parameter(max_length=200)] = "",
-                     posting_filter: Annotated[Literal["unconfirmed", ""], QueryParameter(name="posting")] = "",
+                     posting_filter: Annotated[Literal["unconfirmed", "to_decide", ""],
+                                               QueryParameter(name="posting")] = "",
                      page_no: Annotated[str | None, QueryParameter(name="page", max_length=12)] = None) -> Template:
+        """The notices, newest first, by status and searched; `posting=unconfirmed`: those whose posting waits for a
+        second person, `posting=to_decide`: of those, the ones the user may confirm (`posting.waiting`, the home
+        card's count)."""
         q = fold_search(q)
         with ctx.db.read() as session:
+            waiting = posting.waiting(session, request.user) if posting_filter == "to_decide" else None
             found = notice_service.find_notices(session, request.user, status=status, q=q, page=page_param(page_no),
-                                                 page_size=paging.PAGE_SIZE,
-                                                 unconfirmed=posting_filter == "unconfirmed")
+                                                 page_size=paging.PAGE_SIZE, unconfirmed=bool(posting_filter),
+                                                 only=waiting.mine if waiting is not None else None)
             clerk = request.user.has("town_clerk")
             awaiting = notice_service.villages_awaiting_notice(session, request.user) if clerk else []
             objections = notice_service.open_objections_of(session, [n.id for n in found.items])
@@ -240,12 +243,15 @@ class NoticePages(Controller):
         return page(request, "notices.html", notices=found.items, awaiting=awaiting, status=status or "", q=q,
                     objections=objections, standings=standings,
                     posting=posting_filter, export_url=export.url(),
+                    others=waiting.others if waiting is not None else 0,
+                    confirmer=request.user.has(*posting.CONFIRMERS),
                     pager=pager, today=ctx.clock.today())
 
     @get("/export.xlsx", opt=ANY)
     def export(self, ctx: Ctx, request: Req, status: FromQuery[Literal["open", "closed", ""]] = "",
                q: Annotated[str, Parameter(max_length=200)] = "",
-               posting_filter: Annotated[Literal["unconfirmed", ""], QueryParameter(name="posting")] = "",
+               posting_filter: Annotated[Literal["unconfirmed", "to_decide", ""],
+                                         QueryParameter(name="posting")] = "",
                ) -> Response[bytes]:
         """The list's notices, all its pages: its status, search and 张贴待第二人确认 (the link carries them)."""
         return exports.notices_response(ctx, request.user, status, "", fold_search(q), posting_filter)

@@ -63,7 +63,7 @@ def case_deviations(session: Session, case_id: str, user: Principal) -> dict[str
     may_answer = waiting is not None and user.has(hold_proposals.ROLE)
     rechecks = smp.visits_of_case(session, case_id) if user.has(*smp.RECHECK_READERS) else []
     names |= user_names(session, [r["result"].recorded_by for r in rechecks])
-    rounds = smp.round_titles(session, ([open_hold["round_id"]] if open_hold else [])
+    rounds = smp.round_titles(session, (list(open_hold["rounds"]) + [open_hold["round_id"]] if open_hold else [])
                               + [r["round_id"] for r in rechecks])
     may_redetermine = open_hold is not None and user.has(holds.ROLE)
     return {"holds": held, "recoveries": recs, "open_hold": open_hold, "names": names, "rounds": rounds,
@@ -252,6 +252,9 @@ class HoldProposalPages(Controller):
         with ctx.db.read() as session:
             found = hold_proposal_list.find(session, request.user, view=view, q=q, page=page_param(page_no),
                                             page_size=paging.PAGE_SIZE, deciding=deciding)
+            # none for this user: how many wait for another county reviewer (the empty list says so)
+            others = (hold_proposal_list.find(session, request.user, page_size=1).total
+                      if deciding and not q and not found.total else 0)
             waiting = [p for p in found.items if p["status"] == "waiting"]
             why = hold_proposals.answers_refused(session, [p["case_id"] for p in waiting], request.user)
             refused = {p["id"]: why.get(p["case_id"]) for p in waiting}
@@ -259,7 +262,7 @@ class HoldProposalPages(Controller):
                                + [p["answered_by"] or "" for p in found.items])
         pager = Pager.over("/hold-proposals", {"status": view, "q": q, "to_decide": "1" if deciding else ""}, found)
         return page(request, "hold_proposals.html", items=found.items, names=names, refused=refused, p=pager,
-                    view=view, q=q, sl=sl, limited=bool(request.user.counties), to_decide=deciding)
+                    view=view, q=q, sl=sl, limited=bool(request.user.counties), to_decide=deciding, others=others)
 
 
 class RedeterminationPages(Controller):

@@ -33,12 +33,12 @@ from ..needs import figures as need_figures
 from ..needs import service as need_service
 from ..http import Ctx, get, post
 from ..notices.posting import CONFIRMERS as POSTING_CONFIRMERS
+from ..notices.posting import waiting as posting_waiting
 from ..notices import reading as notice_reading
-from ..notices.reading import posting_unconfirmed
 from ..payments import one_account
 from ..recusal import refusals as recusal_refusals
 from ..recusal import service as recusal_service
-from ..registers import service as register_service
+from ..registers import confirmation as register_confirmation
 from ..roster import comparison as roster_comparison
 from ..notices.service import REVIEW_FAIL_CONFIRMERS, clerk_home, review_fail_proposals
 from . import dashboard as dashboard_page
@@ -132,10 +132,12 @@ def _tasks(session: Session, user: Principal, today: date) -> list[dict[str, Any
         card("公示中", "/notices?status=open", notices.open_notices, "正在公示的公示（份），期满后结束公示")
         card("待处理异议", "/notices?status=open", notices.open_objections)
     if user.has(*POSTING_CONFIRMERS):
-        card("公示张贴待第二人确认", "/notices?posting=unconfirmed", posting_unconfirmed(session, user),
+        card("公示张贴待第二人确认", "/notices?posting=to_decide", len(posting_waiting(session, user).mine),
              "公示张贴须由发布人以外的另一人凭公示期内的照片确认，确认前不能付款")
     if user.has("insurer_supervisor"):
-        card("待排期", "/schedule", counts.get("screened", 0), "已通过初筛、等待安排入户核查")
+        # with the cases scheduled on a stale visit, to be sent to others: what /schedule lists
+        card("待排期", "/schedule", counts.get("screened", 0) + len(case_service.stale_scheduled(session, user)),
+             "已通过初筛、等待安排入户核查；原走访人员须回避、须改派的案件")
         card("已排期待核查", "/cases?status=scheduled", counts.get("scheduled", 0))
         card("待认定", "/cases?status=checked", counts.get("checked", 0), "已完成入户核查、等待确认认定结果")
     if user.has(*household_proposals.CONFIRMERS):
@@ -161,9 +163,9 @@ def _tasks(session: Session, user: Principal, today: date) -> list[dict[str, Any
         card("跨县登记冲突", "/conflicts", conflict_service.count_conflicts(session, user),
              "在本县被转介或核查、家庭却登记在外县的人员")
     if user.has("county_reviewer"):
-        card("名册待第二人确认", "/roster", roster_comparison.pending_count(session, user),
+        card("名册待第二人确认", "/roster?to_decide=1", roster_comparison.pending_count(session, user),
              "导入的脱贫户和监测对象名册，须由导入人以外的县级复核员核对变化后确认才生效")
-        card("比对名单待第二人确认", "/registers?status=pending", register_service.pending_count(session, user),
+        card("比对名单待第二人确认", "/registers?to_decide=1", len(register_confirmation.waiting(session, user).mine),
              "导入的部门比对名单，须由导入人以外的县级复核员核对变化后确认才参与比对")
         card("导入部门比对名单", "/registers", None, "车辆、市场主体、商品房、财政供养、存款、医保结算")
     if user.has(*REPORT_READERS):

@@ -56,12 +56,17 @@ class HouseholdProposalPages(Controller):
         deciding = to_decide == "1" and not view
         q = fold_search(q)
         with ctx.db.read() as session:
+            # the card's count (`proposal_list.waiting`); none for this user: the empty list says how many wait for
+            # someone else, not that none wait
+            waiting = proposal_list.waiting(session, request.user) if deciding else None
             found = proposal_list.find(session, request.user, view=view, q=q, page=page_param(page_no),
-                                       page_size=paging.PAGE_SIZE, to_decide=deciding)
+                                       page_size=paging.PAGE_SIZE, to_decide=deciding,
+                                       only=waiting.mine if waiting is not None else None)
+            others = waiting.others if waiting is not None else 0
         pager = Pager.over("/household-proposals", {"status": view, "q": q, "to_decide": "1" if deciding else ""},
                            found)
         return page(request, "household_proposals.html", rows=found.items, p=pager, view=view, q=q,
-                    to_decide=deciding)
+                    to_decide=deciding, others=others)
 
     @get("/{proposal_id:str}", opt=IMPORTERS)
     def show(self, proposal_id: Id, ctx: Ctx, request: Req, case: Id = "") -> Template:

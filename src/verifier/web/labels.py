@@ -36,6 +36,10 @@ RECHECK_BARS = {"objection": "参加过异议成立的核查", "linked_objection
                 "sent_back": "参加过被退回的核查", "linked_sent_back": "账号与参加过被退回的核查的核查员有密码关联",
                 "review": "参加过本案复核申请之前的核查",
                 "linked_review": "账号与参加过本案复核申请之前的核查的核查员有密码关联"}
+# The scheduling page's row of a case scheduled on a stale visit (`cases.service.stale_scheduled`), and its form's note.
+REASSIGN = "原走访人员须回避，请改派"
+REASSIGN_NOTE = ("当前走访已失效：原走访人员参加过本案须由其他核查员重新核查的核查（或其账号与这些核查员的账号有密码关联），"
+                 "须回避。请改派其他核查员，保存后原走访结束。")
 RECHECK_HEADLINES = {"objection": "本案公示期间异议成立，须由其他核查员重新入户核查。",
                      "sent_back": "本案的核查已被退回，须由其他核查员重新入户核查。",
                      "review": "本案已登记复核申请，复核须由其他核查员入户核查。"}
@@ -93,9 +97,12 @@ HOUSEHOLD_PROPOSAL_KINDS = {"merge": "合并家庭", "move": "迁移成员"}
 LABOUR = {"full": "全劳力", "partial": "半劳力", "none": "无劳力"}
 SOURCES = dict(MANUAL_SOURCE_NAMES)  # the cross-check sources an officer records (as the household file names them)
 FINDINGS = {"consistent": "一致", "inconsistent": "不一致"}
+# An evidence file's kind as the case page names it (the kinds `checks.service.EVIDENCE_TYPES` accepts)
+EVIDENCE_KINDS = {"image/jpeg": "JPEG 照片", "image/png": "PNG 照片", "image/webp": "WebP 照片",
+                  "application/pdf": "PDF 扫描件"}
 VISIT_OUTCOMES = {"not_home": "家中无人", "refused": "拒绝核查", "moved_away": "已搬离", "other": "其他原因"}
 VISIT_ENDED = {"rescheduled": "已改期", "failed": "未能核查", "sent_back": "核查被退回", "objection_upheld": "异议成立后撤销",
-               "merged": "案件已合并", "ended": "已结束"}
+               "officers_stood_aside": "原走访人员须回避，已改派", "merged": "案件已合并", "ended": "已结束"}
 """Why a visit no longer current ended (`VisitOut.ended`, derived on the case page's read model)."""
 CHANNELS = dict(CHANNEL_ZH)
 # why a photo of a notice on the wall does or does not count for its posting (domain.photo_times.wall_photo_standing)
@@ -208,6 +215,7 @@ ACTIONS = {
     "case.hold_withdrawn": "复核结果更正，撤销暂停支付", "case.hold_redetermined": "暂停支付后重新认定",
     "case.hold_redetermination_proposed": "暂停支付后重新认定（与县级复核结论不一致，待县级确认）",
     "case.hold_redetermination_declined": "驳回与县级复核结论不一致的重新认定",
+    "case.hold_redetermination_withdrawn": "县级复核结果有变化，撤销待县级确认的重新认定",
     "case.redetermine_ineligible": "重新认定不符合条件",
     "recovery.opened": "发起追回", "recovery.withdrawn": "撤销追回（核实结果更正：复核或回访）",
     "recovery.repayment_recorded": "登记追回还款", "recovery.repayment_confirmed": "确认追回还款",
@@ -367,6 +375,7 @@ DONE_MESSAGES = {
     "scheduled": "走访已安排。",
     "scheduled_late": "走访已安排。走访日期晚于核查期限，核查将记为逾期。",
     "determined": "认定结果已确认。",
+    "determined_already": "本案的认定结果此前已确认（重复提交未再保存），以下是案件的当前情况。",
     "check": "入户核查已提交。",
     "bills_added": "票据已补录：认定页按补录后的票据计算。",
     "check_done": "本案的入户核查已提交，无需再填写；以下是已保存的内容。",

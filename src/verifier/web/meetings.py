@@ -85,7 +85,10 @@ class MeetingPages(Controller):
         fields = MEETING_FIELDS + tuple(f"{k}_{n}" for n in range(1, len(entries) + 1) for k in ("result", "note"))
         try:
             if problems or held_on is None:
-                raise ValidationFailed(problems)
+                typed = [p for p in meeting_service.typed_problems(
+                    clean(data.get("venue")), clean(data.get("attendees")), clean(data.get("minutes")), members,
+                    sealed is not None) if p.field not in {q.field for q in problems}]
+                raise ValidationFailed(problems + typed)
             request_ = meeting_service.MeetingRequest(
                 county_code=county, town=town, village=village, held_on=held_on, venue=clean(data.get("venue")),
                 attendees=clean(data.get("attendees")), minutes=clean(data.get("minutes")), entries=entries,

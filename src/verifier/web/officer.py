@@ -18,11 +18,13 @@ from litestar.datastructures import UploadFile
 from litestar.params import MultipartBody, Parameter
 from litestar.response import Template
 
+from ..accounts.probes import Limit
 from ..cases import fieldlist
 from ..cases.service import assigned_visit, case_status, field_officers
 from ..cases.workflow import load_case
 from ..cases import route_sheet
 from ..checks import bills as check_bills
+from ..checks import member_probes
 from ..checks import service as check_service
 from ..domain import late_entry
 from ..domain.causes import CauseDef
@@ -366,12 +368,16 @@ class CheckPages(Controller):
         try:
             with ctx.db.begin() as session:
                 check_service.record_check(session, case_id, parsed.data, vault=ctx.vault, principal=user,
-                                           clock=ctx.clock)
+                                           clock=ctx.clock, lookups=Limit.of(ctx.settings))
         except ValidationFailed as exc:
             for e in exc.errors:
                 add_error(state, FieldError(_rename(e, parsed), e.message), known, {})
             return self._render(request, ctx, case_id, state, status_code=422, evidence=evidence, rows=rows, bills=bills,
                                 conflicts=_other_households(ctx, request, case_id, parsed, exc))
+        except member_probes.TooManyNewMembers as exc:
+            # the form kept, nothing compared (checks/member_probes.py)
+            return self._render(request, ctx, case_id, state, status_code=429, evidence=evidence, rows=rows, bills=bills,
+                                message=exc.detail)
         except InvalidState as exc:
             with ctx.db.read() as session:
                 latest = check_service.latest_check(session, case_id)

@@ -53,12 +53,17 @@ class RegisterPages(Controller):
 
     def _form(self, request: Req, ctx: Any, state: FormState, *, status_code: int = 200,
               rows: list[Any] | None = None, done: tuple[str, bool] | None = None, at: int = 1,
-              q: str = "", status: str = "") -> Template:
+              q: str = "", status: str = "", deciding: bool = False) -> Template:
         q, status = fold_search(q), status if status in REGISTER_STATUS else ""  # an unknown status: all
+        if deciding:
+            status = "pending"
         with ctx.db.read() as session:
             counties = counties_of(session, request.user)
+            # to_decide=1: the pending ones the user may confirm (the home card's count), and how many wait for another
+            waiting = confirmation.waiting(session, request.user) if deciding else None
             listed = service.imports_page(session, request.user, at, q=q, status=status,
-                                          kinds=[k for k, name in REGISTER_KINDS.items() if q and q in name])
+                                          kinds=[k for k, name in REGISTER_KINDS.items() if q and q in name],
+                                          only=waiting.mine if waiting is not None else None)
             # after a file: the import, read back from the store, never from the address
             result = service.import_run(session, request.user, done[0], repeated=done[1]) if done else None
         if result is not None:  # its kind and county, as the form was sent
@@ -69,18 +74,23 @@ class RegisterPages(Controller):
         columns["medical"] = ["结算日期 或 年度", "个人自付 或 总费用、统筹支付、大病保险、医疗救助"]
         return page(request, "registers.html", status_code=status_code, form=state, counties=counties, kinds=kinds,
                     bad_rows=rows or [], result=result, imports=listed.items, columns=columns,
-                    pager=Pager.over("/registers", {"q": q, "status": status}, listed), q=q, status=status,
-                    bureaus=service.DEFAULT_BUREAUS, statuses=REGISTER_STATUS)
+                    pager=Pager.over("/registers", {"q": q, "status": status, "to_decide": "1" if deciding else ""},
+                                     listed), q=q, status=status,
+                    bureaus=service.DEFAULT_BUREAUS, statuses=REGISTER_STATUS, to_decide=deciding,
+                    others=waiting.others if waiting is not None else 0)
 
     @get("/", opt=IMPORTERS)
     def form(self, ctx: Ctx, request: Req,
              page_no: Annotated[str | None, QueryParameter(name="page", max_length=12)] = None,
              q: Annotated[str, QueryParameter(max_length=100)] = "",
-             status: Annotated[str, QueryParameter(max_length=12)] = "") -> Template:
+             status: Annotated[str, QueryParameter(max_length=12)] = "",
+             to_decide: Annotated[str, QueryParameter(max_length=1)] = "") -> Template:
+        """The import form and the imports, newest first, searched and by status; `to_decide=1`: the pending ones the
+        user may confirm (`confirmation.waiting`, the home card's count)."""
         counties = request.user.counties
         values = {"county_code": counties[0] if len(counties) == 1 else ""}
         return self._form(request, ctx, FormState(values=values), done=import_outcome(request, REGISTER_DONE),
-                          at=page_param(page_no), q=q, status=status)
+                          at=page_param(page_no), q=q, status=status, deciding=to_decide == "1")
 
     @post("/", opt=IMPORTERS, status_code=303)
     def upload(self, ctx: Ctx, request: Req, data: MultipartBody[dict[str, Any]]) -> Any:

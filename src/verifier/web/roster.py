@@ -61,23 +61,34 @@ class RosterPages(Controller):
     def imports(self, ctx: Ctx, request: Req,
                 page_no: Annotated[str | None, QueryParameter(name="page", max_length=12)] = None,
                 q: Annotated[str, QueryParameter(max_length=100)] = "",
-                status: Annotated[str, QueryParameter(max_length=12)] = "") -> Template:
-        return self._imports(ctx, request, FormState(), at=page_param(page_no), q=q, status=status)
+                status: Annotated[str, QueryParameter(max_length=12)] = "",
+                to_decide: Annotated[str, QueryParameter(max_length=1)] = "") -> Template:
+        """The imports, newest first, searched and by status; `to_decide=1`: the pending ones the user may confirm
+        (the home card's count, `comparison.waiting`)."""
+        return self._imports(ctx, request, FormState(), at=page_param(page_no), q=q, status=status,
+                             deciding=to_decide == "1")
 
     def _imports(self, ctx: Ctx, request: Req, form: FormState, *, status_code: int = 200,
-                 problems: list[str] | None = None, at: int = 1, q: str = "", status: str = "") -> Template:
+                 problems: list[str] | None = None, at: int = 1, q: str = "", status: str = "",
+                 deciding: bool = False) -> Template:
         q, status = fold_search(q), status if status in ROSTER_STATUS else ""  # an unknown status: all
+        if deciding:
+            status = "pending"
         with ctx.db.read() as session:
-            found = comparison.listing_page(session, request.user, at, q=q, status=status)
+            waiting = comparison.waiting(session, request.user) if deciding else None
+            found = comparison.listing_page(session, request.user, at, q=q, status=status,
+                                            only=waiting.mine if waiting is not None else None)
             counties = counties_of(session, request.user) if request.user.has(*service.IMPORT_ROLES) else []
             # the import each of the reviewer's counties already has waiting (one at a time): linked above the form,
             # on the page itself as after an upload it refused
-            waiting = [(c, w.id) for c in counties if (w := service.pending_import(session, c)) is not None]
+            pending = [(c, w.id) for c in counties if (w := service.pending_import(session, c)) is not None]
         if len(counties) == 1:
             form.values.setdefault("county_code", counties[0])
+        pager = Pager.over("/roster", {"q": q, "status": status, "to_decide": "1" if deciding else ""}, found)
         return page(request, "roster.html", status_code=status_code, rows=found.items, statuses=ROSTER_STATUS,
-                    form=form, pager=Pager.over("/roster", {"q": q, "status": status}, found), q=q, status=status,
-                    counties=counties, waiting=waiting, problems=problems or [])
+                    form=form, pager=pager, q=q, status=status, counties=counties, waiting=pending,
+                    problems=problems or [], to_decide=deciding,
+                    others=waiting.others if waiting is not None else 0)
 
     @post("/", opt=IMPORTERS, status_code=303)
     def upload(self, ctx: Ctx, request: Req, data: MultipartBody[dict[str, Any]]) -> Any:

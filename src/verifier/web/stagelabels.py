@@ -54,7 +54,10 @@ SUPPLEMENT_STATUS = dict(SUPPLEMENT_STATUS_ZH)
 HOLD_STATUS = {"open": "暂停支付中", "decided": "已重新认定", "withdrawn": "已撤销（复核结果更正）"}
 HOLD_OUTCOMES = {"proceed": "继续办理", "ineligible": "认定不符合条件"}
 HOLD_PROPOSAL_STATUS = {"waiting": "待县级确认", "confirmed": "县级已确认，已生效", "declined": "县级已驳回，未生效",
-                        "withdrawn": "随暂停支付撤销（复核结果更正）"}
+                        "withdrawn": "随暂停支付撤销（复核结果更正）",
+                        # withdrawn while the hold stayed (`holds.hold_out` `stale`)
+                        "stale": "已撤销：提出后县级复核结果有变化（更正了复核结果，或另一轮抽样复核也发现偏差），"
+                                 "不能再确认或驳回，须由主管按县级现在的复核结果重新认定"}
 RECOVERY_STATUS = dict(RECOVERY_STATUS_ZH)
 WAIVER_OUTCOMES = {None: "待确认", "confirmed": "已确认核销", "declined": "已驳回",
                    "withdrawn": "已撤回（追回已结束）"}

@@ -47,7 +47,7 @@ from .common import (
     user_names,
 )
 from . import paging
-from .labels import CHANNELS, RECHECK_BARS, RECHECK_HEADLINES, message_zh
+from .labels import CHANNELS, REASSIGN, REASSIGN_NOTE, RECHECK_BARS, RECHECK_HEADLINES, message_zh
 from .paging import Pager, page_param
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -65,16 +65,20 @@ def _schedule_page(request: Req, ctx: Any, case_id: str, state: FormState, statu
         officers = [(u.id, f"{u.display_name}（{u.username}）")
                     for u in case_service.pickable_officers(session, case.county_code, request.user)]
         visit = case_service.active_visit(session, case.id)
+        # a stale visit (its officers stand aside: `stale_visits`): said, and its officers not offered again
+        stale = visit is not None and bool(case_service.stale_visits(session, [visit]))
         due = case_service.due_date(session, case)
         head = case.household.head_name
         vehicles = sorted(case_service.vehicles_in_use(session) | set(case_service.default_vehicles(len(officers))))
         if visit is not None and not state.values:
-            ids = list(visit.officer_ids) + ["", ""]
+            ids = ["", ""] if stale else list(visit.officer_ids) + ["", ""]
             state.values = {"officer_1": ids[0], "officer_2": ids[1], "vehicle": visit.vehicle or "",
                             "visit_on": visit.visit_on.isoformat()}
         last_time = case_service.last_household_officers(session, [case.id]).get(case.id, frozenset())
-        known = user_names(session, list(last_time))
+        open_ones = case_service.open_household_visits(session, [case.id]).get(case.id, frozenset()) - last_time
+        known = user_names(session, list(last_time | open_ones))
         barred = sorted(known.get(o, o) for o in last_time)
+        holding = sorted(known.get(o, o) for o in open_ones)
         # checked again (an upheld objection, a check sent back, a review request): who may not go, and why, said
         # before the supervisor picks (not only once refused); their second accounts too
         objected = case_service.recheck_bars(session, case.id, [o for o, _ in officers])
@@ -85,7 +89,8 @@ def _schedule_page(request: Req, ctx: Any, case_id: str, state: FormState, statu
     headline = next((RECHECK_HEADLINES[w] for w in objection_recheck.ORDER if w in whys), "")
     return page(request, "schedule_case.html", status_code=status_code, case=case, head=head, officers=officers,
                 visit=visit, due=due, vehicles=vehicles, form=state, today=ctx.clock.today(), barred=barred,
-                objected=shown, recheck_headline=headline)
+                holding=holding, objected=shown, recheck_headline=headline,
+                stale_note=REASSIGN_NOTE if stale else "")
 
 
 def _plan_page(request: Req, ctx: Any, state: FormState, *, proposal: dict[str, Any] | None = None,
@@ -104,6 +109,8 @@ def _plan_page(request: Req, ctx: Any, state: FormState, *, proposal: dict[str, 
         late = [{"visit": v, "case": c, "head": c.household.head_name, "officers": [who.get(o, o) for o in v.officer_ids],
                  "stale": v.id in stale} for v, c in overdue]
         waiting = [(c, c.household.head_name, due[c.id], tried.get(c.id)) for c in found.items]
+        # scheduled on a stale visit, or screened with one still active: others are to be sent (原走访人员须回避)
+        reassign = case_service.reassign(session, [c.id for c in found.items])
         # cases back after an upheld objection: the row says so (other officers go; the case's page names who not)
         objected = set(case_service.objected_officers(session, [c.id for c in found.items]))
         rows: list[dict[str, Any]] = []
@@ -125,7 +132,7 @@ def _plan_page(request: Req, ctx: Any, state: FormState, *, proposal: dict[str, 
     return page(request, "schedule.html", status_code=status_code, form=state, counties=counties, waiting=waiting,
                 shares=shares, share_names=share_names, share_days=case_service.HAND_PICKED_DAYS,
                 proposal=proposal, rows=rows, unplaced=unplaced, today=ctx.clock.today(), q=q, late=late,
-                objected=objected,
+                objected=objected, reassign=reassign, reassign_label=REASSIGN,
                 pager=Pager.over("/schedule", {"q": q}, found),
                 **({"form_page": stands_as} if stands_as else {}))
 
@@ -148,6 +155,8 @@ class SchedulePages(Controller):
         days_text = folded(data.get("days")) or "10"
         if not days_text.isdigit():
             problems.append(FieldError("days", f"应为整数（填写的是「{days_text}」）"))
+        elif not 1 <= int(days_text) <= 60:  # what the planner says too, told with the day's problem
+            problems.append(FieldError("days", "排期天数应在 1 至 60 天之间"))
         county = folded(data.get("county_code"))
         if not county:
             problems.append(FieldError("county_code", "必填"))
@@ -184,6 +193,8 @@ class SchedulePages(Controller):
         if not vehicle:
             problems.append(FieldError("vehicle", "请填写车辆"))
         reason = clean(data.get("reason"))
+        if problems and not reason:  # told with the form's own gaps (the service says it with its own problems)
+            problems.append(FieldError("reason", case_service.REASON_REQUIRED))
         rename = {"officers[0]": "officer_1", "officers[1]": "officer_2"}
         try:
             if problems or visit_on is None:
@@ -249,17 +260,29 @@ def _determination_page(request: Req, ctx: Any, case_id: str, *, status_code: in
             # recorder or an officer of it, or an account linked to theirs by a password (the rule `determine`
             # refuses by)
             "refused": check_service.determiner_refused(session, case, check, request.user),
+            # drawn in a county sample whose result is not recorded yet: said instead of the send-back form
+            "sampled": check_service.sample_waiting(session, case.id),
         }
     return page(request, "determination.html", status_code=status_code, case=case, head=head, check=check, d=view,
                 send_back=send_back or FormState(), message=message)
+
+
+def _determined_already(ctx: Any, case_id: str, request: Req) -> bool:
+    with ctx.db.read() as session:
+        return check_service.determined_already(session, case_id, request.user)
 
 
 class DeterminationPages(Controller):
     path = "/cases/{case_id:str}/determination"
 
     @get("/", opt=SUPERVISOR)
-    def preview(self, case_id: Id, ctx: Ctx, request: Req) -> Template:
-        return _determination_page(request, ctx, case_id)
+    def preview(self, case_id: Id, ctx: Ctx, request: Req) -> Any:
+        try:
+            return _determination_page(request, ctx, case_id)
+        except InvalidState:
+            if _determined_already(ctx, case_id, request):  # Back after confirming: the case, not a refusal
+                return see_other(f"/cases/{case_id}", done="determined_already")
+            raise
 
     @post("/", opt=SUPERVISOR, status_code=303)
     def confirm(self, case_id: Id, ctx: Ctx, request: Req) -> Any:
@@ -267,6 +290,8 @@ class DeterminationPages(Controller):
             with ctx.db.begin() as session:
                 check_service.determine(session, case_id, confirm=True, principal=request.user, clock=ctx.clock)
         except (Forbidden, InvalidState) as exc:
+            if isinstance(exc, InvalidState) and _determined_already(ctx, case_id, request):  # a stale tab's second
+                return see_other(f"/cases/{case_id}", done="determined_already")
             return _determination_page(request, ctx, case_id, status_code=exc.status, message=message_zh(exc.detail))
         except ValidationFailed as exc:  # 回避: said on the page, as the four-eyes refusals are
             return _determination_page(request, ctx, case_id, status_code=422,
@@ -333,7 +358,9 @@ class ImportPages(Controller):
     @post("/", opt=IMPORTERS, status_code=303)
     def upload(self, ctx: Ctx, request: Req, data: MultipartBody[dict[str, Any]]) -> Any:
         upload, state = import_file(data)
-        if upload is None:
+        if not clean(data.get("channel")):  # said in words with a missing file, not as the service's list of codes
+            state.add("channel", "请选择来源渠道")
+        if upload is None or state.errors:
             return self._form(request, ctx, state, status_code=422)
         values = state.values
         upload.file.seek(0)

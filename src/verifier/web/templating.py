@@ -82,6 +82,16 @@ def round_name(r: Any) -> str:
     return f"{labels.COUNTIES.get(code, code)} · {kind} · {day(get('checked_from'))} 至 {day(get('checked_to'))}"
 
 
+def file_size(size: Any) -> str:
+    """`{{ n|file_size }}`: a file's size in bytes as people read it ("不足 1 KB", "35 KB", "2.4 MB")."""
+    n = int(size or 0)
+    if n < 1024:
+        return "不足 1 KB"
+    if n < 1024 * 1024:
+        return f"{round(n / 1024)} KB"
+    return f"{n / (1024 * 1024):.1f} MB"
+
+
 def rate(value: Any) -> str:
     """A rate "0.6" as "60%"."""
     try:
@@ -107,7 +117,7 @@ def _msg(message: Any) -> str:
 def _register(engine: JinjaTemplateEngine) -> None:
     env = engine.engine
     env.filters.update(yuan=yuan, day=day, day_zh=typed.day_in_words, last_day=last_day, moment=moment, label=label, rate=rate, mask_id=mask_id,
-                       mask_name=mask_name, county=county, round_name=round_name, msg=_msg,
+                       file_size=file_size, mask_name=mask_name, county=county, round_name=round_name, msg=_msg,
                        said=labels.said_in_chinese, field_label=labels.field_label, action=labels.action_label)
     env.globals.update(labels=labels, typed=typed, static_url=static_url, reason_zh=labels.reason_zh, change_zh=stagelabels.change_zh,
                        item_status=stagelabels.ITEM_STATUS, batch_status=stagelabels.BATCH_STATUS)

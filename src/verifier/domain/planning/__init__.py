@@ -17,6 +17,8 @@ Rules
   insurer's service, it does not end the household's claim: a case that can only be visited late is still
   placed, as early as possible, and its assignment says by how many days it is late. Every case that is not
   placed is listed in `Plan.unplaced` with the reason. No case is dropped silently.
+* A case is not given an officer of its ``excluded_officers``, nor (rotation) an officer the plan already sends
+  to another case of its ``household``.
 
 Algorithm (greedy, day by day, earliest due date first)
 -------------------------------------------------------

@@ -26,6 +26,8 @@ class PlanCase:
     due_on: date
     # Officers who may not visit it: a review (复核) after an ineligible decision is made by different officers.
     excluded_officers: frozenset[str] = frozenset()
+    # Its household (rotation): the plan sends no officer to two of one household's cases ("": no such rule).
+    household: str = ""
 
 
 @dataclass(frozen=True)

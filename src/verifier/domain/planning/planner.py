@@ -79,6 +79,7 @@ def plan_visits(
     teams_formed: set[date] = set()  # days on which at least one team (with a vehicle) had room
     assignments: list[Assignment] = []
     placed: set[str] = set()
+    met: dict[str, set[str]] = {}  # household → the officers this plan sends to one of its cases (rotation)
     pending = [c for c in cases if c.referred_on <= c.due_on and c.referred_on <= window_end]
 
     for day in plan_days:
@@ -91,11 +92,12 @@ def plan_visits(
             teams_formed.add(day)
 
         eligible = [c for c in pending if earliest(c) <= day]
-        assignments += _fill_day(day, teams, eligible, last_chance, placed)
+        assignments += _fill_day(day, teams, eligible, last_chance, placed, met)
         pending = [c for c in pending if c.case_id not in placed]
 
     unplaced = [
-        Unplaced(c.case_id, _reason(c, start, window_end, plan_days, officers_free, teams_formed))
+        Unplaced(c.case_id, _reason(c, start, window_end, plan_days, officers_free, teams_formed,
+                                    bool(c.household) and c.household in met))
         for c in cases
         if c.case_id not in placed
     ]
@@ -108,8 +110,10 @@ def _fill_day(
     eligible: Sequence[PlanCase],
     last_chance: Mapping[str, date | None],
     placed: set[str],
+    met: dict[str, set[str]],
 ) -> list[Assignment]:
-    """Steps 2 to 4 of the algorithm for one day; ``eligible`` is in EDF order; adds to ``placed``."""
+    """Steps 2 to 4 of the algorithm for one day; ``eligible`` is in EDF order; adds to ``placed``, and to ``met``
+    the officers sent to each household (rotation: no officer is sent to two cases of one household)."""
     out: list[Assignment] = []
     by_village: dict[tuple[str, str], deque[PlanCase]] = defaultdict(deque)
     by_town: dict[str, deque[PlanCase]] = defaultdict(deque)
@@ -117,30 +121,35 @@ def _fill_day(
         by_village[(c.town, c.village)].append(c)
         by_town[c.town].append(c)
 
+    def barred(team: _Team, case: PlanCase) -> bool:
+        return bool(case.excluded_officers.intersection(team.officer_ids)
+                    or (case.household and met.get(case.household, set()).intersection(team.officer_ids)))
+
     def place(team: _Team, case: PlanCase) -> None:
         placed.add(case.case_id)
+        if case.household:
+            met.setdefault(case.household, set()).update(team.officer_ids)
         team.room -= 1
         out.append(Assignment(case.case_id, day, team.officer_ids, team.vehicle_id, days_late(day, case.due_on)))
 
     def drain(team: _Team, queue: deque[PlanCase]) -> None:
         # Every case popped is placed (or was already), so each queue is walked once a day; a case this team may
         # not visit goes back to the queue for another team.
-        barred: list[PlanCase] = []
+        skipped: list[PlanCase] = []
         while team.room and queue:
             case = queue.popleft()
             if case.case_id in placed:
                 continue
-            if case.excluded_officers.intersection(team.officer_ids):
-                barred.append(case)
+            if barred(team, case):
+                skipped.append(case)
             else:
                 place(team, case)
-        queue.extendleft(reversed(barred))
+        queue.extendleft(reversed(skipped))
 
     # 2. one village per team, seeded by the most urgent open case
     for team in teams:
         if team.village is None:
-            seed = next((c for c in eligible if c.case_id not in placed
-                         and not c.excluded_officers.intersection(team.officer_ids)), None)
+            seed = next((c for c in eligible if c.case_id not in placed and not barred(team, c)), None)
             if seed is None:
                 continue
             team.town, team.village = seed.town, seed.village
@@ -224,6 +233,7 @@ def _reason(
     plan_days: Sequence[date],
     officers_free: set[date],
     teams_formed: set[date],
+    household_met: bool = False,
 ) -> str:
     if case.due_on < case.referred_on:
         return f"核查期限 {case.due_on} 早于接收日期 {case.referred_on}，请核对案件日期"
@@ -240,6 +250,8 @@ def _reason(
         return f"没有空闲车辆{until}"
     if case.excluded_officers:
         return f"复核须由未参加首次核查的核查员进行，但无空闲人员{until}"
+    if household_met:
+        return f"按轮换规则，走访该户另一案件的核查员不能走访本案，但无其他空闲人员{until}"
     return f"各组已排满{until}"
 
 

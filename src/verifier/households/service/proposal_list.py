@@ -8,15 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import exists, false, func, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from ...accounts.auth import Principal
-from ...roster.service import password_links
 from ...store.paged import Paged, page_of, text_search
 from ...store.tables import Case, Household, Member
 from ..models import HouseholdChangeProposal as Proposal
-from .proposals import CONFIRMERS, UNKNOWN_ACCOUNT, _bar, _names
+from .proposals import LINKED_PROPOSER, UNKNOWN_ACCOUNT, _names, confirms_refused
 
 VIEWS = ("", "done")  # "": pending; "done": confirmed, declined or withdrawn
 
@@ -36,25 +35,41 @@ class ListedProposal:
     linked: bool  # the proposer's account is linked to the caller's by a password: the caller may not decide
     decided_by: str | None
     decided_at: datetime | None
-    refusal: str | None = None  # pending: why the caller may not decide it before any password link (`_bar`)
+    refusal: str | None = None  # pending: why the caller may not decide it (`confirms_refused`), a link aside
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """The pending proposals of the caller's counties: those the caller may confirm or decline (`mine`, ids: what the
+    home card counts and `to_decide` lists) and how many others wait for someone else."""
+
+    mine: list[str]
+    others: int
+
+
+def waiting(session: Session, principal: Principal) -> Waiting:
+    """The pending proposals of the caller's counties, asked `proposals.confirms_refused`, the rule the confirmation
+    refuses by, all at once."""
+    stmt = select(Proposal).where(Proposal.status == "pending")
+    if principal.counties:
+        stmt = stmt.where(Proposal.county_code.in_(sorted(principal.counties)))
+    rows = list(session.scalars(stmt))
+    refused = confirms_refused(session, rows, principal)
+    mine = sorted(r.id for r in rows if refused[r.id] is None)
+    return Waiting(mine, len(rows) - len(mine))
 
 
 def find(session: Session, principal: Principal, *, view: str = "", q: str = "", page: int = 1,
-         page_size: int = 50, to_decide: bool = False) -> Paged[ListedProposal]:
-    """`to_decide` (pending only): those the caller may confirm or decline, as `proposals.may_confirm` says: a
-    confirmer limited to the proposal's county, not its proposer, nor linked to the proposer's account by a
-    password (what the home card counts)."""
+         page_size: int = 50, to_decide: bool = False, only: list[str] | None = None) -> Paged[ListedProposal]:
+    """`to_decide` (pending only): those the caller may confirm or decline (`waiting(...).mine`, unless given as
+    `only`), as `proposals.may_confirm` says (what the home card counts)."""
     pending = view != "done"
     stmt = select(Proposal).where((Proposal.status == "pending") if pending else (Proposal.status != "pending"))
     if principal.counties:
         stmt = stmt.where(Proposal.county_code.in_(sorted(principal.counties)))
     if to_decide and pending:
-        if not principal.has(*CONFIRMERS) or not principal.counties:
-            stmt = stmt.where(false())
-        else:
-            proposers = set(session.scalars(stmt.with_only_columns(Proposal.proposed_by).distinct()))
-            barred = {principal.id} | set(password_links(session, principal.id, proposers - {principal.id}))
-            stmt = stmt.where(Proposal.proposed_by.not_in(sorted(barred)))
+        mine = only if only is not None else waiting(session, principal).mine
+        stmt = stmt.where(Proposal.id.in_(sorted(mine)))
     if q:
         one, other = aliased(Household), aliased(Household)
         stmt = stmt.where(or_(
@@ -72,11 +87,11 @@ def find(session: Session, principal: Principal, *, view: str = "", q: str = "",
         sorted({r.member_id for r in rows if r.member_id})))).tuples().all())
     people = {u for r in rows for u in (r.proposed_by, r.decided_by) if u}
     names = _names(session, people) if people else {}
-    linked = password_links(session, principal.id, {r.proposed_by for r in rows}) if pending and rows else frozenset()
+    refused = confirms_refused(session, [r for r in rows if r.status == "pending"], principal)
     return found.map(lambda r: ListedProposal(
         r.id, r.kind, r.status, heads.get(r.household_id, ""),
         heads.get(r.other_household_id) if r.other_household_id else None,
         members.get(r.member_id) if r.member_id else None, r.new_household, names.get(r.proposed_by, UNKNOWN_ACCOUNT),
-        r.proposed_at, r.proposed_by == principal.id, r.proposed_by in linked,
+        r.proposed_at, r.proposed_by == principal.id, refused.get(r.id) == LINKED_PROPOSER,
         names.get(r.decided_by, UNKNOWN_ACCOUNT) if r.decided_by else None, r.decided_at,
-        _bar(r, principal) if r.status == "pending" else None))
+        refused.get(r.id) if refused.get(r.id) != LINKED_PROPOSER else None))

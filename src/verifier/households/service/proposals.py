@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import or_, select
@@ -32,7 +33,7 @@ from ...audit import log as audit
 from ...clock import Clock
 from ...domain.errors import DomainError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ...recusal import refusals
-from ...roster.service import PASSWORD_LINK
+from ...roster.service import PASSWORD_LINK, password_links
 from ...store.base import new_id
 from ...store.tables import Household, User
 from ..models import HouseholdChangeProposal as Proposal
@@ -181,18 +182,30 @@ def _linked(row: Proposal) -> list[refusals.LinkedPart]:
 
 def may_confirm(session: Session, row: Proposal, principal: Principal) -> str | None:
     """Whether `principal` may confirm or decline the proposal `row` (its status aside): None, or why not in
-    Chinese (403), what `_second_person` refuses with, nothing recorded. The page asks it for the reason instead of
-    the buttons; 回避 is asked by the step itself."""
-    return _bar(row, principal) or refusals.linked_said(session, principal, _linked(row))
+    Chinese (403), what `_second_person` refuses with, nothing recorded. The one rule (`confirms_refused`), read by
+    the steps, the proposal's page (the reason instead of the buttons), the list and the home card
+    (`proposal_list.waiting`); 回避 is asked by the step itself."""
+    return confirms_refused(session, [row], principal)[row.id]
+
+
+def confirms_refused(session: Session, rows: Iterable[Proposal], principal: Principal) -> dict[str, str | None]:
+    """`may_confirm` of each proposal, by proposal, in one statement whatever their count: a confirmer limited to
+    the proposal's county, not its proposer (`_bar`), nor linked to the proposer's account by a password
+    (`roster.service.password_links`: `LINKED_PROPOSER`)."""
+    rows = list(rows)
+    barred = {r.id: _bar(r, principal) for r in rows}
+    linked = password_links(session, principal.id, {r.proposed_by for r in rows if barred[r.id] is None})
+    return {r.id: barred[r.id] or (LINKED_PROPOSER if r.proposed_by in linked else None) for r in rows}
 
 
 def _second_person(session: Session, row: Proposal, principal: Principal, step: str, clock: Clock) -> None:
     """403 for anyone but another confirmer of the county (`may_confirm`), the password-linked account kept on
     回避拦截记录."""
-    bar = _bar(row, principal)
-    if bar is not None:
-        raise Forbidden(bar)
-    refusals.refuse_linked(session, principal, step, _linked(row), clock=clock)
+    refusal = may_confirm(session, row, principal)
+    if refusal == LINKED_PROPOSER:
+        raise refusals.linked_refusal(session, principal, step, _linked(row)[0], clock=clock)
+    if refusal is not None:
+        raise Forbidden(refusal)
 
 
 def plan_of(session: Session, row: Proposal, principal: Principal, clock: Clock, *, lock: bool,
@@ -342,11 +355,11 @@ def withdraw(session: Session, proposal_id: str, *, principal: Principal, clock:
 
 
 def pending_count(session: Session, principal: Principal) -> int:
-    """The pending proposals the caller may decide (the home card: what `/household-proposals?to_decide=1` lists):
-    of their own county, not their own, nor one whose proposer's account is linked to theirs by a password."""
-    from .proposal_list import find
+    """The pending proposals the caller may decide (the home card: what `/household-proposals?to_decide=1` lists,
+    `proposal_list.waiting`, by `confirms_refused`)."""
+    from .proposal_list import waiting
 
-    return find(session, principal, to_decide=True, page_size=1).total
+    return len(waiting(session, principal).mine)
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,12 @@ def parse_application(
         return value
 
     row = build_row(None, get, today, errors.append, table)
-    if row is not None and row.household_group is None:  # a clerk with the household before them says which
+    # a clerk with the household before them says which group it is; told with the row's other problems too
+    if row is not None:
+        missing_group = row.household_group is None
+    else:
+        missing_group = not str(payload.get("household_group") or "").strip()
+    if missing_group and all(e.field != "household_group" for e in errors):
         errors.append(FieldError("household_group", "必填"))
     if errors or row is None:
         raise ValidationFailed(errors)

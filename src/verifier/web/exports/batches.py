@@ -43,11 +43,13 @@ def batch_items_xlsx(session: Session, user: Principal, vault: Vault, batch_id: 
 
 
 def batches_xlsx(session: Session, user: Principal, vault: Vault, *, status: str | None = None,
-                 county_code: str | None = None, todo: str | None = None, q: str = "") -> bytes:
-    """Sheet 支付批次: one row a batch (the list's filters: status or 待办, county, search; all its pages, read as the
-    list reads them, `batch_list.find_batches`); sheet 支付明细: the items of those batches."""
+                 county_code: str | None = None, todo: str | None = None, q: str = "", to_decide: bool = False) -> bytes:
+    """Sheet 支付批次: one row a batch (the list's filters: status or 待办, county, search, `to_decide`; all its pages,
+    read as the list reads them, `batch_list.find_batches`); sheet 支付明细: the items of those batches."""
+    only = (batch_list.waiting(session, user, todo).mine if to_decide and todo in batch_list.DECIDED else None)
     batches = batch_list.find_batches(session, user, status=status or None, todo=todo or None,
-                                      county_code=county_code or None, q=q, page=1, page_size=MAX_ROWS).items
+                                      county_code=county_code or None, q=q, page=1, page_size=MAX_ROWS,
+                                      only=only).items
     names = user_names(session, [p for b in batches for p in (b.prepared_by, b.approved_by, b.released_by) if p])
     batch_rows = [[b.code, b.county_code, b.contract_id, sl.BATCH_STATUS.get(b.status, b.status), b.item_count,
                    Money(parse_yuan(b.total)), names.get(b.prepared_by, b.prepared_by), b.prepared_at,

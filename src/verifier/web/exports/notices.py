@@ -13,11 +13,13 @@ from .rows import MAX_ROWS
 
 
 def notices_xlsx(session: Session, user: Principal, *, status: str | None = None,
-                 county_code: str | None = None, q: str = "", unconfirmed: bool = False) -> bytes:
+                 county_code: str | None = None, q: str = "", unconfirmed: bool = False,
+                 only: list[str] | None = None) -> bytes:
     """Sheet 公示: one row a notice; sheet 公示名单: one row a household, as the notice showed it. The notices are
-    the list's (`/notices`): its status, its search and 张贴待第二人确认, all its pages."""
+    the list's (`/notices`): its status, its search and 张贴待第二人确认 (of all, or those the user may confirm,
+    `only`), all its pages."""
     notices = notice_service.list_notices(session, user, status=status or None, county_code=county_code or None,
-                                          q=q, unconfirmed=unconfirmed, limit=MAX_ROWS)
+                                          q=q, unconfirmed=unconfirmed, only=only, limit=MAX_ROWS)
     names = user_names(session, [n.posted_by for n in notices])
     notice_rows = [[n.number or "", n.title, n.county_name, n.town, n.village or "（全镇）", n.posted_on, n.ends_on,
                     labels.NOTICE_STATUS.get(n.status, n.status), n.households, n.persons, Money(n.total),

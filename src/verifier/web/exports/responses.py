@@ -12,6 +12,7 @@ from ...accounts.auth import Principal
 from ...audit import service as audit_service
 from ...documents.sheets import XLSX, attachment
 from ...http import Ctx, get
+from ...notices.posting import waiting
 from ..payments import READER_ROLES as PAYMENT_READERS
 from ..sampling import READERS as SAMPLING_READER_ROLES
 from .audit import audit_xlsx
@@ -21,7 +22,7 @@ from .samples import samples_xlsx
 
 Id = Annotated[str, Parameter(max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
 NOTICE_STATUS = Literal["open", "closed", ""]
-NOTICE_POSTING = Literal["unconfirmed", ""]
+NOTICE_POSTING = Literal["unconfirmed", "to_decide", ""]
 Search = Annotated[str, Parameter(max_length=200)]
 BATCH_STATUS = Literal["prepared", "approved", "signed_off", "released", "reconciled", "cancelled", ""]
 BATCH_TODO = Literal["approve", "signoff", "release", "return", ""]
@@ -43,18 +44,21 @@ def notices_response(ctx: Any, user: Principal, status: str, county_code: str, q
                      posting: str = "") -> Response[bytes]:
     with ctx.db.read() as session:
         content = notices_xlsx(session, user, status=status, county_code=county_code, q=q,
-                               unconfirmed=posting == "unconfirmed")
+                               unconfirmed=bool(posting), only=waiting(session, user).mine
+                               if posting == "to_decide" else None)
     _logged(ctx, user, "notices", {"status": status, "county_code": county_code, "q": q or None,
                                    "posting": posting or None}, content, county_code)
     return xlsx_response(content, "notices.xlsx", "公示.xlsx")
 
 
 def batches_response(ctx: Any, user: Principal, status: str, county_code: str, todo: str = "",
-                     q: str = "") -> Response[bytes]:
+                     q: str = "", to_decide: bool = False) -> Response[bytes]:
     with ctx.db.read() as session:
-        content = batches_xlsx(session, user, ctx.vault, status=status, county_code=county_code, todo=todo, q=q)
+        content = batches_xlsx(session, user, ctx.vault, status=status, county_code=county_code, todo=todo, q=q,
+                               to_decide=to_decide)
     _logged(ctx, user, "payment_batches", {"status": status, "county_code": county_code, "todo": todo or None,
-                                           "q": q or None}, content, county_code)
+                                           "q": q or None, **({"to_decide": True} if to_decide else {})},
+            content, county_code)
     return xlsx_response(content, "payment-batches.xlsx", "支付批次.xlsx")
 
 
@@ -101,8 +105,10 @@ class ExportController(Controller):
 
     @get("/payment-batches/export.xlsx", opt={"roles": PAYMENT_READERS}, media_type=XLSX)
     def batches(self, ctx: Ctx, request: AnyRequest, status: FromQuery[BATCH_STATUS] = "",
-                county_code: County = "", todo: FromQuery[BATCH_TODO] = "", q: Search = "") -> Response[bytes]:
-        return batches_response(ctx, request.user, status, county_code, todo, q)
+                county_code: County = "", todo: FromQuery[BATCH_TODO] = "", q: Search = "",
+                to_decide: Annotated[str, QueryParameter(max_length=1)] = "") -> Response[bytes]:
+        """`to_decide=1` with `todo` approve or signoff: the batches the user may approve or sign off there."""
+        return batches_response(ctx, request.user, status, county_code, todo, q, to_decide=to_decide == "1")
 
     @get("/payment-batches/{batch_id:str}/items.xlsx", opt={"roles": PAYMENT_READERS}, media_type=XLSX)
     def batch_items(self, batch_id: Id, ctx: Ctx, request: AnyRequest) -> Response[bytes]:

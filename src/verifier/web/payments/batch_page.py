@@ -66,7 +66,9 @@ def _actions(b: BatchOut, user: Principal, changed: list[ChangedPayeeOut],
         else:
             notes.append("下一步：财务人员审批（制单人以外的财务人员）。")
     if st == "approved" and b.signoff_required:
-        threshold = (f"本批次金额 {yuan(b.total)} 元，达到合同规定的县级签批金额 {yuan(b.signoff_threshold)} 元"
+        threshold = (f"本批次中有案件（{'、'.join(numbers.get(c, c) for c in b.signoff_refused_cases)}）曾列入县级审核人员"
+                     "不同意签批的批次，此后未经县级签批" if b.signoff_refused_cases else
+                     f"本批次金额 {yuan(b.total)} 元，达到合同规定的县级签批金额 {yuan(b.signoff_threshold)} 元"
                      if not _split(b) else f"本批次与上次县级签批以来其他未经县级签批的批次合计达到合同规定的县级签批金额 "
                                            f"{yuan(b.signoff_threshold)} 元")
         if user.has("county_reviewer") and user.id in (b.prepared_by, b.approved_by):
@@ -113,6 +115,8 @@ def render_batch(request: Req, ctx: Any, batch_id: str, *, status_code: int = 20
         batch = pay.get_batch(session, batch_id, user)
         b = pay.batch_out(session, batch)
         b.signoffs = pay.signoffs_of(session, batch.id)
+        b.signoff_refused_cases = (pay.refused_in_batch(session, batch)
+                                   if batch.status in ("prepared", "approved") else [])
         items = batch_list.find_batch_items(session, batch.id, user, ctx.vault, q=q, page=page_param(page_no),
                                             page_size=paging.PAGE_SIZE)
         changed = payees.changed_items(session, batch.id, ctx.vault)
@@ -138,7 +142,8 @@ def render_batch(request: Req, ctx: Any, batch_id: str, *, status_code: int = 20
         said = numbered(session, sl.zh(message) if message else None)
         numbers = case_numbers.numbers_of(session, [i.case_id for i in items.items] + [c.case_id for c in changed]
                                           + [c for a in shared for c in a.case_ids]
-                                          + [s["case_id"] for s in created.get("skipped", [])])
+                                          + [s["case_id"] for s in created.get("skipped", [])]
+                                          + b.signoff_refused_cases)
     skipped = [(s["case_id"], sl.skip_reason_zh(s["reason"])) for s in created.get("skipped", [])]
     acts, notes = _actions(b, user, changed, numbers, took_file, linked_return)
     bad_lines = [{"row": e.row, "field": sl.field_zh(e.field), "message": sl.zh(e.message)}
@@ -154,4 +159,5 @@ def render_batch(request: Req, ctx: Any, batch_id: str, *, status_code: int = 20
 def _split(b: BatchOut) -> bool:
     """Whether the batch needs the county's sign-off only with the other batches not seen by the county since its
     latest sign-off (it is under the threshold)."""
-    return b.signoff_required and parse_yuan(b.total) < parse_yuan(b.signoff_threshold)
+    return (b.signoff_required and not b.signoff_refused_cases
+            and parse_yuan(b.total) < parse_yuan(b.signoff_threshold))

@@ -22,9 +22,9 @@ def home_cards(session: Session, user: Principal, counts: dict[str, int]) -> lis
     if user.has("insurer_claims", "finance"):
         card("支付中", "/cases?status=in_batch", counts.get("in_batch", 0))
     if user.has("finance"):
-        card("待审批批次", "/payments?todo=approve",
+        card("待审批批次", "/payments?todo=approve&to_decide=1",
              batch_list.count_waiting(session, user, "approve"),
-             "制单人以外的财务人员审批")
+             "制单人、移出过明细或经手收款人变更的人员以外的财务人员审批")
         card("待发放批次", "/payments?todo=release", batch_list.count_waiting(session, user, "release"))
         card("待导入银行回单", "/payments?todo=return", batch_list.count_waiting(session, user, "return"))
     if user.has("finance", "insurer_supervisor"):
@@ -33,7 +33,7 @@ def home_cards(session: Session, user: Principal, counts: dict[str, int]) -> lis
         card("待审批的收款人变更", "/payee-changes?todo=decide", payees.pending_for(session, user),
              "收款人变更须由申请人以外的人员批准")
     if user.has("county_reviewer"):
-        card("待县级签批批次", "/payments?todo=signoff", batch_list.count_waiting(session, user, "signoff"),
+        card("待县级签批批次", "/payments?todo=signoff&to_decide=1", batch_list.count_waiting(session, user, "signoff"),
              "金额达到合同规定的县级签批金额")
     if user.has("finance", "county_reviewer", "auditor"):
         card("资金情况", "/fund", None, "预算、已占用、已支付、服务费和余额")

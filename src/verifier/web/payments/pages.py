@@ -33,13 +33,19 @@ class _NotConfirmed(Exception):
 
 def _list_page(request: Req, ctx: Any, *, status: str | None = None, todo: str | None = None,
                county_code: str | None = None, q: str = "", page_no: str | None = None, status_code: int = 200,
-               create_errors: list[str] | None = None, create_skipped: list[tuple[str, str]] | None = None) -> Template:
+               create_errors: list[str] | None = None, create_skipped: list[tuple[str, str]] | None = None,
+               deciding: bool = False) -> Template:
+    """`deciding` (with a `todo` of `batch_list.DECIDED`): only the batches the user may approve or sign off there
+    (the home card's count, `batch_list.waiting`); empty, the page says how many wait for someone else."""
     user = request.user
     q = fold_search(q)
+    deciding = deciding and todo in batch_list.DECIDED
     with ctx.db.read() as session:
+        waiting = batch_list.waiting(session, user, todo or "") if deciding else None
         found = batch_list.find_batches(session, user, status=status or None, todo=todo or None,
                                         county_code=county_code or None, q=q, page=page_param(page_no),
-                                        page_size=paging.PAGE_SIZE)
+                                        page_size=paging.PAGE_SIZE,
+                                        only=waiting.mine if waiting is not None else None)
         batches = found.items
         ready = batch_list.ready_by_county(session, user) if user.has("insurer_claims") else []
         unposted = batch_list.waiting_for_the_wall(session, user) if user.has("insurer_claims") else 0
@@ -50,7 +56,8 @@ def _list_page(request: Req, ctx: Any, *, status: str | None = None, todo: str |
         numbers = case_numbers.numbers_of(session, [case_id for case_id, _ in create_skipped or []])
         names = user_names(session, [b.prepared_by for b in batches])
         counties = counties_of(session, user)
-    filters = {"status": "" if todo else status or "", "todo": todo or "", "county_code": county_code or "", "q": q}
+    filters = {"status": "" if todo else status or "", "todo": todo or "", "county_code": county_code or "", "q": q,
+               "to_decide": "1" if deciding else ""}
     pager = Pager.over("/payments", filters, found)
     export = Pager.of("/payments/export.xlsx", filters, page=1, pages=1, total=0)  # as the case list's ledger
     return page(request, "payments.html", status_code=status_code, batches=batches, pager=pager, q=q,
@@ -60,7 +67,8 @@ def _list_page(request: Req, ctx: Any, *, status: str | None = None, todo: str |
                 create_errors=create_errors or [], create_skipped=create_skipped or [],
                 numbers=numbers, unposted=unposted, shared_held=shared_held,
                 can_create=user.has("insurer_claims"), can_correct=user.has(*PAYEE_EDITORS["roles"]),
-                can_see_changes=user.has(*payees.APPROVERS))
+                can_see_changes=user.has(*payees.APPROVERS), to_decide=deciding,
+                others=waiting.others if waiting is not None else 0)
 
 
 def _items(data: Any) -> dict[str, Any]:
@@ -82,8 +90,12 @@ class PaymentPages(Controller):
         county_code: Annotated[str, Parameter(pattern=r"^(\d{6})?$")] = "",
         q: Annotated[str, Parameter(max_length=200)] = "",
         page_no: Annotated[str | None, QueryParameter(name="page", max_length=12)] = None,
+        to_decide: Annotated[str, QueryParameter(max_length=1)] = "",
     ) -> Template:
-        return _list_page(request, ctx, status=status, todo=todo, county_code=county_code, q=q, page_no=page_no)
+        """The batches, by status or 待办, county and search; `to_decide=1` with 待审批 or 待县级签批: those the user
+        may approve or sign off (the home card's count)."""
+        return _list_page(request, ctx, status=status, todo=todo, county_code=county_code, q=q, page_no=page_no,
+                          deciding=to_decide == "1")
 
     @get("/export.xlsx", opt=READERS)
     def export(
@@ -92,11 +104,13 @@ class PaymentPages(Controller):
         county_code: Annotated[str, Parameter(pattern=r"^(\d{6})?$")] = "",
         todo: FromQuery[Literal["approve", "signoff", "release", "return", ""]] = "",
         q: Annotated[str, Parameter(max_length=200)] = "",
+        to_decide: Annotated[str, QueryParameter(max_length=1)] = "",
     ) -> Response[bytes]:
-        """The list's batches, all its pages: status or 待办, county and search (the link carries them)."""
+        """The list's batches, all its pages: status or 待办, county, search and 待我审批/签批 (the link carries them)."""
         from .. import exports
 
-        return exports.batches_response(ctx, request.user, "" if todo else status, county_code, todo, fold_search(q))
+        return exports.batches_response(ctx, request.user, "" if todo else status, county_code, todo, fold_search(q),
+                                        to_decide=to_decide == "1")
 
     @get("/{batch_id:str}/items.xlsx", opt=READERS)
     def items_xlsx(self, batch_id: Id, ctx: Ctx, request: Req) -> Response[bytes]:

@@ -1,0 +1,94 @@
+"""Allowances of look-ups by a whole ID number that a refusal would otherwise answer without limit or trace.
+
+The pages show ID numbers masked 6+4, which hides only the birth date: any answer that differs with a whole number
+typed (a person in another household, a group on the county's roster) tells, over a few thousand tries, the number
+behind a mask. Searches are counted for that reason (cases/id_search.py); these allowances count the look-ups
+writes make on the way (a check's members, an application's group): per user and kind, in the login limiter's table
+(`login_attempt`, a bucket kept as a SHA-256), in its sliding window, whether the write is then made or refused.
+What would go past the allowance is refused whole (429, Retry-After) before anything is compared, and counts
+nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from ..domain.errors import DomainError
+from ..store.db import keep_after_rollback
+from .models import LoginAttempt
+
+
+class TooManyLookups(DomainError):
+    status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+@dataclass(frozen=True)
+class Limit:
+    """How many look-ups of a kind a user makes in the login limiter's sliding window (settings
+    `VERIFIER_ID_LOOKUPS_PER_WINDOW`, 60 by default, and `VERIFIER_LOGIN_WINDOW_MINUTES`)."""
+
+    window: timedelta
+    per_window: int
+
+    @classmethod
+    def of(cls, settings: Any) -> Limit:
+        return cls(timedelta(minutes=settings.login_window_minutes), settings.id_lookups_per_window)
+
+
+@dataclass(frozen=True)
+class Allowance:
+    kind: str  # the bucket's name, with the user's id
+    refusal: str  # the 429's words: {minutes} to wait, {window} minutes, {limit}
+
+    def _bucket(self, user_id: str) -> str:
+        return hashlib.sha256(f"{self.kind}\0{user_id}".encode()).hexdigest()
+
+    def count(self, session: Session, user_id: str, n: int, now: datetime, limit: Limit) -> list[datetime]:
+        """`n` look-ups of `user_id`, written in `session`: TooManyLookups (nothing counted) when they would go past
+        the allowance in the window. Returns the times written, for `keep` should the write then be refused."""
+        if n <= 0:
+            return []
+        window = limit.window
+        bucket = self._bucket(user_id)
+        times = list(session.scalars(select(LoginAttempt.at).where(LoginAttempt.bucket == bucket,
+                                                                   LoginAttempt.at > now - window)
+                                     .order_by(LoginAttempt.at)))
+        over = len(times) + n - limit.per_window
+        if over > 0:
+            # the time the oldest look-ups fall out of the window, leaving room for these
+            frees_at = times[min(over, len(times)) - 1] + window if times else now + window
+            wait = max(1, math.ceil((frees_at - now).total_seconds()))
+            raise TooManyLookups(self.refusal.format(minutes=max(1, -(-wait // 60)),
+                                                     window=max(1, int(window.total_seconds() // 60)),
+                                                     limit=limit.per_window), wait)
+        stamped = [now] * n
+        self.write(session, user_id, stamped, now, window)
+        return stamped
+
+    def write(self, session: Session, user_id: str, times: list[datetime], now: datetime, window: timedelta) -> None:
+        if not times:
+            return
+        bucket = self._bucket(user_id)
+        session.execute(delete(LoginAttempt).where(LoginAttempt.bucket == bucket, LoginAttempt.at <= now - window))
+        session.execute(insert(LoginAttempt), [{"bucket": bucket, "at": t} for t in times])
+
+    def keep(self, exc: BaseException, user_id: str, times: list[datetime], now: datetime,
+             limit: Limit) -> BaseException:
+        """`exc` (the write's refusal), carrying the count to write again once its transaction has rolled back."""
+        if times:
+            keep_after_rollback(exc, lambda session: self.write(session, user_id, times, now, limit.window))
+        return exc
