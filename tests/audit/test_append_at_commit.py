@@ -139,8 +139,11 @@ def test_on_postgresql_the_head_is_not_held_before_the_commit(db: Database, data
     with db.begin() as session:
         log.append_at_commit(session, clock=clock, **_entry(1))
         assert head_free(database_url)  # nothing sent yet: the append goes with the COMMIT
+        session.execute(text("SELECT 1"))  # another statement of the transaction (a group's next write's, say)
+        assert head_free(database_url)  # still not sent: the append goes with the COMMIT itself
+        log.append_at_commit(session, clock=clock, **_entry(2))
     with db.read() as session:
-        assert log.tree_size(session) == 2
+        assert log.tree_size(session) == 3
     assert verify_log(db, {}, strict=False).ok
 
 

@@ -148,3 +148,54 @@ def test_on_sqlite_a_grouped_write_is_a_write(db: Database) -> None:
     assert asyncio.run(main()) == [1, 2, 3, 4, 5]
     assert _keys(db) == ["k1", "k2", "k3", "k4", "k5"]
     assert seen == []
+
+
+def test_a_write_refused_in_a_group_leaves_the_others_a_group_of_their_own(
+        db: Database, one_group_at_a_time: None) -> None:
+    """Not every write of a group made again alone for one refusal: the others commit together (one transaction),
+    the refused one alone after them."""
+    if db.is_sqlite:
+        pytest.skip("PostgreSQL's group commit")
+    seen: list[tuple[int, int]] = []
+
+    def refused(session: Session) -> None:
+        raise ValueError("不予办理")
+
+    async def main() -> list[object]:
+        runs = [_insert(n, seen) for n in range(1, 4)] + [refused] + [_insert(n, seen) for n in range(5, 8)]
+        return list(await asyncio.gather(*(db.write(run, grouped=True) for run in runs), return_exceptions=True))
+
+    answers = asyncio.run(main())
+    assert answers[:3] == [1, 2, 3] and answers[4:] == [5, 6, 7] and isinstance(answers[3], ValueError)
+    txids = dict(seen)  # the last run of each
+    assert len({txids[n] for n in (2, 3, 5, 6, 7)}) == 1  # made again as one group without the refused one
+    assert _keys(db) == ["k1", "k2", "k3", "k5", "k6", "k7"]
+
+
+def test_a_write_claiming_what_another_of_its_group_holds_is_made_after_it_alone(
+        db: Database, one_group_at_a_time: None) -> None:
+    """`gather.claim`: two writes of one household in one group would each read the household as it was before
+    the group; the second is made after the group, alone, and sees what the first wrote."""
+    if db.is_sqlite:
+        pytest.skip("PostgreSQL's group commit")
+    from verifier.store.gather import claim
+
+    seen: list[tuple[int, int]] = []
+    counted: list[int] = []
+
+    def household(n: int):  # type: ignore[no-untyped-def]
+        def run(session: Session) -> int:
+            claim(("household", "hh_1") if n in (3, 5) else ("household", f"hh_{n}"))
+            counted.append(int(session.scalar(select(func.count()).select_from(IdempotencyKey)) or 0))
+            return _insert(n, seen)(session)
+        return run
+
+    async def main() -> list[int]:
+        return list(await asyncio.gather(*(db.write(household(n), grouped=True) for n in range(1, 7))))
+
+    assert asyncio.run(main()) == [1, 2, 3, 4, 5, 6]
+    txids = dict(seen)
+    assert txids[5] != txids[3]  # not in the group of the one that claimed the household first
+    assert len({txids[n] for n in (2, 3, 4, 6)}) == 1
+    assert counted[-1] == 5  # made last, alone: it saw the five written before it
+    assert _keys(db) == [f"k{n}" for n in range(1, 7)]

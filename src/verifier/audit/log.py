@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from ..clock import Clock
 from ..store.reader import Prepared, session_reader
-from ..store.writer import PreparedWrite, Write, run_batch, send_judged
+from ..store.writer import PreparedWrite, Write, run_batch, send_judged, tail_first
 from . import merkle, pgappend
 from .canonical import encode_entry, format_time
 from .counties import county_of
@@ -82,6 +82,7 @@ def ensure_head(session: Session) -> None:
 
 
 def _lock_head(session: Session) -> merkle.CompactRange:
+    tail_first(session)  # entries appended at commit before it go first, in their order
     row = session_reader(session).first(_LOCK_HEAD)
     if row is None:
         ensure_head(session)
@@ -96,6 +97,7 @@ def _lock_head(session: Session) -> merkle.CompactRange:
 
 def read_head(session: Session) -> merkle.CompactRange:
     """The log's size and compact range as this transaction sees them (no lock)."""
+    tail_first(session)
     row = session.execute(_HEAD).one_or_none()
     if row is None:
         return merkle.CompactRange()
@@ -170,7 +172,7 @@ def append_at_commit(
     data = encode_entry(index=0, time=time_text, actor=actor, role=role, action=action, subject=subject,
                         contract_hash=contract_hash, payload=payload)
     send_judged(session)
-    run_batch(session, [pgappend.append_write(item, data, now.astimezone(UTC), county)], later=True)
+    run_batch(session, [pgappend.append_write(item, data, now.astimezone(UTC), county)], later=True, at_commit=True)
     session.info[APPENDED] = True
 
 

@@ -37,6 +37,7 @@ from ..domain.registers import finding_reason
 from ..domain.relief import ReliefQuote, relief_for
 from ..store import contracts as contract_store
 from ..store.base import new_id
+from ..store.gather import claim
 from ..store.reader import Prepared
 from ..cases import numbers as case_numbers
 from ..store.tables import Case, Check, Determination, Evidence, Member, User, Visit
@@ -322,6 +323,9 @@ def record_check(
     case = found.case
     if case is None or not principal.may_see_county(case.county_code):
         raise NotFound("案件不存在")
+    # In a group of checks committed together (store/groups.py) one check a household: the rules below read the
+    # household's other cases and checks as committed before the group, so a second is made after it, alone
+    claim(("household", case.household_id))
     assigned = None if case.assigned is None else list(case.assigned)
     if assigned is None or principal.id not in assigned:
         # The officer may read the case (it is in their county), so its existence is no secret: 403, not 404.

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import SingletonThreadPool
 
 from ..settings import normalise_database_url
-from .pgwire import drop_pending, pending_on
+from .pgwire import deferred_on, drop_pending, pending_on
 from .reader import (LOOP_CONNECTION, AsyncReaders, LoopTransactionEnded, Reader, Readers, Steps,
                      loop_transaction_ended)
 from .groups import WriteGroups, run_group
@@ -366,8 +366,8 @@ def _send_deferred_first(engine: Engine) -> None:
     @event.listens_for(engine, "commit")
     def _commit(conn):  # type: ignore[no-untyped-def]
         raw = conn.connection.dbapi_connection
-        if pending_on(raw):
-            send_deferred(raw, conn.dialect, connection=conn)
+        if deferred_on(raw):  # (the writes deferred to the COMMIT too: SQLAlchemy's own COMMIT follows)
+            send_deferred(raw, conn.dialect, connection=conn, with_tail=True)
 
     @event.listens_for(engine, "rollback")
     def _rollback(conn):  # type: ignore[no-untyped-def]
@@ -636,18 +636,19 @@ class Database:
                 return run(session)
         return self.write_held_now(run, session)
 
-    def write_held_now(self, run: Callable[[Session], T], session: Session) -> T:
+    def write_held_now(self, run: Callable[[Session], T], session: Session, *, quiet_hooks: bool = False) -> T:
         """`_write_held` on the thread's held session (`thread_session`), which is left empty after it; a connection
-        found broken is let go of."""
+        found broken is let go of. With `quiet_hooks`, an after-commit hook that fails is logged, not raised: what
+        was written landed, and is not to be made again (a group of writes, store/groups.py)."""
         try:
-            return self._write_held(run, session)
+            return self._write_held(run, session, quiet_hooks=quiet_hooks)
         finally:
             session.info.clear()  # nothing of this write kept until the next one
             held = getattr(self._thread_held, "held", None)
             if held is not None and (held[0].invalidated or held[0].closed):
                 self._drop_thread_held()  # a connection found broken: the next write takes a new one
 
-    def _write_held(self, run: Callable[[Session], T], session: Session) -> T:
+    def _write_held(self, run: Callable[[Session], T], session: Session, *, quiet_hooks: bool = False) -> T:
         """PostgreSQL, in a worker thread: `run` in a transaction on the thread's held connection and session
         (`_thread_session`), as SQLite's loop writes (`_write_now`): the transaction is the held connection's own
         (`Connection.begin`; psycopg sends its BEGIN with the first statement), not the session's, whose begin, state
@@ -665,7 +666,13 @@ class Database:
         info[LOOP_CONNECTION] = (connection, transaction, _OPEN)
         result, done = self._run_joined(run, session, connection, transaction, self._roll_back_held)
         for hook in self.after_commit:
-            hook(done)
+            if not quiet_hooks:
+                hook(done)
+                continue
+            try:
+                hook(done)
+            except Exception:  # noqa: BLE001 — committed: the writes are answered as made
+                log.exception("an after-commit hook failed after a group of writes committed")
         return result
 
     @staticmethod

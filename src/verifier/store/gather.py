@@ -36,6 +36,23 @@ def gathered(connection: Any, compiled: Sequence[Any]) -> list[list[Any]] | None
     return group[1].switch(_Ask(compiled))  # type: ignore[no-any-return]
 
 
+class Regroup(Exception):
+    """A write of a group claimed what another write of it holds (`claim`): it is made again after them, alone."""
+
+
+def claim(key: Any) -> None:
+    """Within a group of writes, `key` (a household, say) is this write's: another write of the same group that
+    claims it is refused with `Regroup` and made again alone after the group, where it sees what this one wrote
+    (a write of a group reads what was committed before the group, not what the others of it write). Nothing
+    outside a group."""
+    group = getattr(_local, "group", None)
+    if group is None:
+        return
+    me = greenlet.getcurrent()
+    if group[2].setdefault(key, me) is not me:
+        raise Regroup(f"claimed by another write of its group: {key!r}")
+
+
 def run_gathered(connection: Any, send: Callable[[list[Any]], list[list[Any]]],
                  runs: Sequence[Callable[[], Any]]) -> list[Any]:
     """Each of `runs` in a greenlet of its own, their reads on `connection` sent together by `send` (a reader's
@@ -45,7 +62,7 @@ def run_gathered(connection: Any, send: Callable[[list[Any]], list[list[Any]]],
     lets = [greenlet.greenlet(run, parent=here) for run in runs]
     results: list[Any] = [None] * len(runs)
     asks: dict[int, _Ask] = {}
-    _local.group = (connection, here)
+    _local.group = (connection, here, {})
     try:
         def step(index: int, value: Any) -> None:
             if lets[index].dead:

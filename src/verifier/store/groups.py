@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from . import faults
 from .gather import run_gathered
+from greenlet import GreenletExit
 from .reader import session_reader
 
 if TYPE_CHECKING:
@@ -93,34 +94,59 @@ class WriteGroups:
 
 
 def run_group(db: Database, runs: list[Run]) -> list[Outcome]:
-    """In a worker thread: `runs` in one transaction of the thread's held connection, or each alone (see the module)."""
+    """In a worker thread: `runs` in one transaction of the thread's held connection, or each alone (see the module).
+
+    A write refused within the group (or one that claims what another of it holds: `gather.claim`) is left out:
+    the others are made again as a group, then it alone, after them. A refusal that belongs to no one write (the
+    group's COMMIT refused, a statement of the gathered reads) has each made alone."""
     if len(runs) > 1:
         session = db.thread_session()
         if session is not None:
+            refused: list[int] = []
             try:
-                results = db.write_held_now(lambda s: _each(runs, s), session)
+                results = db.write_held_now(lambda s: _each(runs, s, refused), session, quiet_hooks=True)
                 return [(True, result) for result in results]
             except Exception as exc:  # noqa: BLE001 — judged below: the database's own fault, or one write's
-                if faults.unavailable(exc):
+                if may_have_landed(exc):
                     return [(False, exc)] * len(runs)
-                log.debug("a group of %d writes rolled back; each made alone", len(runs), exc_info=True)
+                log.debug("a group of %d writes rolled back", len(runs), exc_info=True)
+                if refused:
+                    k = refused[0]
+                    rest = run_group(db, runs[:k] + runs[k + 1:])
+                    return [*rest[:k], _alone(db, runs[k]), *rest[k:]]
     return [_alone(db, run) for run in runs]
 
 
-def _each(runs: list[Run], session: Session) -> list[Any]:
-    """`runs` in turn in the group's transaction, their prepared reads sent together (store/gather.py)."""
+def may_have_landed(exc: BaseException) -> bool:
+    """Whether the group's transaction may have committed though `exc` was raised: the connection lost (a COMMIT
+    sent and not answered), or the server ending the session. A statement the server refused (it names its
+    SQLSTATE: a deadlock, a lock or statement timeout, a broken constraint) rolled the transaction back, and so did
+    anything raised in the process before the COMMIT was sent."""
+    if not faults.unavailable(exc):
+        return False
+    state = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    if state is None:
+        return True  # no answer from the server: the connection lost
+    return state.startswith(("08", "57P")) or state.startswith("XX")
+
+
+def _each(runs: list[Run], session: Session, refused: list[int]) -> list[Any]:
+    """`runs` in turn in the group's transaction, their prepared reads sent together (store/gather.py); the index of
+    one refused is put in `refused`."""
     reader = session_reader(session)
 
-    def one(run: Run) -> Callable[[], Any]:
+    def one(index: int, run: Run) -> Callable[[], Any]:
         def go() -> Any:
             try:
                 return run(session)
             except BaseException as exc:
                 _drop_kept(exc)  # made again alone, where its refusal keeps its trace once
+                if not isinstance(exc, GreenletExit):
+                    refused.append(index)
                 raise
         return go
 
-    return run_gathered(reader.connection, reader.exchange_now, [one(run) for run in runs])
+    return run_gathered(reader.connection, reader.exchange_now, [one(i, run) for i, run in enumerate(runs)])
 
 
 def _alone(db: Database, run: Run) -> Outcome:

@@ -80,19 +80,25 @@ class _Wire:
     """What we keep per psycopg connection: its row loader, the statements prepared on it, and the writes of its
     transaction deferred to its next exchange (store/pgwrite.py, `defer`)."""
 
-    __slots__ = ("pending", "prepared", "settle", "transformer")
+    __slots__ = ("pending", "prepared", "settle", "tail", "transformer")
 
     def __init__(self, connection: Any) -> None:
         self.transformer = Transformer(connection)
         self.prepared: set[bytes] = set()
         self.pending: list[tuple[Statement | bytes, Any]] = []  # deferred writes: the statement and dumped values
         self.settle: list[tuple[int, int, Settle]] = []  # (first, end) of `pending` and who is told their counts
+        # deferred to the COMMIT itself, after every other write (the audit appends: the log's head locked last)
+        self.tail: list[tuple[Statement | bytes, Any]] = []
         _follow_deallocations(connection, self.prepared)
 
     def take(self) -> tuple[list[tuple[bytes, Any]], list[tuple[int, int, Settle]]]:
-        """The deferred writes and their settlers, no longer pending."""
+        """The deferred writes and their settlers, no longer pending (the COMMIT's `tail` stays)."""
         taken = self.pending, self.settle
         self.pending, self.settle = [], []
+        return taken
+
+    def take_tail(self) -> list[tuple[Statement | bytes, Any]]:
+        taken, self.tail = self.tail, []
         return taken
 
 
@@ -133,9 +139,15 @@ def send(pg: Any, w: _Wire, statement: Statement | bytes, dumped: Any, expected:
 
 
 def pending_on(connection: Any) -> bool:
-    """Whether writes are deferred on the connection."""
+    """Whether writes are deferred on the connection to its next statements."""
     w = _wires.get(connection)
     return w is not None and bool(w.pending)
+
+
+def deferred_on(connection: Any) -> bool:
+    """Whether writes are deferred on the connection, to its next statements or to its COMMIT (`_Wire.tail`)."""
+    w = _wires.get(connection)
+    return w is not None and bool(w.pending or w.tail)
 
 
 def drop_pending(connection: Any) -> None:
@@ -143,6 +155,7 @@ def drop_pending(connection: Any) -> None:
     w = _wires.get(connection)
     if w is not None:
         w.take()
+        w.take_tail()
 
 
 def settle(settlers: Sequence[tuple[int, int, Settle]], counts: list[int]) -> None:

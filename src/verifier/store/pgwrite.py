@@ -36,11 +36,19 @@ def dump(connection: Any, statements: Statements) -> list[tuple[Statement | byte
             for statement, values in statements]
 
 
-def defer(connection: Any, statements: Statements, told: Settle | None) -> None:
+def defer(connection: Any, statements: Statements, told: Settle | None, *, at_commit: bool = False) -> None:
     """Queue `statements` on the connection, to be sent at the head of its next exchange in the same transaction
     (a read's, store/pgwire.py; a write's, `send_writes`; a commit's, `send_writes(commit=True)`); `told` gets their
-    row counts then. Whatever else runs a statement on the connection sends them first (store/db.py)."""
+    row counts then. Whatever else runs a statement on the connection sends them first (store/db.py).
+
+    With `at_commit` (no `told`), only with the transaction's COMMIT, after every other write deferred: the audit
+    appends, whose statement locks the log's head, which is then held from there to the COMMIT alone, whatever the
+    transaction runs meanwhile (a group of writes, store/groups.py: the next write's reads and ORM statements)."""
     w = wire(connection)
+    if at_commit:
+        assert told is None, "a write sent with the COMMIT has no count to judge"
+        w.tail.extend(dump(connection, statements))
+        return
     first = len(w.pending)
     w.pending.extend(dump(connection, statements))
     if told is not None:
@@ -71,6 +79,8 @@ def send_writes(connection: Any, statements: Statements, *, commit: bool = False
     pg: pq.abc.PGconn = connection.pgconn
     w = wire(connection)
     pending, settlers = w.take()
+    if commit and w.tail:  # the writes deferred to the COMMIT, after the others (`defer(at_commit=True)`)
+        pending = pending + w.take_tail()
     begin = not connection.autocommit and pg.transaction_status == pq.TransactionStatus.IDLE
     # Not with the COMMIT: a transaction in error (psycopg's commit decides then), or writes whose counts are yet to be
     # judged (a refusal must still roll them back; psycopg's commit sends the COMMIT after).

@@ -146,7 +146,7 @@ DEFERRED = "deferred_writes_on"
 
 def run_batch(session: Session, writes: Sequence[Write], *, later: bool = False,
               told: Callable[[list[int]], None] | None = None, fold: bool = False,
-              one_row: bool = False) -> list[int]:
+              one_row: bool = False, at_commit: bool = False) -> list[int]:
     """Several prepared writes, in order, in the session's transaction (its pending changes flushed first); the
     number of rows each wrote (also given to `told`). On PostgreSQL (psycopg) they go in one libpq pipeline below
     psycopg's cursors (store/pgwrite.py): one round trip instead of one each; a statement's error is raised when the
@@ -170,7 +170,10 @@ def run_batch(session: Session, writes: Sequence[Write], *, later: bool = False,
     count to judge, goes with the COMMIT's round trip instead of one of its own (`send_judged`). Its refusal is then
     the driver's error (`NOT_ONE_ROW` in its message), not `told`'s: for a last write that cannot fail but for a
     broken rule (a row locked earlier in the transaction and found as expected), answered 409 and logged as an error
-    (`faults.broken_rule`). Elsewhere `told` judges as before."""
+    (`faults.broken_rule`). Elsewhere `told` judges as before.
+
+    With `at_commit` (and `later`, no `told`), on PostgreSQL they go with the COMMIT itself, after every other write
+    deferred (`pgwrite.defer`): the audit appends, whose statement locks the log's head."""
     if not writes:
         return []
     session.flush()
@@ -187,7 +190,7 @@ def run_batch(session: Session, writes: Sequence[Write], *, later: bool = False,
                 if one_row and later:
                     told = None  # judged by the server (the statement fails unless its last write wrote one row)
         if later:
-            _queue_wired(connection, dbapi_connection, writes, watchers, told)
+            _queue_wired(connection, dbapi_connection, writes, watchers, told, at_commit=at_commit)
             session.info[DEFERRED] = dbapi_connection
             return []
         counts = _run_wired(connection, dbapi_connection, writes, watchers)
@@ -251,9 +254,10 @@ def _grouped(counts: list[int], sizes: list[int]) -> list[int]:
 
 
 def _queue_wired(connection: Any, dbapi_connection: Any, writes: Sequence[Write], watchers: Any,
-                 told: Settle | None) -> None:
+                 told: Settle | None, *, at_commit: bool = False) -> None:
     statements, sizes = _wired(connection, writes, watchers)
-    defer(dbapi_connection, statements, None if told is None else lambda counts: told(_grouped(counts, sizes)))
+    defer(dbapi_connection, statements, None if told is None else lambda counts: told(_grouped(counts, sizes)),
+          at_commit=at_commit)
 
 
 def _run_wired(connection: Any, dbapi_connection: Any, writes: Sequence[Write], watchers: Any) -> list[int]:
@@ -271,6 +275,17 @@ def _run_wired(connection: Any, dbapi_connection: Any, writes: Sequence[Write], 
     return _grouped(counts, sizes)
 
 
+def tail_first(session: Session) -> None:
+    """PostgreSQL: the writes deferred to the COMMIT (`run_batch(at_commit=True)`: the audit appends) sent ahead of
+    the transaction's next statement instead, for one that reads or locks the log's head: the log keeps the order
+    its entries were appended in."""
+    deferred_on = session.info.get(DEFERRED)
+    if deferred_on is not None:
+        w = wire(deferred_on)
+        if w.tail:
+            w.pending.extend(w.take_tail())
+
+
 def send_judged(session: Session) -> None:
     """PostgreSQL: the writes deferred in the session's transaction sent now when a count of theirs is yet to be judged
     (`run_batch(told=…)`), so that what is deferred after them can go with the COMMIT (a judged batch never does:
@@ -283,7 +298,7 @@ def send_judged(session: Session) -> None:
 
 
 def send_deferred(dbapi_connection: Any, dialect: Any, *, commit: bool = False, connection: Any = None,
-                  wrap: bool = True) -> None:
+                  wrap: bool = True, with_tail: bool = False) -> None:
     """PostgreSQL: the writes deferred on the connection sent now (with `commit`, and the transaction's COMMIT, in
     the same round trip). A driver's error is raised as SQLAlchemy raises it (`wrap`; the SQLAlchemy `connection`
     invalidated when the database is gone), or as it is (within SQLAlchemy's own execution, which wraps it).
@@ -293,8 +308,14 @@ def send_deferred(dbapi_connection: Any, dialect: Any, *, commit: bool = False, 
     returns (`send_writes`, `FLUSH`): what this returns from is on disk, as after an ordinary COMMIT, but the next
     append to the log no longer waits for this one's disk write. (Each append held the head through its COMMIT's WAL
     flush, so the appends of all processes went one disk write at a time; the flushes now meet in the server's group
-    commit.)"""
-    if not commit and not wire(dbapi_connection).pending:
+    commit.)
+
+    `with_tail`: the writes deferred to the COMMIT too (`pgwrite.defer(at_commit=True)`), without it (SQLAlchemy's
+    COMMIT follows)."""
+    w = wire(dbapi_connection)
+    if with_tail and w.tail:
+        w.pending.extend(w.take_tail())
+    if not commit and not w.pending:
         return
     try:
         wait(send_writes(dbapi_connection, [], commit=commit, quick=commit), dbapi_connection.fileno(), INTERVAL)
