@@ -10,7 +10,7 @@ import io
 
 from deviation_helpers import drawn_round, pay, person, ready_case, relief_of
 from factories import COUNTY
-from sampling.sampling_helpers import rounds  # noqa: F401  (the fixture)
+from sampling import sampling_helpers
 from sqlalchemy import select
 from web.pagekit import Pages
 
@@ -19,6 +19,7 @@ from verifier.payments.models import SupplementaryPayment
 from verifier.sampling import consequences
 from verifier.store.tables import User
 
+rounds = sampling_helpers.rounds  # the fixture
 FAILED = "银行回单标为支付失败，须重新确认"
 
 
