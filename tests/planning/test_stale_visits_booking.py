@@ -2,7 +2,8 @@
 again: `cases.service.stale_visits`).
 
 - Reading which visits are stale costs the same few statements however many such cases there are: the password
-  links of every barred officer are read at once (`linked_to_barred_of`), and the scheduling page reads them once.
+  links of every barred officer are read at once (`linked_to_barred_of`), and the scheduling page reads them once
+  (its list's households with them, at once).
 - The planner takes such a case only if, once it is locked, it is still on a stale visit: a case scheduled anew by
   hand meanwhile is not planned again.
 - One booking rule (`booking_visits`): a stale visit books nobody, for the planner and for scheduling by hand

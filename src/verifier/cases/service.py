@@ -9,7 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import bindparam, func, or_, select
-from sqlalchemy.orm import Session, aliased, joinedload
+from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from ..accounts.auth import Principal
 from ..audit import log as audit
@@ -649,7 +649,8 @@ def find_waiting(session: Session, principal: Principal, *, q: str = "", page: i
     stale = stale_scheduled(session, principal)
     if stale:
         waiting = or_(waiting, Case.id.in_(stale))
-    stmt = select(Case).where(waiting).order_by(Case.referred_on, Case.id)
+    # with each case's household (its head is listed): one statement more, not one per case
+    stmt = select(Case).options(selectinload(Case.household)).where(waiting).order_by(Case.referred_on, Case.id)
     if principal.counties:
         stmt = stmt.where(Case.county_code.in_(principal.counties))
     text = fold_search(q)
