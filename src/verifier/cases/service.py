@@ -578,8 +578,8 @@ def plan(
         select(Case).where(Case.county_code == county_code, waiting).order_by(Case.id).with_for_update()))
     # `stale` was read before the lock: a case scheduled anew meanwhile (by hand, another plan) is no longer on a
     # stale visit, and is not planned again
-    still = reassign(session, [c.id for c in cases if c.status != "screened"])
-    cases = [c for c in cases if c.status == "screened" or c.id in still]
+    still = reassign(session, [c.id for c in cases if c.status == "scheduled"])
+    cases = [c for c in cases if c.status == "screened" or (c.status == "scheduled" and c.id in still)]
     due = due_dates(session, cases)
     barred = barred_officers(session, [c.id for c in cases])
     # The planning supervisor is never among the planned officers: one holding both roles could preview the plan
