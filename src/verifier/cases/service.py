@@ -9,7 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import bindparam, func, or_, select
-from sqlalchemy.orm import Session, aliased, joinedload
+from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from ..accounts.auth import Principal
 from ..audit import log as audit
@@ -26,7 +26,7 @@ from ..store.tables import Case, Check, Determination, Household, Referral, Revi
 from ..notices.models import Objection
 from ..recusal import guard as recusal
 from ..recusal import refusals as recusal_refusals
-from ..roster.service import PASSWORD_LINK, password_links
+from ..roster.service import PASSWORD_LINK, password_links, password_links_of
 from .listing import CaseFilters, filter_cases
 from .workflow import advance, load_case
 
@@ -245,14 +245,27 @@ def linked_to_barred(session: Session, barred: dict[str, str], candidates: Itera
     officers of the checks in doubt, each with why: `first_check_officers`), each with the why of the officer it is
     linked to (the strongest): the same person's second account makes no check of the case again either
     (`domain.objection_recheck`). Nothing is read when `barred` is empty."""
-    others = set(candidates) - set(barred)
-    if not others or not barred:
+    return linked_to_barred_of(session, {"": barred}, {"": candidates}).get("", {})
+
+
+def linked_to_barred_of(session: Session, barred: dict[str, dict[str, str]],
+                        candidates: dict[str, Iterable[str]]) -> dict[str, dict[str, str]]:
+    """`linked_to_barred` of many at once (keyed alike: a case, a visit), the links read in one statement
+    (`roster.service.password_links_of`) whatever their number; a key with none is left out."""
+    others = {k: set(candidates.get(k, ())) - set(b) for k, b in barred.items() if b}
+    others = {k: v for k, v in others.items() if v}
+    if not others:
         return {}
-    whys: dict[str, set[str]] = {}
-    for o in sorted(barred):
-        for a in password_links(session, o, others):
-            whys.setdefault(a, set()).add(barred[o])
-    return {a: objection_recheck.strongest(w) for a, w in whys.items()}
+    links = password_links_of(session, {o for k in others for o in barred[k]}, set().union(*others.values()))
+    out: dict[str, dict[str, str]] = {}
+    for k, accounts in others.items():
+        whys: dict[str, set[str]] = {}
+        for o, why in barred[k].items():
+            for a in links.get(o, frozenset()) & accounts:
+                whys.setdefault(a, set()).add(why)
+        if whys:
+            out[k] = {a: objection_recheck.strongest(w) for a, w in whys.items()}
+    return out
 
 
 def recheck_barred(session: Session, case_id: str, candidates: Iterable[str]) -> tuple[dict[str, str], dict[str, str]]:
@@ -277,16 +290,14 @@ def stale_visits(session: Session, visits: Iterable[Visit]) -> set[str]:
     """Of `visits` (active ones), the ids of those held by an officer who makes no check of their case again, or by
     an account linked to one's by a password (`recheck_barred`): visits scheduled before the doubt (a case whose
     objection was upheld before the visit was ended, a case under review), no visits of the check made again. They
-    are listed nowhere as work to do, nothing is added to them (`refuse_stale`); the supervisor schedules the case
-    anew. One statement for them all, one more per case with checks in doubt."""
+    are listed nowhere as work to do, nothing is added to them (`refuse_stale`), they book nobody
+    (`booking_visits`); the supervisor schedules the case anew. Two statements for them all, whatever their number
+    (the checks in doubt, and the password links: `linked_to_barred_of`)."""
     visits = list(visits)
     doubted = first_check_officers(session, sorted({v.case_id for v in visits}))
-    stale = set()
-    for v in visits:
-        barred = doubted.get(v.case_id)
-        if barred and (set(v.officer_ids) & set(barred) or linked_to_barred(session, barred, v.officer_ids)):
-            stale.add(v.id)
-    return stale
+    held = {v.id: doubted[v.case_id] for v in visits if doubted.get(v.case_id)}
+    linked = linked_to_barred_of(session, held, {v.id: v.officer_ids for v in visits if v.id in held})
+    return {v.id for v in visits if v.id in held and (set(v.officer_ids) & set(held[v.id]) or v.id in linked)}
 
 
 # A case with a check in doubt (`first_check_officers`): only such a case's visit may be stale.
@@ -298,7 +309,7 @@ def stale_scheduled(session: Session, principal: Principal) -> list[str]:
     """The cases in the principal's counties still `scheduled` on a stale visit (`stale_visits`: its officers, or an
     account linked to one's, make no check of the case again; an objection upheld, a check sent back, before upholding
     or sending back ended the visit): no officer has work on them, and they wait for the supervisor to send others.
-    The scheduling page lists them with the screened cases (`find_screened`), and the home card 待排期 counts them."""
+    The scheduling page lists them with the screened cases (`find_waiting`), and the home card 待排期 counts them."""
     stmt = (select(Visit).join(Case, Case.id == Visit.case_id)
             .where(Visit.active.is_(True), Case.status == "scheduled", _DOUBTED))
     if principal.counties:
@@ -316,6 +327,21 @@ def reassign(session: Session, case_ids: list[str]) -> set[str]:
     visits = list(session.scalars(select(Visit).where(Visit.case_id.in_(case_ids), Visit.active.is_(True))))
     stale = stale_visits(session, visits)
     return {v.case_id for v in visits if v.id in stale}
+
+
+def booking_visits(session: Session, days: Iterable[date], *, exclude_case: str | None = None) -> list[Visit]:
+    """The one booking rule: the active visits on `days` that book their officers and vehicle (against an officer's
+    daily capacity, a vehicle's one team), those of `exclude_case` aside. A stale visit (`stale_visits`) books
+    nobody: its officers make no check of its case, and it ends when the case is scheduled anew (by hand or by the
+    planner). Scheduling by hand and the planner both count these."""
+    days = sorted(set(days))
+    if not days:
+        return []
+    visits = [v for v in session.scalars(select(Visit).where(Visit.active.is_(True), Visit.visit_on.in_(days))
+                                         .order_by(Visit.visit_on, Visit.id))
+              if v.case_id != exclude_case]
+    stale = stale_visits(session, visits)
+    return [v for v in visits if v.id not in stale]
 
 
 def last_household_officers(session: Session, case_ids: list[str]) -> dict[str, frozenset[str]]:
@@ -433,12 +459,10 @@ def case_status(session: Session, case_id: str) -> str | None:
     return session.scalar(select(Case.status).where(Case.id == case_id))
 
 
-def _officer_load(session: Session, days: list[date], exclude_case: str | None = None) -> dict[tuple[str, date], int]:
+def _officer_load(visits: Iterable[Visit]) -> dict[tuple[str, date], int]:
+    """Per officer and day, the visits of `visits` (`booking_visits`) he makes."""
     load: dict[tuple[str, date], int] = {}
-    stmt = select(Visit).where(Visit.active.is_(True), Visit.visit_on.in_(days))
-    for v in session.scalars(stmt):
-        if v.case_id == exclude_case:
-            continue
+    for v in visits:
         for o in v.officer_ids:
             load[(o, v.visit_on)] = load.get((o, v.visit_on), 0) + 1
     return load
@@ -510,11 +534,10 @@ def schedule(
     if len(reason) > 500:
         problems.append(FieldError("reason", "最多 500 个字符"))
     due = due_date(session, case)
-    others = [v for v in session.scalars(select(Visit).where(Visit.active.is_(True), Visit.visit_on == visit_on))
-              if v.case_id != case.id]
+    others = booking_visits(session, [visit_on], exclude_case=case.id)  # a stale visit books nobody
     problems += planning.validate_manual_assignment(
         ids, visit_on, vehicle, referred_on=case.referred_on,
-        officer_load=_officer_load(session, [visit_on], exclude_case=case.id),
+        officer_load=_officer_load(others),
         capacity=visit_calendar(session, case.contract_id).capacity_per_day,
         existing=[planning.ExistingVisit(visit_on=v.visit_on, officer_ids=tuple(v.officer_ids), vehicle_id=v.vehicle or "")
                   for v in others],
@@ -608,6 +631,10 @@ def plan(
         waiting = or_(waiting, Case.id.in_(sorted(stale)))
     cases = list(session.scalars(
         select(Case).where(Case.county_code == county_code, waiting).order_by(Case.id).with_for_update()))
+    # `stale` was read before the lock: a case scheduled anew meanwhile (by hand, another plan) is no longer on a
+    # stale visit, and is not planned again
+    still = reassign(session, [c.id for c in cases if c.status == "scheduled"])
+    cases = [c for c in cases if c.status == "screened" or (c.status == "scheduled" and c.id in still)]
     due = due_dates(session, cases)
     barred = barred_officers(session, [c.id for c in cases])
     # The planning supervisor is never among the planned officers: one holding both roles could preview the plan
@@ -620,9 +647,10 @@ def plan(
     recused = recusal.conflicts_by_case(session, [c.id for c in cases], [o.user_id for o in officers])
     # nor onto a case checked again, the second account of an officer of the checks in doubt (objected to, sent
     # back, under review: `recheck_barred`)
-    for case_id, whys in first_check_officers(session, [c.id for c in cases]).items():
-        barred[case_id] = objection_recheck.barred(barred.get(case_id, frozenset()), linked_to_barred(
-            session, whys, [o.user_id for o in officers]))
+    doubted = first_check_officers(session, [c.id for c in cases])
+    linked = linked_to_barred_of(session, doubted, dict.fromkeys(doubted, [o.user_id for o in officers]))
+    for case_id in doubted:
+        barred[case_id] = objection_recheck.barred(barred.get(case_id, frozenset()), linked.get(case_id, {}))
     plan_cases = [planning.PlanCase(case_id=c.id, town=c.town, village=c.village, referred_on=c.referred_on,
                                     due_on=due[c.id],
                                     excluded_officers=barred.get(c.id, frozenset()) | recused.get(c.id, frozenset()),
@@ -630,8 +658,7 @@ def plan(
                   for c in cases]
     window = [start + timedelta(days=i) for i in range(days)]
     existing = [planning.ExistingVisit(visit_on=v.visit_on, officer_ids=tuple(v.officer_ids), vehicle_id=v.vehicle or "")
-                for v in session.scalars(select(Visit).where(Visit.active.is_(True), Visit.visit_on.in_(window)))
-                if v.case_id not in stale]  # a stale visit books nobody: it ends when its case is planned
+                for v in booking_visits(session, window)]  # a stale visit books nobody: it ends when its case is planned
     fleet = [planning.Vehicle(vehicle_id=v) for v in (vehicles or default_vehicles(len(officers)))]
     result = planning.plan_visits(plan_cases, officers, fleet, start=start, days=days, existing=existing,
                                   workdays=calendar.workdays, holidays=calendar.holidays,
@@ -659,23 +686,37 @@ def vehicles_in_use(session: Session) -> set[str]:
     return {v for (v,) in session.execute(select(Visit.vehicle).where(Visit.vehicle.is_not(None)).distinct())}
 
 
-def find_screened(session: Session, principal: Principal, *, q: str = "", page: int = 1,
-                  page_size: int = PAGE_SIZE) -> Paged[Case]:
+@dataclass(frozen=True)
+class Waiting:
+    """A page of the cases waiting for a visit (`find_waiting`), and of them those whose active visit is stale
+    (`reassign`): their rows say others are to be sent."""
+
+    found: Paged[Case]
+    reassign: set[str]
+
+
+def find_waiting(session: Session, principal: Principal, *, q: str = "", page: int = 1,
+                 page_size: int = PAGE_SIZE) -> Waiting:
     """One page of the cases waiting for a visit (oldest referral first, within the principal's counties): the
     screened ones, and those scheduled on a stale visit whose officers must stand aside (`stale_scheduled`), searched
-    by the head's name, the case number (or its last digits), the town or the village."""
+    by the head's name, the case number (or its last digits), the town or the village; with the page's cases to
+    reassign (the stale ones read once, and of the screened ones those whose visit is still active: `reassign`)."""
     waiting = Case.status == "screened"
     stale = stale_scheduled(session, principal)
     if stale:
         waiting = or_(waiting, Case.id.in_(stale))
-    stmt = select(Case).where(waiting).order_by(Case.referred_on, Case.id)
+    # with each case's household (its head is listed): one statement more, not one per case
+    stmt = select(Case).options(selectinload(Case.household)).where(waiting).order_by(Case.referred_on, Case.id)
     if principal.counties:
         stmt = stmt.where(Case.county_code.in_(principal.counties))
     text = fold_search(q)
     if text:
         stmt = stmt.join(Household, Household.id == Case.household_id).where(
             text_search(text, (Household.head_name, Case.number, Case.town, Case.village)))
-    return page_of(session, stmt, page, page_size)
+    found = page_of(session, stmt, page, page_size)
+    known = set(stale)
+    return Waiting(found, {c.id for c in found.items if c.id in known}
+                   | reassign(session, [c.id for c in found.items if c.id not in known]))
 
 
 def cases_by_id(session: Session, case_ids: list[str]) -> dict[str, Case]:

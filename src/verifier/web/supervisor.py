@@ -99,7 +99,8 @@ def _plan_page(request: Req, ctx: Any, state: FormState, *, proposal: dict[str, 
     q = fold_search(q)
     with ctx.db.read() as session:
         counties = counties_of(session, user)
-        found = case_service.find_screened(session, user, q=q, page=page_no, page_size=paging.PAGE_SIZE)
+        listed = case_service.find_waiting(session, user, q=q, page=page_no, page_size=paging.PAGE_SIZE)
+        found = listed.found
         due = case_service.due_dates(session, found.items)
         tried = attempts.last_attempts(session, [c.id for c in found.items])
         overdue = case_service.late_visits(session, user, ctx.clock.today())
@@ -110,7 +111,7 @@ def _plan_page(request: Req, ctx: Any, state: FormState, *, proposal: dict[str, 
                  "stale": v.id in stale} for v, c in overdue]
         waiting = [(c, c.household.head_name, due[c.id], tried.get(c.id)) for c in found.items]
         # scheduled on a stale visit, or screened with one still active: others are to be sent (原走访人员须回避)
-        reassign = case_service.reassign(session, [c.id for c in found.items])
+        reassign = listed.reassign
         # cases back after an upheld objection: the row says so (other officers go; the case's page names who not)
         objected = set(case_service.objected_officers(session, [c.id for c in found.items]))
         rows: list[dict[str, Any]] = []
