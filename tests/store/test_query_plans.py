@@ -489,3 +489,34 @@ def test_the_refusal_warning_reads_the_weeks_refusals_through_their_partial_inde
     for sql, nodes in found:
         assert indexes_used([(sql, nodes)]) == {"ix_audit_entry_refusals_county_time"}, (nodes, sql)
         assert not [n for n in nodes if n["Node Type"] == "Seq Scan"], (nodes, sql)
+
+
+def test_a_checks_look_ups_in_the_window_are_read_through_the_buckets_index(scaled: Any) -> None:
+    """A check reads its officer's look-ups in the window (`accounts.probes.WINDOW`, checks/member_probes.py) in its
+    batch of reads, on every check that names a member: through the index on (bucket, at), the bucket's few rows
+    (sorted, or read in the index's order), nothing else read. The table as a busy day leaves it (the login limiter's and the allowances' buckets, a
+    few rows each over the window; written and analysed in the explaining transaction, rolled back)."""
+    from datetime import timedelta
+
+    from verifier.accounts.probes import WINDOW
+    from verifier.checks.member_probes import ALLOWANCE
+    from verifier.store.reader import _parameters
+
+    c = WINDOW.compiled(scaled.quick_engine.dialect)
+    since = datetime(2025, 10, 15, 2, 0, tzinfo=timezone.utc) - timedelta(minutes=15)
+    with scaled.engine.connect() as conn:
+        conn.execute(text("INSERT INTO login_attempt (bucket, at) SELECT md5((i % 500)::text) "
+                          "|| md5((i % 500 + 1000)::text), :since + (i % 60) * interval '30 seconds' "
+                          "FROM generate_series(1, 5000) AS i"),
+                     {"since": since})
+        conn.execute(text("ANALYZE login_attempt"))
+        conn.execute(text("SET enable_seqscan = off"))
+        raw = conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + c.sql,
+                                   _parameters(c, {"bucket": ALLOWANCE._bucket("u_field_officer"),
+                                                   "since": since})).scalar_one()
+        conn.rollback()
+    nodes = list(_nodes((raw if isinstance(raw, list) else json.loads(raw))[0]["Plan"]))
+    scans = [n for n in nodes if n.get("Relation Name") == "login_attempt" or "Index Name" in n]
+    assert scans and all(n.get("Index Name") == "ix_login_attempt_bucket_at" and "bucket" in n.get("Index Cond", "")
+                         for n in scans if "Index Name" in n), nodes
+    assert not any(n["Node Type"] == "Seq Scan" for n in nodes), nodes

@@ -6,7 +6,12 @@ behind a mask. Searches are counted for that reason (cases/id_search.py); these 
 writes make on the way (a check's members, an application's group): per user and kind, in the login limiter's table
 (`login_attempt`, a bucket kept as a SHA-256), in its sliding window, whether the write is then made or refused.
 What would go past the allowance is refused whole (429, Retry-After) before anything is compared, and counts
-nothing."""
+nothing.
+
+A check's allowance costs it no round trip of its own on PostgreSQL (`checks/recording.py`): the bucket's times in
+the window are read in the check's batch of reads (`window_read`), and its new times written (and the old pruned) by
+prepared writes deferred to the transaction's next round trip, its COMMIT's (`take`); on SQLite the same statements
+run at once. Its refusals keep their count as any other (`keep`)."""
 
 from __future__ import annotations
 
@@ -16,12 +21,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Table, bindparam, delete, insert, select
 from sqlalchemy.orm import Session
 
 from ..domain.errors import DomainError
 from ..store.db import keep_after_rollback
+from ..store.reader import Prepared
+from ..store.writer import PreparedWrite, Write, run_batch
 from .models import LoginAttempt
+
+_attempt: Table = LoginAttempt.__table__  # type: ignore[assignment]
+# A bucket's times in the window, oldest first: a range of the index on (bucket, at).
+WINDOW = Prepared(select(_attempt.c.at).where(_attempt.c.bucket == bindparam("bucket"),
+                                              _attempt.c.at > bindparam("since")).order_by(_attempt.c.at))
+_PRUNE = PreparedWrite(delete(_attempt).where(_attempt.c.bucket == bindparam("bucket"),  # type: ignore[arg-type]
+                                              _attempt.c.at <= bindparam("before")))
+_STAMP = PreparedWrite(insert(_attempt).values(bucket=bindparam("bucket"), at=bindparam("at")))
 
 
 class TooManyLookups(DomainError):
@@ -67,6 +82,34 @@ class Allowance:
         times = list(session.scalars(select(LoginAttempt.at).where(LoginAttempt.bucket == bucket,
                                                                    LoginAttempt.at > now - window)
                                      .order_by(LoginAttempt.at)))
+        self._refuse_past(times, n, now, limit)
+        stamped = [now] * n
+        self.write(session, user_id, stamped, now, window)
+        return stamped
+
+    def window_read(self, user_id: str, now: datetime, limit: Limit) -> tuple[Prepared, dict[str, Any]]:
+        """The read of `user_id`'s times in the window, for a batch of other reads (`take` is given its rows)."""
+        return WINDOW, {"bucket": self._bucket(user_id), "since": now - limit.window}
+
+    def take(self, session: Session, user_id: str, n: int, times: list[datetime], now: datetime,
+             limit: Limit) -> list[datetime]:
+        """`count`, the bucket's `times` in the window read already (`window_read`, in this transaction): refused
+        (TooManyLookups, nothing counted) past the allowance; else `n` look-ups written by prepared writes, on
+        PostgreSQL deferred to the transaction's next round trip (store/writer.py, `later`), on SQLite at once.
+        Nothing is written for none. Returns the times written, for `keep`."""
+        if n <= 0:
+            return []
+        self._refuse_past(times, n, now, limit)
+        stamped = [now] * n
+        bucket = self._bucket(user_id)
+        writes: list[Write] = [(_PRUNE, {"bucket": bucket, "before": now - limit.window}),
+                               (_STAMP, [{"bucket": bucket, "at": t} for t in stamped])]
+        run_batch(session, writes, later=True)
+        return stamped
+
+    def _refuse_past(self, times: list[datetime], n: int, now: datetime, limit: Limit) -> None:
+        """TooManyLookups when `n` more look-ups would go past the allowance, `times` (oldest first) in the window."""
+        window = limit.window
         over = len(times) + n - limit.per_window
         if over > 0:
             # the time the oldest look-ups fall out of the window, leaving room for these
@@ -75,9 +118,6 @@ class Allowance:
             raise TooManyLookups(self.refusal.format(minutes=max(1, -(-wait // 60)),
                                                      window=max(1, int(window.total_seconds() // 60)),
                                                      limit=limit.per_window), wait)
-        stamped = [now] * n
-        self.write(session, user_id, stamped, now, window)
-        return stamped
 
     def write(self, session: Session, user_id: str, times: list[datetime], now: datetime, window: timedelta) -> None:
         if not times:

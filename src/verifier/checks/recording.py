@@ -154,12 +154,16 @@ class Found:
     people: list[tuple[str, str, str]]  # (blind index, household id, county) of the named people already known
     members: dict[str, Any]  # the household's members named in the form, by blind index
     first: list[Any] | None = None  # the rows of the statement sent first (`read`'s `first`), when there was one
+    window: list[Any] | None = None  # the rows of the statement sent last (`read`'s `window`), when there was one
 
 
 def read(session: Session, case_id: str, *, named: Sequence[str], bidxs: Sequence[str], evidence: bool,
-         today: date, first: tuple[Prepared, Mapping[str, Any]] | None = None) -> Found:
+         today: date, first: tuple[Prepared, Mapping[str, Any]] | None = None,
+         window: tuple[Prepared, Mapping[str, Any]] | None = None) -> Found:
     """What a check is decided on, in one batch; with `first`, that statement ahead of them in the same batch (the
-    caller's session lookup: one round trip on PostgreSQL for both), its rows in `Found.first`."""
+    caller's session lookup: one round trip on PostgreSQL for both), its rows in `Found.first`; with `window`, that
+    statement after them (the caller's look-ups in the window, `accounts.probes.Allowance.window_read`), its rows in
+    `Found.window`."""
     reader = session_reader(session)
     one = {"case_id": case_id}
     statements: list[tuple[Prepared, Mapping[str, Any]]] = [(_CASE, {"case_id": case_id, "on": today})]
@@ -172,7 +176,10 @@ def read(session: Session, case_id: str, *, named: Sequence[str], bidxs: Sequenc
         statements.append((_known_people(len(bidxs)), {f"b{i}": b for i, b in enumerate(bidxs)}))
     if evidence:
         statements.append((_EVIDENCE, one))
+    if window is not None:
+        statements.append(window)
     rows = reader.batch(statements)
+    last = rows.pop() if window is not None else None
     ahead = rows.pop(0) if first is not None else None
     case = rows[0][0] if rows[0] else None
     rest = iter(rows[1:])
@@ -183,7 +190,8 @@ def read(session: Session, case_id: str, *, named: Sequence[str], bidxs: Sequenc
     return Found(case=case, usernames={r.username: r.id for r in team},
                  known_evidence={r.sha256 for r in hashes},
                  people=[(r.id_number_bidx, r.household_id, r.county_code) for r in people],
-                 members={r.id_number_bidx: r for r in people if r.household_id == household}, first=ahead)
+                 members={r.id_number_bidx: r for r in people if r.household_id == household}, first=ahead,
+                 window=last)
 
 
 @dataclass(frozen=True)
