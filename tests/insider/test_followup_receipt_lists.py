@@ -239,3 +239,21 @@ def test_the_form_of_a_follow_up_they_will_be_refused_says_so_instead(ctx, clien
     pages.login("off9")
     r = pages.get(f"/followups/new?item={items[cases[1]]}")
     assert r.status_code == 200 and "保存回访" in r.text and 'id="followup-refused"' not in r.text
+
+
+def test_an_officers_own_list_is_read_in_a_fixed_number_of_statements(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The own list leaves out what the officer may not record by reading, for the whole county's due list at once,
+    who took part in paying each (`held_back`): twice the payments cost what one batch of them did."""
+    cases, officer, _ = _paid_after_a_payee_change(ctx, client, users)
+
+    def read() -> None:
+        r = client.get("/api/followups?mine=true", headers=users.headers(officer))
+        assert r.status_code == 200, r.text
+
+    read()  # the connection's first statements are not the list's
+    one = len(statements_of(ctx, read))
+    bid, more = released_batch(ctx, client, users)
+    settled(client, users, bid)
+    assert len(statements_of(ctx, read)) == one
+    own = client.get("/api/followups?mine=true", headers=users.headers(officer)).json()
+    assert own["others"] + len(own["due"]) == len(cases) + len(more) and own["others"] >= len(cases), own
