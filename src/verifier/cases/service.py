@@ -428,6 +428,52 @@ def assigned_visit(session: Session, case_id: str, user: Principal, *, adding: b
     return case, visit
 
 
+def why_stopped(user_id: str, officers: Iterable[str], barred: Iterable[str], linked: Iterable[str],
+                rotated: frozenset[str]) -> str | None:
+    """What an officer of a visit is told when he opens it (`refuse_stale`'s words, in its order), or None when he
+    may record on it: `barred`/`linked`, the case's officers of its checks in doubt and the visit's accounts linked to
+    theirs (`recheck_barred`); `rotated`, the visit's officers the rotation rule bars now (`rotation_barred`)."""
+    barred, linked = frozenset(barred), frozenset(linked)
+    if user_id in barred:
+        return objection_recheck.OWN_STALE
+    if user_id in linked:
+        return objection_recheck.LINKED_STALE
+    if any(o in barred or o in linked for o in officers):
+        return objection_recheck.VISIT_ENDED
+    if user_id in rotated:
+        return rotation.LAST_OFFICER
+    return rotation.VISIT_ENDED if rotated else None
+
+
+def stopped_visits(session: Session, user_id: str, visits: Iterable[tuple[Visit, Case]]) -> dict[str, str]:
+    """Of `user_id`'s active visits to cases still scheduled, those he would be refused on (`refuse_stale`: a stale
+    visit, or one the rotation rule bars now), each with what he is told (`why_stopped`): his lists show them apart,
+    已停用（须改派）, not as work, and count them on no card (`stopped_officers`, for him alone)."""
+    return {v: whys[user_id] for v, whys in stopped_officers(session, visits).items() if user_id in whys}
+
+
+def stopped_officers(session: Session, visits: Iterable[tuple[Visit, Case]]) -> dict[str, dict[str, str]]:
+    """Of active visits to cases still scheduled, those their officers would be refused on (`refuse_stale`), each with
+    what every officer of it is told (`why_stopped`: one barred makes the visit no work for his partner either).
+    Set-based: the checks in doubt and the households' latest checks read once for them all (`first_check_officers`,
+    `last_household_checks`), the password links once per case with checks in doubt (as `stale_visits`)."""
+    rows = [(v, c) for v, c in visits if v.active and c.status == "scheduled"]
+    ids = sorted({c.id for _, c in rows})
+    doubted = first_check_officers(session, ids)
+    last = last_household_checks(session, ids)
+    out: dict[str, dict[str, str]] = {}
+    for v, c in rows:
+        barred = doubted.get(c.id, {})
+        linked = linked_to_barred(session, barred, v.officer_ids) if barred else {}
+        rotated = rotation.barred_on_visit(last.get(c.id), scheduled_at=v.created_at, by_hand=v.by_hand,
+                                           reason=v.reason) & frozenset(v.officer_ids)
+        whys = {o: why for o in v.officer_ids
+                if (why := why_stopped(o, v.officer_ids, barred, linked, rotated)) is not None}
+        if whys:
+            out[v.id] = whys
+    return out
+
+
 def refuse_stale(session: Session, case: Case, visit: Visit, principal: Principal, *, clock: Clock | None,
                  kept: bool = True) -> None:
     """403 on a stale visit (`stale_visit`) of the case: to an officer of its checks in doubt, or to an account linked
@@ -442,16 +488,12 @@ def refuse_stale(session: Session, case: Case, visit: Visit, principal: Principa
             raise recusal_refusals.refused(exc, principal, "evidence", [case.household_id], case_id=case.id,
                                            clock=clock, extra={"why": why, "visit_id": visit.id})
         raise exc
-    if any(o in barred or o in linked for o in visit.officer_ids):
-        raise Forbidden(objection_recheck.VISIT_ENDED)
     # Rotation, as it holds now: an officer of the household's latest check on another of its cases (recorded since
     # the visit was scheduled, or a visit scheduled before the rule held) makes no visit of it; his partner is told
-    # the visit ended (`rotation_barred`)
-    rotated = rotation_barred(session, case, visit)
-    if principal.id in rotated:
-        raise Forbidden(rotation.LAST_OFFICER)
-    if rotated:
-        raise Forbidden(rotation.VISIT_ENDED)
+    # the visit ended (`rotation_barred`). The words are `why_stopped`'s, which the officer's lists show.
+    why = why_stopped(principal.id, visit.officer_ids, barred, linked, rotation_barred(session, case, visit))
+    if why is not None:
+        raise Forbidden(why)
 
 
 def case_status(session: Session, case_id: str) -> str | None:
@@ -744,15 +786,15 @@ def count_by_status(session: Session, principal: Principal, county_code: str | N
 
 
 def officer_visits(session: Session, user: Principal) -> list[tuple[Visit, Case]]:
-    """The user's active visits to cases still waiting for their check, in their counties (not a stale one:
-    `stale_visits`)."""
+    """The user's active visits to cases still waiting for their check, in their counties, that he may record on
+    (not a stale one nor one the rotation rule bars now: `stopped_visits`)."""
     stmt = (select(Visit, Case).join(Case, Case.id == Visit.case_id)
             .where(Visit.active.is_(True), Case.status == "scheduled").order_by(Visit.visit_on, Case.village, Case.id))
     if user.counties:
         stmt = stmt.where(Case.county_code.in_(user.counties))
     mine = [(v, c) for v, c in session.execute(stmt).tuples() if user.id in v.officer_ids]
-    stale = stale_visits(session, [v for v, _ in mine])  # no work: the case is checked again by others
-    return [(v, c) for v, c in mine if v.id not in stale]
+    stopped = stopped_visits(session, user.id, mine)  # no work: the case is checked by others
+    return [(v, c) for v, c in mine if v.id not in stopped]
 
 
 def late_visits(session: Session, principal: Principal, today: date) -> list[tuple[Visit, Case]]:

@@ -147,9 +147,11 @@ def _tasks(session: Session, user: Principal, today: date) -> list[dict[str, Any
         card("导入监测信息", "/referrals/import", None, "医保、民政、应急管理、教育部门的名单")
     if user.has(*followup_service.READERS) and not user.has("auditor"):
         mine = user.has("field_officer") and not user.has("insurer_supervisor", "county_reviewer")
-        overdue, due = followup_service.home_counts(session, user, today, mine=mine)
+        # an officer's: those they may record (the list /followups shows them), the others left to other officers
+        overdue, due, others = followup_service.home_counts(session, user, today, mine=mine)
         card("逾期未回访", "/followups", overdue, "保障金到账后超过合同期限、尚未回访")
-        card("待回访", "/followups", due, "保障金已到账、在期限内待回访")
+        card("待回访", "/followups", due, "保障金已到账、在期限内待回访"
+             + (f"；另有 {others} 户须由其他核查员回访（见本县全部）" if others else ""))
     if user.has("county_reviewer"):
         card("未收到救助金待核实", "/receipt-alerts", receipt.open_count(session, user),
              "回访时农户称未收到或只收到部分保障金，待县级审核人员核实")
