@@ -274,33 +274,81 @@ def recheck_bars(session: Session, case_id: str, candidates: Iterable[str]) -> d
 
 
 def stale_visits(session: Session, visits: Iterable[Visit]) -> set[str]:
-    """Of `visits` (active ones), the ids of those held by an officer who makes no check of their case again, or by
-    an account linked to one's by a password (`recheck_barred`): visits scheduled before the doubt (a case whose
-    objection was upheld before the visit was ended, a case under review), no visits of the check made again. They
-    are listed nowhere as work to do, nothing is added to them (`refuse_stale`); the supervisor schedules the case
-    anew. One statement for them all, one more per case with checks in doubt."""
+    """Of `visits` (active ones), the ids of the stale ones (`stale_whys`): listed nowhere as work to do, nothing is
+    added to them (`refuse_stale`); the supervisor schedules the case anew."""
+    return set(stale_whys(session, visits))
+
+
+RECHECK = "recheck"  # held by an officer who makes no check of the case again (checks in doubt), or a linked account
+ROTATED = "rotation"  # the rotation rule ends it; the county has other officers to send
+ROTATED_BY_HAND = "rotation_by_hand"  # the rotation rule ends it; too few others: the supervisor sends them by hand
+
+
+def stale_whys(session: Session, visits: Iterable[Visit]) -> dict[str, str]:
+    """Of `visits` (active ones), those that ended, by id, each with why: `RECHECK`, held by an officer who makes no
+    check of their case again, or by an account linked to one's by a password (`recheck_barred`: visits scheduled
+    before the doubt, a case whose objection was upheld before the visit was ended, a case under review); else
+    `ROTATED` (or `ROTATED_BY_HAND`, the county having too few other officers, `rotation_spare`), of a case still
+    to be checked whose officers the rotation rule bars now (`rotation_barred`: the household checked since on
+    another case by one of them, or a visit scheduled before the rule held), which the officer is told at the door
+    (请等待主管重新安排). One statement for them all, one more per case with checks in doubt, a few for rotation."""
     visits = list(visits)
     doubted = first_check_officers(session, sorted({v.case_id for v in visits}))
-    stale = set()
+    stale: dict[str, str] = {}
     for v in visits:
         barred = doubted.get(v.case_id)
         if barred and (set(v.officer_ids) & set(barred) or linked_to_barred(session, barred, v.officer_ids)):
-            stale.add(v.id)
+            stale[v.id] = RECHECK
+    rotated = _rotation_stale(session, [v for v in visits if v.id not in stale])
+    if rotated:
+        holding = open_household_visits(session, sorted({v.case_id for v, _, _ in rotated}))
+        officers: dict[str, list[str]] = {}
+        for v, county, last in rotated:
+            if county not in officers:
+                officers[county] = [u.id for u in field_officers(session, county)]
+            spare = rotation_spare(officers[county], last, holding.get(v.case_id, frozenset()))
+            stale[v.id] = ROTATED if len(spare) >= len(v.officer_ids) else ROTATED_BY_HAND
     return stale
 
 
-# A case with a check in doubt (`first_check_officers`): only such a case's visit may be stale.
+def rotation_spare(eligible: Iterable[str], *barred: Iterable[str]) -> list[str]:
+    """The rotation rule's small county (`domain.rotation`): of the county's `eligible` officers, those outside every
+    set of `barred` (the household's officers of last time, of its other cases' visits still to be made, and of its
+    checks in doubt). Fewer than a visit needs: the household's officers may be sent again, by hand, with the
+    supervisor's reason on record (`schedule`); and the list of visits that ended says so (`stale_whys`)."""
+    out = set().union(*map(set, barred))
+    return [u for u in eligible if u not in out]
+
+
+def _rotation_stale(session: Session, visits: list[Visit]) -> list[tuple[Visit, str, frozenset[str]]]:
+    """Of `visits`, those of a case still `scheduled` whose officers the rotation rule bars now (`rotation_barred`),
+    each with its case's county and the household's officers of last time."""
+    if not visits:
+        return []
+    cases = dict(session.execute(select(Case.id, Case.county_code).where(
+        Case.id.in_(sorted({v.case_id for v in visits})), Case.status == "scheduled")).tuples().all())
+    last = last_household_checks(session, sorted(cases))
+    return [(v, cases[v.case_id], last[v.case_id].officer_ids) for v in visits
+            if v.case_id in last and _rotated(last[v.case_id], v)]
+
+
+# A case with a check in doubt (`first_check_officers`): only such a case's visit may be stale, or one whose household
+# was checked on another of its cases (rotation, `_rotation_stale`).
 _DOUBTED = (select(Check.id).where(Check.case_id == Case.id, or_(_REVIEWED, Check.sent_back_at.is_not(None),
                                                                   _OBJECTED_TO)).exists())
+_other_case = aliased(Case)
+_HOUSEHOLD_CHECKED = (select(Check.id).join(_other_case, _other_case.id == Check.case_id)
+                      .where(_other_case.household_id == Case.household_id, _other_case.id != Case.id).exists())
 
 
 def stale_scheduled(session: Session, principal: Principal) -> list[str]:
     """The cases in the principal's counties still `scheduled` on a stale visit (`stale_visits`: its officers, or an
-    account linked to one's, make no check of the case again; an objection upheld, a check sent back, before upholding
-    or sending back ended the visit): no officer has work on them, and they wait for the supervisor to send others.
-    The scheduling page lists them with the screened cases (`find_screened`), and the home card 待排期 counts them."""
+    account linked to one's, make no check of the case again, an objection upheld, a check sent back, before upholding
+    or sending back ended the visit; or the rotation rule bars its officers now): no officer has work on them, and
+    they wait for the supervisor to send others. The scheduling page lists them with the screened cases
+    (`find_screened`), and the home card 待排期 counts them."""
     stmt = (select(Visit).join(Case, Case.id == Visit.case_id)
-            .where(Visit.active.is_(True), Case.status == "scheduled", _DOUBTED))
+            .where(Visit.active.is_(True), Case.status == "scheduled", or_(_DOUBTED, _HOUSEHOLD_CHECKED)))
     if principal.counties:
         stmt = stmt.where(Case.county_code.in_(principal.counties))
     visits = list(session.scalars(stmt))
@@ -308,14 +356,14 @@ def stale_scheduled(session: Session, principal: Principal) -> list[str]:
     return sorted({v.case_id for v in visits if v.id in stale})
 
 
-def reassign(session: Session, case_ids: list[str]) -> set[str]:
-    """Of `case_ids`, those whose active visit is stale (`stale_visits`): a list row says the visit's officers must
-    stand aside and others be sent (原走访人员须回避，请改派)."""
+def reassign(session: Session, case_ids: list[str]) -> dict[str, str]:
+    """Of `case_ids`, those whose active visit is stale, each with why (`stale_whys`): a list row says the visit's
+    officers must stand aside and others be sent (原走访人员须回避，请改派), or, by the rotation rule, whom to send."""
     if not case_ids:
-        return set()
+        return {}
     visits = list(session.scalars(select(Visit).where(Visit.case_id.in_(case_ids), Visit.active.is_(True))))
-    stale = stale_visits(session, visits)
-    return {v.case_id for v in visits if v.id in stale}
+    whys = stale_whys(session, visits)
+    return {v.case_id: whys[v.id] for v in visits if v.id in whys}
 
 
 def last_household_officers(session: Session, case_ids: list[str]) -> dict[str, frozenset[str]]:
@@ -373,9 +421,14 @@ def rotation_barred(session: Session, case: Case, visit: Visit) -> frozenset[str
     visit of a case checked already stays what it was."""
     if case.status != "scheduled":
         return frozenset()
-    barred = rotation.barred_on_visit(last_household_checks(session, [case.id]).get(case.id),
-                                      scheduled_at=visit.created_at, by_hand=visit.by_hand, reason=visit.reason)
-    return barred & frozenset(visit.officer_ids)
+    return _rotated(last_household_checks(session, [case.id]).get(case.id), visit)
+
+
+def _rotated(last: rotation.LastCheck | None, visit: Visit) -> frozenset[str]:
+    """Of the visit's officers, those `domain.rotation.barred_on_visit` bars given the household's latest check on
+    another case: `rotation_barred`'s rule, and the lists' (`stale_whys`)."""
+    return rotation.barred_on_visit(last, scheduled_at=visit.created_at, by_hand=visit.by_hand,
+                                    reason=visit.reason) & frozenset(visit.officer_ids)
 
 
 _ACTIVE_VISIT = select(Visit).where(Visit.case_id == bindparam("case_id"), Visit.active.is_(True))
@@ -499,7 +552,7 @@ def schedule(
                  if by_name.get(o, o) in recused]
     reason = (reason or "").strip()
     again = [i for i, o in enumerate(officers) if by_name.get(o, o) in (last_time | holding) - barred]
-    spare = [u for u in eligible if u not in last_time and u not in holding and u not in barred]
+    spare = rotation_spare(eligible, last_time, holding, barred)
     if len(spare) >= len(officers):  # the county has others enough: the household's last officers do not go again
         problems += [FieldError(f"officers[{i}]", rotation.LAST_OFFICER if by_name.get(officers[i], officers[i])
                                 in last_time else rotation.OPEN_VISIT) for i in again]
