@@ -287,31 +287,81 @@ def recheck_bars(session: Session, case_id: str, candidates: Iterable[str]) -> d
 
 
 def stale_visits(session: Session, visits: Iterable[Visit]) -> set[str]:
-    """Of `visits` (active ones), the ids of those held by an officer who makes no check of their case again, or by
-    an account linked to one's by a password (`recheck_barred`): visits scheduled before the doubt (a case whose
-    objection was upheld before the visit was ended, a case under review), no visits of the check made again. They
-    are listed nowhere as work to do, nothing is added to them (`refuse_stale`), they book nobody
-    (`booking_visits`); the supervisor schedules the case anew. Two statements for them all, whatever their number
-    (the checks in doubt, and the password links: `linked_to_barred_of`)."""
+    """Of `visits` (active ones), the ids of the stale ones (`stale_whys`): listed nowhere as work to do, nothing is
+    added to them (`refuse_stale`); the supervisor schedules the case anew."""
+    return set(stale_whys(session, visits))
+
+
+RECHECK = "recheck"  # held by an officer who makes no check of the case again (checks in doubt), or a linked account
+ROTATED = "rotation"  # the rotation rule ends it; the county has other officers to send
+ROTATED_BY_HAND = "rotation_by_hand"  # the rotation rule ends it; too few others: the supervisor sends them by hand
+
+
+def stale_whys(session: Session, visits: Iterable[Visit]) -> dict[str, str]:
+    """Of `visits` (active ones), those that ended, by id, each with why: `RECHECK`, held by an officer who makes no
+    check of their case again, or by an account linked to one's by a password (`recheck_barred`: visits scheduled
+    before the doubt, a case whose objection was upheld before the visit was ended, a case under review); else
+    `ROTATED` (or `ROTATED_BY_HAND`, the county having too few other officers, `rotation_spare`), of a case still
+    to be checked whose officers the rotation rule bars now (`rotation_barred`: the household checked since on
+    another case by one of them, or a visit scheduled before the rule held), which the officer is told at the door
+    (请等待主管重新安排). Two statements for the checks in doubt whatever their number (`linked_to_barred_of`), a few for
+    rotation."""
     visits = list(visits)
     doubted = first_check_officers(session, sorted({v.case_id for v in visits}))
     held = {v.id: doubted[v.case_id] for v in visits if doubted.get(v.case_id)}
     linked = linked_to_barred_of(session, held, {v.id: v.officer_ids for v in visits if v.id in held})
-    return {v.id for v in visits if v.id in held and (set(v.officer_ids) & set(held[v.id]) or v.id in linked)}
+    stale: dict[str, str] = {v.id: RECHECK for v in visits
+                             if v.id in held and (set(v.officer_ids) & set(held[v.id]) or v.id in linked)}
+    rotated = _rotation_stale(session, [v for v in visits if v.id not in stale])
+    if rotated:
+        holding = open_household_visits(session, sorted({v.case_id for v, _, _ in rotated}))
+        officers: dict[str, list[str]] = {}
+        for v, county, last in rotated:
+            if county not in officers:
+                officers[county] = [u.id for u in field_officers(session, county)]
+            spare = rotation_spare(officers[county], last, holding.get(v.case_id, frozenset()))
+            stale[v.id] = ROTATED if len(spare) >= len(v.officer_ids) else ROTATED_BY_HAND
+    return stale
 
 
-# A case with a check in doubt (`first_check_officers`): only such a case's visit may be stale.
+def rotation_spare(eligible: Iterable[str], *barred: Iterable[str]) -> list[str]:
+    """The rotation rule's small county (`domain.rotation`): of the county's `eligible` officers, those outside every
+    set of `barred` (the household's officers of last time, of its other cases' visits still to be made, and of its
+    checks in doubt). Fewer than a visit needs: the household's officers may be sent again, by hand, with the
+    supervisor's reason on record (`schedule`); and the list of visits that ended says so (`stale_whys`)."""
+    out = set().union(*map(set, barred))
+    return [u for u in eligible if u not in out]
+
+
+def _rotation_stale(session: Session, visits: list[Visit]) -> list[tuple[Visit, str, frozenset[str]]]:
+    """Of `visits`, those of a case still `scheduled` whose officers the rotation rule bars now (`rotation_barred`),
+    each with its case's county and the household's officers of last time."""
+    if not visits:
+        return []
+    cases = dict(session.execute(select(Case.id, Case.county_code).where(
+        Case.id.in_(sorted({v.case_id for v in visits})), Case.status == "scheduled")).tuples().all())
+    last = last_household_checks(session, sorted(cases))
+    return [(v, cases[v.case_id], last[v.case_id].officer_ids) for v in visits
+            if v.case_id in last and _rotated(last[v.case_id], v)]
+
+
+# A case with a check in doubt (`first_check_officers`): only such a case's visit may be stale, or one whose household
+# was checked on another of its cases (rotation, `_rotation_stale`).
 _DOUBTED = (select(Check.id).where(Check.case_id == Case.id, or_(_REVIEWED, Check.sent_back_at.is_not(None),
                                                                   _OBJECTED_TO)).exists())
+_other_case = aliased(Case)
+_HOUSEHOLD_CHECKED = (select(Check.id).join(_other_case, _other_case.id == Check.case_id)
+                      .where(_other_case.household_id == Case.household_id, _other_case.id != Case.id).exists())
 
 
 def stale_scheduled(session: Session, principal: Principal) -> list[str]:
     """The cases in the principal's counties still `scheduled` on a stale visit (`stale_visits`: its officers, or an
-    account linked to one's, make no check of the case again; an objection upheld, a check sent back, before upholding
-    or sending back ended the visit): no officer has work on them, and they wait for the supervisor to send others.
-    The scheduling page lists them with the screened cases (`find_waiting`), and the home card 待排期 counts them."""
+    account linked to one's, make no check of the case again, an objection upheld, a check sent back, before upholding
+    or sending back ended the visit; or the rotation rule bars its officers now): no officer has work on them, and
+    they wait for the supervisor to send others. The scheduling page lists them with the screened cases
+    (`find_waiting`), and the home card 待排期 counts them."""
     stmt = (select(Visit).join(Case, Case.id == Visit.case_id)
-            .where(Visit.active.is_(True), Case.status == "scheduled", _DOUBTED))
+            .where(Visit.active.is_(True), Case.status == "scheduled", or_(_DOUBTED, _HOUSEHOLD_CHECKED)))
     if principal.counties:
         stmt = stmt.where(Case.county_code.in_(principal.counties))
     visits = list(session.scalars(stmt))
@@ -319,14 +369,14 @@ def stale_scheduled(session: Session, principal: Principal) -> list[str]:
     return sorted({v.case_id for v in visits if v.id in stale})
 
 
-def reassign(session: Session, case_ids: list[str]) -> set[str]:
-    """Of `case_ids`, those whose active visit is stale (`stale_visits`): a list row says the visit's officers must
-    stand aside and others be sent (原走访人员须回避，请改派)."""
+def reassign(session: Session, case_ids: list[str]) -> dict[str, str]:
+    """Of `case_ids`, those whose active visit is stale, each with why (`stale_whys`): a list row says the visit's
+    officers must stand aside and others be sent (原走访人员须回避，请改派), or, by the rotation rule, whom to send."""
     if not case_ids:
-        return set()
+        return {}
     visits = list(session.scalars(select(Visit).where(Visit.case_id.in_(case_ids), Visit.active.is_(True))))
-    stale = stale_visits(session, visits)
-    return {v.case_id for v in visits if v.id in stale}
+    whys = stale_whys(session, visits)
+    return {v.case_id: whys[v.id] for v in visits if v.id in whys}
 
 
 def booking_visits(session: Session, days: Iterable[date], *, exclude_case: str | None = None) -> list[Visit]:
@@ -399,9 +449,14 @@ def rotation_barred(session: Session, case: Case, visit: Visit) -> frozenset[str
     visit of a case checked already stays what it was."""
     if case.status != "scheduled":
         return frozenset()
-    barred = rotation.barred_on_visit(last_household_checks(session, [case.id]).get(case.id),
-                                      scheduled_at=visit.created_at, by_hand=visit.by_hand, reason=visit.reason)
-    return barred & frozenset(visit.officer_ids)
+    return _rotated(last_household_checks(session, [case.id]).get(case.id), visit)
+
+
+def _rotated(last: rotation.LastCheck | None, visit: Visit) -> frozenset[str]:
+    """Of the visit's officers, those `domain.rotation.barred_on_visit` bars given the household's latest check on
+    another case: `rotation_barred`'s rule, and the lists' (`stale_whys`)."""
+    return rotation.barred_on_visit(last, scheduled_at=visit.created_at, by_hand=visit.by_hand,
+                                    reason=visit.reason) & frozenset(visit.officer_ids)
 
 
 _ACTIVE_VISIT = select(Visit).where(Visit.case_id == bindparam("case_id"), Visit.active.is_(True))
@@ -456,17 +511,19 @@ def stopped_officers(session: Session, visits: Iterable[tuple[Visit, Case]]) -> 
     """Of active visits to cases still scheduled, those their officers would be refused on (`refuse_stale`), each with
     what every officer of it is told (`why_stopped`: one barred makes the visit no work for his partner either).
     Set-based: the checks in doubt and the households' latest checks read once for them all (`first_check_officers`,
-    `last_household_checks`), the password links once per case with checks in doubt (as `stale_visits`)."""
+    `last_household_checks`), the password links in one statement for them all (`linked_to_barred_of`, as
+    `stale_whys`)."""
     rows = [(v, c) for v, c in visits if v.active and c.status == "scheduled"]
     ids = sorted({c.id for _, c in rows})
     doubted = first_check_officers(session, ids)
     last = last_household_checks(session, ids)
+    held = {v.id: doubted[c.id] for v, c in rows if doubted.get(c.id)}
+    links = linked_to_barred_of(session, held, {v.id: v.officer_ids for v, _ in rows if v.id in held})
     out: dict[str, dict[str, str]] = {}
     for v, c in rows:
         barred = doubted.get(c.id, {})
-        linked = linked_to_barred(session, barred, v.officer_ids) if barred else {}
-        rotated = rotation.barred_on_visit(last.get(c.id), scheduled_at=v.created_at, by_hand=v.by_hand,
-                                           reason=v.reason) & frozenset(v.officer_ids)
+        linked = links.get(v.id, {})
+        rotated = _rotated(last.get(c.id), v)
         whys = {o: why for o in v.officer_ids
                 if (why := why_stopped(o, v.officer_ids, barred, linked, rotated)) is not None}
         if whys:
@@ -565,7 +622,7 @@ def schedule(
                  if by_name.get(o, o) in recused]
     reason = (reason or "").strip()
     again = [i for i, o in enumerate(officers) if by_name.get(o, o) in (last_time | holding) - barred]
-    spare = [u for u in eligible if u not in last_time and u not in holding and u not in barred]
+    spare = rotation_spare(eligible, last_time, holding, barred)
     if len(spare) >= len(officers):  # the county has others enough: the household's last officers do not go again
         problems += [FieldError(f"officers[{i}]", rotation.LAST_OFFICER if by_name.get(officers[i], officers[i])
                                 in last_time else rotation.OPEN_VISIT) for i in again]

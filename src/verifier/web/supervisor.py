@@ -47,7 +47,7 @@ from .common import (
     user_names,
 )
 from . import paging
-from .labels import CHANNELS, REASSIGN, REASSIGN_NOTE, RECHECK_BARS, RECHECK_HEADLINES, message_zh
+from .labels import CHANNELS, REASSIGN_NOTES, REASSIGNS, RECHECK_BARS, RECHECK_HEADLINES, message_zh
 from .paging import Pager, page_param
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -66,7 +66,7 @@ def _schedule_page(request: Req, ctx: Any, case_id: str, state: FormState, statu
                     for u in case_service.pickable_officers(session, case.county_code, request.user)]
         visit = case_service.active_visit(session, case.id)
         # a stale visit (its officers stand aside: `stale_visits`): said, and its officers not offered again
-        stale = visit is not None and bool(case_service.stale_visits(session, [visit]))
+        stale = case_service.stale_whys(session, [visit]).get(visit.id) if visit is not None else None
         due = case_service.due_date(session, case)
         head = case.household.head_name
         vehicles = sorted(case_service.vehicles_in_use(session) | set(case_service.default_vehicles(len(officers))))
@@ -90,7 +90,7 @@ def _schedule_page(request: Req, ctx: Any, case_id: str, state: FormState, statu
     return page(request, "schedule_case.html", status_code=status_code, case=case, head=head, officers=officers,
                 visit=visit, due=due, vehicles=vehicles, form=state, today=ctx.clock.today(), barred=barred,
                 holding=holding, objected=shown, recheck_headline=headline,
-                stale_note=REASSIGN_NOTE if stale else "")
+                stale_note=REASSIGN_NOTES[stale] if stale else "")
 
 
 def _plan_page(request: Req, ctx: Any, state: FormState, *, proposal: dict[str, Any] | None = None,
@@ -133,7 +133,7 @@ def _plan_page(request: Req, ctx: Any, state: FormState, *, proposal: dict[str, 
     return page(request, "schedule.html", status_code=status_code, form=state, counties=counties, waiting=waiting,
                 shares=shares, share_names=share_names, share_days=case_service.HAND_PICKED_DAYS,
                 proposal=proposal, rows=rows, unplaced=unplaced, today=ctx.clock.today(), q=q, late=late,
-                objected=objected, reassign=reassign, reassign_label=REASSIGN,
+                objected=objected, reassign=reassign, reassign_labels=REASSIGNS,
                 pager=Pager.over("/schedule", {"q": q}, found),
                 **({"form_page": stands_as} if stands_as else {}))
 
