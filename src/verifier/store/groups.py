@@ -64,8 +64,14 @@ class WriteGroups:
 
     def _start(self, loop: asyncio.AbstractEventLoop) -> None:
         batch, self._pending = self._pending[:GROUP_MAX], self._pending[GROUP_MAX:]
+        try:
+            running = loop.run_in_executor(None, self._db.write_group, [run for run, _ in batch])
+        except BaseException as exc:  # (an executor shut down): each write refused, nothing left waiting
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
         self._in_flight += 1
-        running = loop.run_in_executor(None, self._db.write_group, [run for run, _ in batch])
         running.add_done_callback(lambda done: self._done(loop, batch, done))
 
     def _done(self, loop: asyncio.AbstractEventLoop, batch: list[tuple[Run, asyncio.Future[Any]]],
