@@ -309,8 +309,11 @@ def record_followup(session: Session, data: FollowupInput, *, principal: Princip
                    received=data.received, received_amount=got, recorded_by=principal.id, recorded_at=clock.now())
     session.add(row)
     session.flush()
+    # a setter of the account recording it because the county has no one else to send (`receipt.Involved.alone`)
+    alone = receipt.setter_alone(receipt.involved(session, session.get(PaymentItem, target.id)), principal.id)
     audit.append(session, actor=principal.id, role=principal.acting_role(RECORDERS), action="followup.record",
-                 subject=row.id, payload={"case_id": case.id, "payment_item_id": target.id,
+                 subject=row.id, payload={**({"setter_alone": True} if alone else {}),
+                                          "case_id": case.id, "payment_item_id": target.id,
                                           "due_on": row.due_on.isoformat(), "done_on": row.done_on.isoformat(),
                                           "method": row.method,
                                           "income_change": row.income_change, "risk_remains": row.risk_remains,
