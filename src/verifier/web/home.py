@@ -40,6 +40,7 @@ from ..recusal import refusals as recusal_refusals
 from ..recusal import service as recusal_service
 from ..registers import confirmation as register_confirmation
 from ..roster import comparison as roster_comparison
+from ..store.vault import Vault
 from ..notices.service import REVIEW_FAIL_CONFIRMERS, clerk_home, review_fail_proposals
 from . import dashboard as dashboard_page
 from . import stagelabels
@@ -106,7 +107,7 @@ class LoginPages(Controller):
         return Redirect(path="/login", status_code=303, cookies=[gone])
 
 
-def _tasks(session: Session, user: Principal, today: date) -> list[dict[str, Any]]:
+def _tasks(session: Session, user: Principal, today: date, vault: Vault) -> list[dict[str, Any]]:
     """The cards of the home page: one per thing the user does, with how many are waiting."""
     counts = count_by_status(session, user)
     cards: list[dict[str, Any]] = []
@@ -159,7 +160,7 @@ def _tasks(session: Session, user: Principal, today: date) -> list[dict[str, Any
         still, late = need_figures.count_open(session, user, today)
         card("转交部门待答复", "/need-referrals", still, "已转交责任部门、尚未答复的需求")
         card("部门逾期未答复", "/need-referrals?state=overdue", late)
-    cards.extend(payment_cards(session, user, counts))
+    cards.extend(payment_cards(session, user, counts, vault))
     cards.extend(sampling_cards(session, user))
     if user.has(*conflict_service.READERS):
         card("跨县登记冲突", "/conflicts", conflict_service.count_conflicts(session, user),
@@ -218,7 +219,7 @@ class HomePage(Controller):
                 flagged = [{**f, "texts": stagelabels.hand_picked_reasons(f)} for f in flagged]
                 share_names = user_names(session, [s["user_id"] for s in shares]
                                          + [o for f in flagged for o in (f["planned_by"], *f["officers"])])
-            cards = _tasks(session, user, today)
+            cards = _tasks(session, user, today, ctx.vault)
             counts = count_by_status(session, user)
             feeds = feed_rows(session, user, today) if user.has("county_reviewer") else []
             # Screen-outs one clerk proposed on bureau-referred cases, waiting for a second person (cases/service.py)
