@@ -136,6 +136,8 @@ def test_the_api_and_the_officers_phone_pages(ctx, client, users) -> None:  # ty
         checker = session.get(User, due[first].officer_ids[0]).username
         # the case factory gives cases made one after another the same officers (until their day is full)
         assert due[second].officer_ids == due[first].officer_ids
+    officer = "fu-api-officer"
+    users.add(officer, "field_officer", counties=(COUNTY,))  # one who took no part: the setters are left out
     users.ids[checker] = "x"
     users._tokens[checker] = client.post("/api/auth/login", json={"username": checker,
                                                                   "password": "factory-password"}).json()["token"]
@@ -146,8 +148,6 @@ def test_the_api_and_the_officers_phone_pages(ctx, client, users) -> None:  # ty
     listed = client.get("/api/followups", headers=users.headers(checker)).json()
     assert first in {d["case_id"] for d in listed["due"]} and listed["due"][0]["amount"].count(".") == 1
     assert all("登记该户收款账户" in (d["refused"] or "") for d in listed["due"]), listed
-    officer = "fu-api-officer"
-    users.add(officer, "field_officer", counties=(COUNTY,))
     users.add("fu-api-clerk", "town_clerk", counties=(COUNTY,))
     users.add("fu-api-far", "field_officer", counties=("340224",))
     users.add("fu-api-reviewer-far", "county_reviewer", counties=("340224",))

@@ -20,7 +20,7 @@ from ..domain.masking import mask_phone
 from ..store.tables import Case, Referral, User, Visit, VisitAttempt
 from ..store.vault import Vault
 from .personal import sees_full_phone
-from .service import stale_visits, stopped_officers
+from .service import RECHECK, stale_whys, stopped_officers
 
 READERS = ("field_officer", "insurer_supervisor")
 
@@ -81,9 +81,9 @@ def route_sheets(session: Session, principal: Principal, vault: Vault, *, day: d
         # today and later: a visit its officer would be refused on (stale, or barred by rotation now) is apart
         stopped = stopped_officers(session, rows)
     else:
-        # not a visit held by an officer of the checks in doubt of a case checked again (`service.stale_visits`): no
-        # stop
-        stale = stale_visits(session, [v for v, _ in rows if v.active])
+        # not a visit held by an officer of the checks in doubt of a case checked again (`service.stale_whys`'
+        # RECHECK): no stop; a past day's visit the rotation rule ended since stays as the day printed it
+        stale = {v for v, why in stale_whys(session, [v for v, _ in rows if v.active]).items() if why == RECHECK}
         rows = [(v, c) for v, c in rows if v.id not in stale]
     officers = sorted({o for v, _ in rows for o in v.officer_ids if officer_id is None or o == officer_id})
     if officer_id is not None and officer_id not in officers:

@@ -791,7 +791,7 @@ class Waiting:
     (`reassign`): their rows say others are to be sent."""
 
     found: Paged[Case]
-    reassign: set[str]
+    reassign: dict[str, str]  # case id → why (`stale_whys`)
 
 
 def find_waiting(session: Session, principal: Principal, *, q: str = "", page: int = 1,
@@ -799,7 +799,7 @@ def find_waiting(session: Session, principal: Principal, *, q: str = "", page: i
     """One page of the cases waiting for a visit (oldest referral first, within the principal's counties): the
     screened ones, and those scheduled on a stale visit whose officers must stand aside (`stale_scheduled`), searched
     by the head's name, the case number (or its last digits), the town or the village; with the page's cases to
-    reassign (the stale ones read once, and of the screened ones those whose visit is still active: `reassign`)."""
+    reassign, each with why (`reassign`: the stale ones, and the screened ones whose visit is still active)."""
     waiting = Case.status == "screened"
     stale = stale_scheduled(session, principal)
     if stale:
@@ -813,9 +813,7 @@ def find_waiting(session: Session, principal: Principal, *, q: str = "", page: i
         stmt = stmt.join(Household, Household.id == Case.household_id).where(
             text_search(text, (Household.head_name, Case.number, Case.town, Case.village)))
     found = page_of(session, stmt, page, page_size)
-    known = set(stale)
-    return Waiting(found, {c.id for c in found.items if c.id in known}
-                   | reassign(session, [c.id for c in found.items if c.id not in known]))
+    return Waiting(found, reassign(session, [c.id for c in found.items]))
 
 
 def cases_by_id(session: Session, case_ids: list[str]) -> dict[str, Case]:
