@@ -4,7 +4,8 @@ Where the county's roster is in force, an application naming another group than 
 refused naming the roster's, with the form's other problems, and a refused application writes nothing. So a clerk
 could post applications for any number, made to fail on purpose, and read whether that person is registered as having
 left poverty (and, for a number shown masked, which candidate is the person). Each such comparison is counted per
-clerk (`accounts/probes.py`), whether the application is then taken or refused; past the allowance (`accounts.probes.Limit`)
+clerk (`accounts/probes.py`), whether the application is then taken or refused, once per number in the window (an
+application sent again after a refusal spends nothing more); past the allowance (`accounts.probes.Limit`)
 the application is refused (429) before the roster is read. Without a roster in force nothing is compared or counted.
 """
 

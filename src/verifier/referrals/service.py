@@ -842,22 +842,24 @@ def enter_application(
                                 clock=clock)
     except BaseException as exc:  # the roster was read: counted though refused
         if lookups is not None:
-            roster_probes.ALLOWANCE.keep(exc, principal.id, probes, now, lookups)
+            roster_probes.ALLOWANCE.keep(exc, probes, now, lookups)
         raise
     return result
 
 
 def compared_with_roster(session: Session, vault: Vault, county_code: str, id_number: str, group: str | None, *,
                          principal: Principal, clock: Clock,
-                         lookups: Limit | None) -> tuple[FieldError | None, list[datetime]]:
+                         lookups: Limit | None) -> tuple[FieldError | None, list[dict[str, Any]]]:
     """`roster_group_problem` for an application naming `group` (None: nothing compared), counted for the clerk
-    first when the county's roster is in force and `lookups` is given: (the problem, the times counted, for
+    first when the county's roster is in force and `lookups` is given: (the problem, the rows counted, for
     `roster_probes.ALLOWANCE.keep` should the write be refused). 429 past the allowance, before the roster is read."""
     if group is None:
         return None, []
-    probes: list[datetime] = []
+    probes: list[dict[str, Any]] = []
     if lookups is not None and roster_service.current_import(session, county_code) is not None:
-        probes = roster_probes.ALLOWANCE.count(session, principal.id, 1, clock.now(), lookups)
+        # the same number compared again in the window (a refused form sent again) costs nothing
+        probes = roster_probes.ALLOWANCE.count(session, principal.id, [vault.blind_index(id_number, "id_number")],
+                                               clock.now(), lookups)
     return roster_group_problem(session, vault, county_code, id_number, group), probes
 
 
