@@ -16,6 +16,7 @@ from typing import Any
 
 from factories import accept_contract, new_id_number
 from roster_kit import post_confirmed, referral_csv_without_groups, roster_csv
+from web.pagekit import Pages
 
 from verifier.contract import check_contract_text
 from verifier.store import contracts as contract_store
@@ -69,6 +70,12 @@ def test_attack_importer_reads_the_roster_through_refused_files(ctx: Any, client
     r = _post(client, sup, NARROW, [exited, candidates[0]])  # the 61st distinct number: the answer withheld
     assert r.status_code == 429, r.text
     assert "过于频繁" in r.json()["detail"] and int(r.headers["Retry-After"]) > 0 and "不含" not in r.text
+    # The import page says the same, nothing of the rows.
+    pages = Pages(client, users)
+    pages.login("sup")
+    r = pages.post("/referrals/import", {"channel": "medical_insurance", "county_code": NARROW},
+                   files={"file": ("医保局.csv", referral_csv_without_groups([exited, candidates[1]]), "text/csv")})
+    assert r.status_code == 429 and "过于频繁" in r.text and "不含" not in r.text, r.text[-1500:]
     r = _post(client, sup, NARROW, candidates[:3])  # numbers counted already: still answered
     assert r.status_code == 422, r.text
     # Once the window has passed, the importer's files are answered again; one taken in counts nothing.
