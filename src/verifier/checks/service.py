@@ -340,16 +340,16 @@ def record_check(
         raise Forbidden(NOT_ASSIGNED)
     if case.status != "scheduled":
         raise InvalidState(refused_in_status(case.status, "录入核查结果"))
-    probes: list[datetime] = []
+    probes: list[dict[str, Any]] = []
     if lookups is not None:
         # before anything is compared, so that a refusal here says nothing of the numbers; read with the case
         # (`window`), written with the transaction's next round trip on PostgreSQL (its COMMIT's), when any is new
-        n = len({b for b in bidx.values() if b not in found.members})
+        # (a number counted in the window already, as on a form sent again, costs nothing)
+        keys = {b for b in bidx.values() if b not in found.members}
         if window is None:  # (a caller without an id known before the read: its own read)
-            probes = member_probes.ALLOWANCE.count(session, principal.id, n, now, lookups)
+            probes = member_probes.ALLOWANCE.count(session, principal.id, keys, now, lookups)
         else:
-            probes = member_probes.ALLOWANCE.take(session, principal.id, n, [r.at for r in found.window or ()], now,
-                                                  lookups)
+            probes = member_probes.ALLOWANCE.take(session, principal.id, keys, found.window or (), now, lookups)
     officers, problems = team_of(case.referred_on, assigned, found.usernames, data.visited_on, data.officers,
                                  principal, today, "check")
     problems += input_problems
@@ -419,7 +419,7 @@ def record_check(
             recusal_refusals.refused(exc, principal, "check", [case.household_id], case_id=case.id,
                                      officers=sorted(recused - {principal.id}), clock=clock)
         if lookups is not None:  # counted though refused (the write above rolls back with the check)
-            member_probes.ALLOWANCE.keep(exc, principal.id, probes, now, lookups)
+            member_probes.ALLOWANCE.keep(exc, probes, now, lookups)
         raise exc
 
     seq = (case.last_seq or 0) + 1
