@@ -166,7 +166,7 @@ def _case_lists(db: Any, vault: Any) -> list[Result]:
     return results
 
 
-def _home(db: Any, today: date) -> Result:
+def _home(db: Any, vault: Any, today: date) -> Result:
     from verifier.cases.service import count_by_status
     from verifier.web.home import _tasks
 
@@ -175,7 +175,7 @@ def _home(db: Any, today: date) -> Result:
 
     def ours() -> None:
         with db.read() as session:
-            _tasks(session, who, today)
+            _tasks(session, who, today, vault)
             counts.update(count_by_status(session, who))
 
     plain_counts: dict[str, int] = {}
@@ -474,7 +474,7 @@ def run(scale: float = 1.0) -> list[Result]:
         results = _case_lists(db, vault)
         for result in results:
             print(result.line(), flush=True)
-        for measure in (lambda: _home(db, clock.today()), lambda: _report(db), lambda: _freeze(db, clock),
+        for measure in (lambda: _home(db, vault, clock.today()), lambda: _report(db), lambda: _freeze(db, clock),
                         lambda: _batch(db, filled.contracts[data.CURRENT_YEAR], clock)):
             result = measure()
             print(result.line(), flush=True)

@@ -4,6 +4,7 @@ Litestar's route answers and writes, byte for byte, and anything but a plain suc
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 import pytest
@@ -431,3 +432,83 @@ def test_a_guarded_write_that_wrote_no_row_is_answered_409_in_chinese_and_not_ma
     assert _log(ctx) == log and _checks(ctx, case_id) == []
     with ctx.db.read() as session:
         assert session.get(Case, case_id).status == "scheduled"
+
+
+def test_on_postgresql_a_checks_new_members_are_counted_without_a_round_trip_of_their_own(
+        ctx, client, posted, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The ID numbers a check names that its household does not hold are counted for its officer
+    (`checks/member_probes.py`) in the check's own round trips: the officer's look-ups in the window read in the
+    batch of the check's reads, the new ones written (and the old pruned) with its COMMIT. A first check naming a
+    new spouse makes the same round trips as one naming only the household's own members, by the shortcut and by
+    Litestar's route alike, and no statement outside the pipelines; its only statements more are those two writes."""
+    if ctx.db.is_sqlite:
+        pytest.skip("PostgreSQL's round trips")
+    from pipeline_spy import statements_sent
+    from sqlalchemy import event
+
+    from verifier.accounts.models import LoginAttempt
+    from verifier.checks.member_probes import ALLOWANCE
+    from verifier.domain.idnumber import make_id_number
+    from verifier.store import reader as reader_module
+    from verifier.store import writer as writer_module
+
+    trips: list[str] = []
+    executed: list[str] = []
+    real_exchange, real_send = reader_module.exchange, writer_module.send_writes
+
+    # up to the check's COMMIT (the audit checkpoint after it is a transaction of its own)
+    def committed() -> bool:
+        return bool(trips) and trips[-1] == "write and commit"
+
+    def exchange(connection: Any, statements: Any, **k: Any) -> Any:
+        if not committed():
+            trips.append("read")
+        return real_exchange(connection, statements, **k)
+
+    def send(connection: Any, statements: Any, *, commit: bool = False, **k: Any) -> Any:
+        if not committed():
+            trips.append("write and commit" if commit else "write")
+        return real_send(connection, statements, commit=commit, **k)
+
+    def seen(conn: Any, cursor: Any, statement: str, *a: Any) -> None:
+        if cursor is not None and not committed():
+            executed.append(statement)
+
+    def counted(username: str) -> int:
+        with ctx.db.read() as session:
+            uid = session.scalar(select(User.id).where(User.username == username))
+            return int(session.scalar(select(func.count()).select_from(LoginAttempt)
+                                      .where(LoginAttempt.bucket == ALLOWANCE._bucket(uid))) or 0)
+
+    def cost(plain: bool, spouse: bool) -> tuple[list[str], list[bytes]]:
+        case_id, officers, head, idn = _scheduled(ctx)
+        me = _login(client, officers[0])
+        body = _body(ctx, officers, head, idn)
+        if spouse:
+            body["members"].append({"name": "配偶", "id_number": make_id_number("110101", date(1971, 3, 4), 27 + plain),
+                                    "relation": "spouse", "labour": "full"})
+        before = counted(officers[0])
+        trips.clear()
+        executed.clear()
+        with monkeypatch.context() as m:
+            m.setattr(reader_module, "exchange", exchange)
+            m.setattr(writer_module, "send_writes", send)
+            sent = statements_sent(m)
+            event.listen(ctx.db.engine, "before_cursor_execute", seen)
+            try:
+                (status, _, answer), went_on = posted(f"/api/cases/{case_id}/check", me, body, plain=plain)
+            finally:
+                event.remove(ctx.db.engine, "before_cursor_execute", seen)
+        assert status == 201 and (plain or not went_on), answer
+        assert executed == [], executed  # nothing outside the pipelines (an ORM statement: a round trip each)
+        assert counted(officers[0]) == before + (1 if spouse else 0)
+        sql = [s if isinstance(s, bytes) else s.encode() for s in sent]
+        return list(trips), [s for s in sql if b"login_attempt" in s]
+
+    for plain in (False, True):
+        own_trips, own_probes = cost(plain, spouse=False)
+        new_trips, new_probes = cost(plain, spouse=True)
+        assert new_trips == own_trips, (plain, own_trips, new_trips)
+        assert own_trips[-1] == "write and commit"
+        assert [s.split()[0] for s in own_probes] == [b"SELECT"]  # read in the batch, nothing written
+        assert [s.split()[0] for s in new_probes] == [b"SELECT", b"DELETE", b"INSERT"]

@@ -262,3 +262,54 @@ def test_a_write_session_bound_to_a_held_connection_derives_the_county_too(ctx: 
     with ctx.db.engine.connect() as connection:
         with Session(bind=connection) as session:
             assert county_of(session, case_id, {}) == expected
+
+
+def test_a_caller_admitted_as_another_user_than_the_one_whose_look_ups_were_read_is_refused(ctx: Any) -> None:
+    """A check's caller not yet looked up (`checks.Admission`, the shortcut's on PostgreSQL) has their look-ups in the
+    window read with the check's first reads, by the token's user id (`member_probes`): a caller admitted as anyone
+    else is refused as a session not found, nothing written; admitted as that user, the check is recorded and its
+    new member counted for them."""
+    from datetime import timedelta
+
+    import pytest
+    from sqlalchemy import bindparam
+
+    from verifier.accounts.models import LoginAttempt
+    from verifier.accounts.probes import Limit
+    from verifier.checks.member_probes import ALLOWANCE
+    from verifier.store.reader import Prepared
+
+    case_id, officers, known = _scheduled(ctx)
+    with ctx.db.read() as session:
+        usernames = [session.get(User, o.id).username for o in officers]
+    members = [{"name": m.name, "id_number": idn, "relation": m.relation, "labour": m.labour or "none"}
+               for m, idn in known]
+    form = _form(usernames, [*members, {"name": "王小明", "id_number": new_id_number(), "relation": "child",
+                                        "labour": "none"}], visited_on=ctx.clock.today())
+    lookup = (Prepared(select(User.id).where(User.id == bindparam("uid"))), {"uid": officers[0].id})
+
+    class Refused(Exception):
+        pass
+
+    def admit(row: Any) -> Principal:
+        if row is None:
+            raise Refused()
+        return officers[0]
+
+    def counted(user_id: str) -> int:
+        with ctx.db.read() as session:
+            return int(session.scalar(select(func.count()).select_from(LoginAttempt)
+                                      .where(LoginAttempt.bucket == ALLOWANCE._bucket(user_id))) or 0)
+
+    limit = Limit(timedelta(minutes=15), 60)
+    with pytest.raises(Refused):
+        with ctx.db.begin() as session:
+            checks.record_check(session, case_id, form, vault=ctx.vault, clock=ctx.clock, lookups=limit,
+                                principal=checks.Admission(lookup, admit, officers[1].id))
+    assert (counted(officers[0].id), counted(officers[1].id)) == (0, 0)
+    with ctx.db.read() as session:
+        assert session.get(Case, case_id).status == "scheduled"
+    with ctx.db.begin() as session:
+        checks.record_check(session, case_id, form, vault=ctx.vault, clock=ctx.clock, lookups=limit,
+                            principal=checks.Admission(lookup, admit, officers[0].id))
+    assert (counted(officers[0].id), counted(officers[1].id)) == (1, 0)

@@ -42,12 +42,14 @@ def test_due_from_settlement_listed_recorded_once_and_summarised(ctx) -> None:  
     assert sorted(d.case_id for d in due) == sorted(paid[1:])
     assert {d.due_on for d in due} == {settled_on + timedelta(days=30)}  # the demo contract says nothing: default
     checker = _officer_of(ctx, due[0])
+    stranger = person(ctx, "fu-other-officer", "field_officer")
     with ctx.db.read() as session:
-        mine = fu.due_followups(session, checker, mine=True)
-        stranger = person(ctx, "fu-other-officer", "field_officer")
-        assert due[0].case_id in {d.case_id for d in mine}
-        assert fu.due_followups(session, stranger, mine=True) == []  # checked none of them
-    # the check's officer typed the payee account at the door: another officer of the county follows it up
+        # the check's officer typed the payee account at the door: his own list leaves both to others (counted)
+        mine = fu.own_due(session, checker)
+        assert (mine.items, mine.others) == ([], 2)
+        # another officer of the county, who took no part, has both on his own list: he follows them up
+        theirs = fu.own_due(session, stranger)
+        assert [d.case_id for d in theirs.items] == [d.case_id for d in due] and theirs.others == 0
     officer = stranger
 
     # Past its due day: overdue on every list and in the figures.
@@ -134,15 +136,18 @@ def test_the_api_and_the_officers_phone_pages(ctx, client, users) -> None:  # ty
         checker = session.get(User, due[first].officer_ids[0]).username
         # the case factory gives cases made one after another the same officers (until their day is full)
         assert due[second].officer_ids == due[first].officer_ids
+    officer = "fu-api-officer"
+    users.add(officer, "field_officer", counties=(COUNTY,))  # one who took no part: the setters are left out
     users.ids[checker] = "x"
     users._tokens[checker] = client.post("/api/auth/login", json={"username": checker,
                                                                   "password": "factory-password"}).json()["token"]
-    # The check's officer typed the payee account at the door: his own list says another officer follows it up.
+    # The check's officer typed the payee account at the door: his own list leaves them to another officer (counted);
+    # the county's says why.
     listed = client.get("/api/followups?mine=true", headers=users.headers(checker)).json()
+    assert (listed["due"], listed["others"]) == ([], 2), listed
+    listed = client.get("/api/followups", headers=users.headers(checker)).json()
     assert first in {d["case_id"] for d in listed["due"]} and listed["due"][0]["amount"].count(".") == 1
     assert all("登记该户收款账户" in (d["refused"] or "") for d in listed["due"]), listed
-    officer = "fu-api-officer"
-    users.add(officer, "field_officer", counties=(COUNTY,))
     users.add("fu-api-clerk", "town_clerk", counties=(COUNTY,))
     users.add("fu-api-far", "field_officer", counties=("340224",))
     users.add("fu-api-reviewer-far", "county_reviewer", counties=("340224",))
@@ -151,6 +156,8 @@ def test_the_api_and_the_officers_phone_pages(ctx, client, users) -> None:  # ty
             "satisfaction": "basic", "new_needs": ["dibao"], "received": "yes"}
     listed = client.get("/api/followups", headers=users.headers(officer)).json()
     assert first in {d["case_id"] for d in listed["due"]} and not any(d["refused"] for d in listed["due"])
+    own = client.get("/api/followups?mine=true", headers=users.headers(officer)).json()  # his own: both, none left
+    assert ({d["case_id"] for d in own["due"]}, own["others"]) == ({first, second}, 0), own
     assert client.post("/api/followups", json=body, headers=users.headers("fu-api-clerk")).status_code == 403
     assert client.post("/api/followups", json=body, headers=users.headers("fu-api-far")).status_code == 404
     keyed = {**users.headers(officer), "Idempotency-Key": "fu-1"}

@@ -132,4 +132,31 @@ def test_a_households_own_members_are_not_counted(ctx: Any, client: Any, users: 
     assert r.status_code == 201, r.text
 
 
+def test_a_check_sent_again_counts_its_numbers_once(ctx: Any, client: Any, users: Any) -> None:
+    """An officer's first check of a six-person household names five numbers the household does not hold; sent
+    again after honest refusals (a photo not uploaded, a mistyped field) it names the same five, which cost nothing
+    more in the window (the allowance counts distinct numbers): what is left of it is still the allowance less five,
+    and the 61st distinct number is refused (429) as before; a number already counted is no new look-up."""
+    per_window = ctx.settings.id_lookups_per_window  # 60 by default
+    case_id = make_case(ctx, stage="screened", village="西村")
+    visit = scheduled_visit(ctx, client, users, case_id)
+    body = check_body(visit.head, visit.head_id, visit.officers, visit.today)
+    family = [{"name": f"成员{i}", "id_number": make_id_number("340223", date(1990 + i, 1, 2), 10 + i),
+               "relation": "child", "labour": "full"} for i in range(5)]
+    first = {**body, "members": [*body["members"], *family]}
+    for _ in range(per_window // 5 + 3):  # more resubmissions than the allowance would take five at a time
+        r = client.post(f"/api/cases/{case_id}/check", headers=visit.off, json={**first, "evidence": [NEVER_UPLOADED]})
+        assert r.status_code == 422, r.text
+    others = [make_id_number("340223", date(1970, 1, 1) + timedelta(days=d), 7) for d in range(per_window)]
+    for number in others[:per_window - 5]:
+        r = _probe(client, visit.off, case_id, first, number)
+        assert r.status_code == 422, r.text
+    r = _probe(client, visit.off, case_id, first, others[per_window - 5])  # the 61st distinct number
+    assert r.status_code == 429, r.text
+    assert int(r.headers["Retry-After"]) > 0
+    # the numbers counted already are no new look-up: the form as it was still goes in
+    r = client.post(f"/api/cases/{case_id}/check", headers=visit.off, json=first)
+    assert r.status_code == 201, r.text
+
+
 __all__ = ["COUNTY"]

@@ -70,8 +70,10 @@ def test_attack_the_officer_who_typed_the_account_follows_up_and_says_received(c
     today = ctx.clock.today().isoformat()
     for name in {*officers, recorder}:
         _login(client, users, name)
-        # his own list says someone else asks, and why
-        due = client.get("/api/followups?mine=true", headers=users.headers(name)).json()["due"]
+        # his own list leaves it to someone else (counted); the county's says why
+        own = client.get("/api/followups?mine=true", headers=users.headers(name)).json()
+        assert cases[0] not in {d["case_id"] for d in own["due"]} and own["others"] >= 1, (name, own)
+        due = client.get("/api/followups", headers=users.headers(name)).json()["due"]
         marks = {d["case_id"]: d["refused"] for d in due}
         assert TYPED in (marks.get(cases[0]) or ""), (name, marks)
         r = client.post("/api/followups", headers=users.headers(name),
@@ -166,3 +168,38 @@ def test_the_officer_who_typed_the_account_does_not_close_its_not_received_alert
     r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev"),
                     json={"note": "银行流水显示已入账", "outcome": "received"})
     assert r.status_code == 200, r.text
+
+
+def test_a_county_with_no_one_else_to_send_lets_the_setter_follow_up_and_says_so_on_record(
+        ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """A county whose only field officers set the account (two officers, both on its check) would follow nothing up:
+    there the setters are not refused, and the follow-up's entry says the setter recorded it alone
+    (`receipt.Involved.alone`). With another officer active they are refused again."""
+    bid, cases = released_batch(ctx, client, users)
+    settled(client, users, bid)
+    officers, recorder = _check_people(ctx, cases[0])
+    setters = {*officers, recorder}
+    with ctx.db.begin() as session:
+        others = [u for u in session.scalars(select(User))
+                  if "field_officer" in u.roles and u.username not in setters and u.active]
+        for u in others:
+            u.active = False
+    today = ctx.clock.today().isoformat()
+    _login(client, users, officers[0])
+    r = client.post("/api/followups", headers=users.headers(officers[0]),
+                    json=followup_body(cases[0], today, received="yes"))
+    assert r.status_code == 201, r.text
+    with ctx.db.read() as session:
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "followup.record")
+                                .order_by(AuditEntry.idx.desc())).first()
+    assert json.loads(entry.entry)["payload"]["setter_alone"] is True
+    person(ctx, users, "off9", "field_officer")  # another officer in the county: the setters are refused again
+    item = _items(ctx, cases)[cases[1]]
+    with ctx.db.read() as session:  # a field officer of the other case's check, which set its account
+        who = receipt.involved(session, session.get(PaymentItem, item))
+        second = next(u.username for u in session.scalars(select(User).where(User.id.in_(sorted(who.setters))))
+                      if "field_officer" in u.roles)
+    assert not who.alone
+    _login(client, users, second)
+    r = client.post("/api/followups", headers=users.headers(second), json=followup_body(cases[1], today, received="yes"))
+    assert r.status_code == 403 and TYPED in r.json()["detail"], r.text

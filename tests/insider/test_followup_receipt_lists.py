@@ -123,21 +123,38 @@ def _paid_after_a_payee_change(ctx, client, users):  # type: ignore[no-untyped-d
     return cases, officer, items
 
 
-def test_an_officers_own_list_marks_what_they_will_be_refused(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+def test_an_officers_own_list_holds_what_they_may_record_and_the_countys_marks_the_rest(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """His own list (我的回访) was the cases he checked, and since the officers who typed an account at the door no
+    longer follow it up, nearly all of it was marked 须由其他人员回访: it now holds the county's due follow-ups he may
+    record, by the refusal's own rule (`held_back`), with how many are left to others and the way to them; the
+    county's list marks those."""
     from web.pagekit import Pages
 
     cases, officer, items = _paid_after_a_payee_change(ctx, client, users)
-    due = client.get("/api/followups?mine=true", headers=users.headers(officer)).json()["due"]
+    own = client.get("/api/followups?mine=true", headers=users.headers(officer)).json()
+    assert own["due"] == [] and own["others"] == len(cases), own  # he typed every account, or the payee changed
+    due = client.get("/api/followups", headers=users.headers(officer)).json()["due"]
     marks = {d["case_id"]: d["refused"] for d in due}
     assert cases[0] in marks and "收款账户已变更" in marks[cases[0]] and "入户核查" in marks[cases[0]], marks
-    # the others' accounts were never changed, but he typed them at the door (his own list: the cases he checked)
+    # the others' accounts were never changed, but he typed them at the door
     assert all("须由未登记收款账户的人员回访" in v for k, v in marks.items() if k != cases[0]), marks
     pages = Pages(client, users)
     pages.login(officer, "factory-password")
     page = pages.get("/followups")
-    assert page.status_code == 200 and "须由其他人员回访" in page.text
-    assert f"/followups/new?item={items[cases[0]]}" not in page.text
-    assert f"/followups/new?item={items[cases[1]]}" not in page.text
+    assert page.status_code == 200 and "须由其他人员回访" not in page.text
+    assert "<h2>已逾期未回访（0）</h2>" in page.text and "<h2>待回访（0）</h2>" in page.text
+    assert f'<a href="/followups?all=1" id="followups-others">另有 {len(cases)} 户须由其他核查员回访</a>' in page.text
+    home = pages.get("/").text
+    assert f"另有 {len(cases)} 户须由其他核查员回访" in home
+    county = pages.get("/followups?all=1").text
+    assert county.count("须由其他人员回访") == len(cases) and 'id="followups-others"' not in county
+    assert f"/followups/new?item={items[cases[0]]}" not in county
+    assert f"/followups/new?item={items[cases[1]]}" not in county
+    # one who took no part: every one on his own list, with 录入回访, none left to others
+    person(ctx, users, "off8", "field_officer")
+    pages.login("off8")
+    mine = pages.get("/followups").text
+    assert all(f"/followups/new?item={items[c]}" in mine for c in cases) and 'id="followups-others"' not in mine
     from verifier.followups import receipt
 
     person(ctx, users, "off9", "field_officer")  # took no part: offered both
@@ -222,3 +239,21 @@ def test_the_form_of_a_follow_up_they_will_be_refused_says_so_instead(ctx, clien
     pages.login("off9")
     r = pages.get(f"/followups/new?item={items[cases[1]]}")
     assert r.status_code == 200 and "保存回访" in r.text and 'id="followup-refused"' not in r.text
+
+
+def test_an_officers_own_list_is_read_in_a_fixed_number_of_statements(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The own list leaves out what the officer may not record by reading, for the whole county's due list at once,
+    who took part in paying each (`held_back`): twice the payments cost what one batch of them did."""
+    cases, officer, _ = _paid_after_a_payee_change(ctx, client, users)
+
+    def read() -> None:
+        r = client.get("/api/followups?mine=true", headers=users.headers(officer))
+        assert r.status_code == 200, r.text
+
+    read()  # the connection's first statements are not the list's
+    one = len(statements_of(ctx, read))
+    bid, more = released_batch(ctx, client, users)
+    settled(client, users, bid)
+    assert len(statements_of(ctx, read)) == one
+    own = client.get("/api/followups?mine=true", headers=users.headers(officer)).json()
+    assert own["others"] + len(own["due"]) == len(cases) + len(more) and own["others"] >= len(cases), own

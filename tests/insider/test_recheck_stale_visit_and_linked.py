@@ -48,8 +48,8 @@ def _photo(client: Any, headers: dict[str, str], case_id: str) -> Any:
 
 
 def _listed(ctx: Any, user_id: str, case_id: str) -> tuple[bool, int]:
-    """Whether the officer's visits list (我的走访) or his route sheet of the visit's day shows the case, and how many
-    visits his home page counts."""
+    """Whether the officer's visits list (我的走访: as work, not apart as 已停用（须改派）) or his route sheet of the
+    visit's day shows the case, and how many visits his home page counts."""
     with ctx.db.read() as session:
         user = principal_of(session.get(User, user_id))
         cards = fieldlist.visit_cards(session, user, ctx.vault, ctx.clock.today())
@@ -57,7 +57,7 @@ def _listed(ctx: Any, user_id: str, case_id: str) -> tuple[bool, int]:
         visit_on = session.scalar(select(Visit.visit_on).where(Visit.case_id == case_id, Visit.active.is_(True)))
         sheet = route_sheets(session, user, ctx.vault, day=visit_on, officer_id=None) if visit_on else []
     on_sheet = any(stop.case_id == case_id for page in sheet for stop in page.stops)
-    return any(c.case.id == case_id for c in cards) or on_sheet, home.today + home.overdue + home.later
+    return any(c.case.id == case_id and c.stopped is None for c in cards) or on_sheet, home.today + home.overdue + home.later
 
 
 def _attempt(client: Any, headers: dict[str, str], case_id: str, officers: list[str]) -> Any:

@@ -15,6 +15,7 @@ way) stands."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -196,3 +197,160 @@ def test_a_small_county_sends_its_two_officers_to_both_causes_with_the_reason_gi
     assert r.status_code == 200, r.text
     r = _check(ctx, client, one, disaster, team)
     assert r.status_code == 201, r.text
+
+
+def test_one_officer_recording_two_cases_of_a_household_at_once_records_one(ctx, client, users, database_url) -> None:  # type: ignore[no-untyped-def]
+    """The county's two officers scheduled to both of a household's cases (by hand, with the reason): the first check
+    recorded bars them from the second. Posted at the same moment by the same officer, each check read the other's
+    household as unchecked and both committed (the case's row alone was locked); now the household's row is locked
+    too before the check reads it, and the second check reads the first: refused."""
+    import threading
+
+    from verifier.accounts.auth import principal_of
+    from verifier.checks import service as checks
+    from verifier.domain.errors import ValidationFailed
+    from verifier.domain.income import HouseholdIncome, RigidExpenditure
+    from verifier.store.db import Database
+    from verifier.store.tables import User
+
+    s, illness, disaster = _two_causes(ctx)
+    users.add("sup", "insurer_supervisor", counties=(COUNTY,))
+    sup = users.headers("sup")
+    team = [s.officer1.id, s.officer2.id]
+    today = ctx.clock.today()
+    for case_id in (illness, disaster):
+        r = client.post(f"/api/cases/{case_id}/schedule", headers=sup,
+                        json={**_body(today.isoformat(), team), "reason": "本县仅有两名核查员"})
+        assert r.status_code == 200, r.text
+    ctx.clock.advance(minutes=30)
+    head, head_id = head_on_record(ctx, illness)
+    with ctx.db.read() as session:
+        officer = principal_of(session.get(User, s.officer1.id))
+
+    def form(n: int) -> checks.CheckInput:
+        return checks.CheckInput(
+            visited_on=today, officers=team,
+            members=[{"name": head, "id_number": head_id, "relation": "head", "labour": "partial"}],
+            income=HouseholdIncome(wages=300_000), rigid=RigidExpenditure(medical_self_paid=4_000_000),
+            stable_income=False, payee={"account_name": head, "bank": "农村商业银行",
+                                        "account_number": "6222 0202 0011 2233 445"},
+            cross_checks=[], evidence=[], note="",
+            bills=[{"kind": "medical", "issuer": "县人民医院", "number": f"R{n:08d}", "amount": "40000.00"}])
+
+    other = Database(database_url)  # the second request served by another process
+    start = threading.Barrier(2)
+    made: list[str] = []
+    refused: list[ValidationFailed] = []
+    unexpected: list[BaseException] = []
+
+    def record(i: int, case_id: str) -> None:
+        try:
+            start.wait()
+            with (ctx.db if i == 0 else other).begin() as session:
+                made.append(checks.record_check(session, case_id, form(i), vault=ctx.vault, principal=officer,
+                                                clock=ctx.clock).case_id)
+        except ValidationFailed as exc:
+            refused.append(exc)
+        except BaseException as exc:  # noqa: BLE001
+            unexpected.append(exc)
+
+    try:
+        threads = [threading.Thread(target=record, args=(i, c)) for i, c in enumerate((illness, disaster))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+    finally:
+        other.dispose()
+    assert unexpected == [] and len(made) == 1 and len(refused) == 1, (made, refused, unexpected)
+    assert [p.message for p in refused[0].errors] == [LAST_OFFICER, LAST_OFFICER]
+    second = disaster if made == [illness] else illness
+    assert _written(ctx, second) == ("scheduled", 0, 0, 0)
+
+
+def _waiting_row(pages: Any, case_id: str) -> tuple[str, int]:
+    """The scheduling page's waiting list (from its heading) and the home card 待排期's count, as the supervisor sees
+    them."""
+    from web.pagekit import card_count
+
+    listed = pages.get("/schedule").text
+    waiting = listed[listed.index('id="waiting"'):]
+    return waiting, card_count(pages.get("/").text, "待排期")
+
+
+def test_a_visit_the_rotation_rule_ended_waits_for_the_supervisor_on_the_schedule(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The officer told at the door 请等待主管重新安排 (the household checked since on another case by his team):
+    the visit reached no supervisor, listed only the cases in doubt. Now the scheduling page lists it as to be sent
+    anew (轮换规则：…), the home card 待排期 counts it, its form says why; sending others ends it."""
+    from verifier.web.labels import REASSIGN_NOTES, REASSIGNS
+
+    _, illness, disaster = _two_causes(ctx)
+    users.add("sup", "insurer_supervisor", counties=(COUNTY,))
+    sup = users.headers("sup")
+    off = {n: users.add(n, "field_officer", counties=(COUNTY,)) for n in ("off1", "off2", "off3", "off4")}
+    today = ctx.clock.today().isoformat()
+    for case_id, team in ((illness, [off["off1"], off["off2"]]), (disaster, [off["off3"], off["off4"]])):
+        r = client.post(f"/api/cases/{case_id}/schedule", headers=sup,
+                        json={**_body(today, team), "reason": "农户约定今日在家"})
+        assert r.status_code == 200, r.text
+    pages = Pages(client, users)
+    pages.login("sup")
+    waiting, before = _waiting_row(pages, disaster)
+    assert f'href="/cases/{disaster}"' not in waiting  # scheduled, nothing in the way
+    with ctx.db.begin() as session:  # the visit as a schedule before the rule made it: off1 on both
+        visit = session.scalars(select(Visit).where(Visit.case_id == disaster, Visit.active.is_(True))).one()
+        visit.officer_ids = [off["off1"], off["off3"]]
+    ctx.clock.advance(minutes=30)
+    r = _check(ctx, client, users.headers("off1"), illness, [off["off1"], off["off2"]])
+    assert r.status_code == 201, r.text
+    r = _check(ctx, client, users.headers("off3"), disaster, [off["off1"], off["off3"]])
+    assert r.status_code == 422, r.text
+
+    waiting, count = _waiting_row(pages, disaster)
+    assert f'href="/cases/{disaster}"' in waiting and REASSIGNS["rotation"] in waiting, waiting
+    assert REASSIGNS["rotation"].startswith("轮换规则：")
+    assert f'<a class="button small secondary" href="/cases/{disaster}/schedule">改派</a>' in waiting
+    assert count == before + 1
+    assert REASSIGN_NOTES["rotation"] in pages.get(f"/cases/{disaster}/schedule").text
+    r = pages.post(f"/cases/{disaster}/schedule", {"officer_1": off["off3"], "officer_2": off["off4"],
+                                                   "vehicle": "车01", "visit_on": today, "reason": "轮换，换人核查"})
+    assert r.status_code == 303, r.text
+    waiting, count = _waiting_row(pages, disaster)
+    assert f'href="/cases/{disaster}"' not in waiting and count == before
+    r = _check(ctx, client, users.headers("off3"), disaster, [off["off3"], off["off4"]])
+    assert r.status_code == 201, r.text
+
+
+def test_a_small_countys_visit_the_rotation_rule_ended_says_the_supervisor_may_send_them_again(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The county's only two officers, both visits scheduled by hand before either check: the second visit ends with
+    the first check. The scheduling page says so, and that with no other officer to send the supervisor schedules them
+    again by hand, saying why; done, they record."""
+    from verifier.web.labels import REASSIGN_NOTES, REASSIGNS
+
+    s, illness, disaster = _two_causes(ctx)
+    users.add("sup", "insurer_supervisor", counties=(COUNTY,))
+    sup = users.headers("sup")
+    team = [s.officer1.id, s.officer2.id]
+    today = ctx.clock.today().isoformat()
+    for case_id in (illness, disaster):
+        r = client.post(f"/api/cases/{case_id}/schedule", headers=sup,
+                        json={**_body(today, team), "reason": "本县仅有两名核查员"})
+        assert r.status_code == 200, r.text
+    ctx.clock.advance(minutes=30)
+    r = client.post("/api/auth/login", json={"username": s.officer1.username, "password": "factory-password"})
+    one = {"Authorization": f"Bearer {r.json()['token']}"}
+    assert _check(ctx, client, one, illness, team).status_code == 201
+    pages = Pages(client, users)
+    pages.login("sup")
+    waiting, _ = _waiting_row(pages, disaster)
+    assert f'href="/cases/{disaster}"' in waiting and REASSIGNS["rotation_by_hand"] in waiting, waiting
+    assert "请主管说明理由后手动重新安排" in REASSIGNS["rotation_by_hand"]
+    assert REASSIGN_NOTES["rotation_by_hand"] in pages.get(f"/cases/{disaster}/schedule").text
+    ctx.clock.advance(minutes=5)
+    r = pages.post(f"/cases/{disaster}/schedule", {"officer_1": team[0], "officer_2": team[1],
+                                                   "vehicle": _body(today, team)["vehicle"], "visit_on": today,
+                                                   "reason": "本县仅有两名核查员，已核查该户因病案件"})
+    assert r.status_code == 303, re.findall(r'class="error[^"]*"[^>]*>([^<]*)<', r.text)
+    waiting, _ = _waiting_row(pages, disaster)
+    assert f'href="/cases/{disaster}"' not in waiting
+    assert _check(ctx, client, one, disaster, team).status_code == 201

@@ -151,7 +151,7 @@ def test_the_home_counts_are_read_from_indexes(scaled: Any) -> None:
     from verifier.web.home import _tasks
 
     who = _who("town_clerk", "insurer_supervisor")
-    found = plans(scaled, lambda s: (_tasks(s, who, date(2025, 10, 15)), count_by_status(s, who)))
+    found = plans(scaled, lambda s: (_tasks(s, who, date(2025, 10, 15), scaled.vault), count_by_status(s, who)))
     assert BY_COUNTY & indexes_used(found)
     assert whole_reads(found) == []
 
@@ -489,3 +489,128 @@ def test_the_refusal_warning_reads_the_weeks_refusals_through_their_partial_inde
     for sql, nodes in found:
         assert indexes_used([(sql, nodes)]) == {"ix_audit_entry_refusals_county_time"}, (nodes, sql)
         assert not [n for n in nodes if n["Node Type"] == "Seq Scan"], (nodes, sql)
+
+
+def test_a_checks_look_ups_in_the_window_are_read_through_the_buckets_index(scaled: Any) -> None:
+    """A check reads its officer's look-ups in the window (`accounts.probes.WINDOW`, checks/member_probes.py) in its
+    batch of reads, on every check that names a member: through the index on (bucket, at), the bucket's few rows
+    (sorted, or read in the index's order), nothing else read. The table as a busy day leaves it (the login limiter's and the allowances' buckets, a
+    few rows each over the window; written and analysed in the explaining transaction, rolled back)."""
+    from datetime import timedelta
+
+    from verifier.accounts.probes import WINDOW
+    from verifier.checks.member_probes import ALLOWANCE
+    from verifier.store.reader import _parameters
+
+    c = WINDOW.compiled(scaled.quick_engine.dialect)
+    since = datetime(2025, 10, 15, 2, 0, tzinfo=timezone.utc) - timedelta(minutes=15)
+    with scaled.engine.connect() as conn:
+        conn.execute(text("INSERT INTO login_attempt (bucket, at) SELECT md5((i % 500)::text) "
+                          "|| md5((i % 500 + 1000)::text), :since + (i % 60) * interval '30 seconds' "
+                          "FROM generate_series(1, 5000) AS i"),
+                     {"since": since})
+        conn.execute(text("ANALYZE login_attempt"))
+        conn.execute(text("SET enable_seqscan = off"))
+        raw = conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + c.sql,
+                                   _parameters(c, {"bucket": ALLOWANCE._bucket("u_field_officer"),
+                                                   "since": since})).scalar_one()
+        conn.rollback()
+    nodes = list(_nodes((raw if isinstance(raw, list) else json.loads(raw))[0]["Plan"]))
+    scans = [n for n in nodes if n.get("Relation Name") == "login_attempt" or "Index Name" in n]
+    assert scans and all(n.get("Index Name") == "ix_login_attempt_bucket_at" and "bucket" in n.get("Index Cond", "")
+                         for n in scans if "Index Name" in n), nodes
+    assert not any(n["Node Type"] == "Seq Scan" for n in nodes), nodes
+
+
+def test_the_batch_cards_read_only_the_waiting_batches_cases_changes_and_checks(scaled: Any) -> None:
+    """The home cards 待审批批次 and 待县级签批批次 ask, on every load, who may decide each waiting batch
+    (`batch_list.waiting` → `deciders.refusals` → `payees.payee_hands_of`): the approved payee changes and the later
+    checks naming a payee are read for the waiting batches' cases only, through the changes' index of their case and
+    the checks' unique index of case and number, never by reading either table (rows added for the test, then rolled
+    back: an approved change and a later check for every case of the other counties, and for two of the county's
+    cases ready to pay, which its batch then holds)."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from verifier.payments import batch_list, service
+    from verifier.payments.one_account import account_index
+    from verifier.payments.payees import CHECK_ACCOUNT_COLUMN, CORRECTION_ACCOUNT_COLUMN
+    from verifier.store.tables import Case, Check
+
+    vault, now = scaled.vault, scaled.clock.now()
+    columns = [c.name for c in Check.__table__.columns]
+    later = {"id": "'c2' || md5(h.id)", "seq": "h.seq + 1000", "payee_account_enc": ":enc",
+             "payee_account_index": ":ix", "recorded_by": "'u_recheck'"}
+    add_checks = (f"INSERT INTO home_check ({', '.join(columns)}) SELECT "
+                  + ", ".join(later.get(c, f"h.{c}") for c in columns)
+                  + " FROM home_check h JOIN relief_case c ON c.id = h.case_id WHERE {where} AND h.seq = 1"
+                  " AND h.payee_account_enc IS NOT NULL")
+    add_changes = ("INSERT INTO payee_correction (id, case_id, status, account_name, bank, account_number_enc, "
+                   "account_index, name_in_household, reason, requested_by, requested_role, requested_at, decided_by, "
+                   "decided_role, decided_at) SELECT 'p2' || md5(c.id), c.id, 'approved', '他人', '农业银行', :enc, :ix, "
+                   "false, '另一县', 'u_asked', 'finance', :at, 'u_approved', 'county_reviewer', :at "
+                   "FROM relief_case c WHERE {where}")
+
+    def sealed(number: str, column: str) -> dict[str, Any]:
+        return {"enc": vault.seal(number, column), "ix": account_index(vault, number)}
+
+    seen: list[tuple[str, Any]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append((statement, parameters))
+
+    earlier = now.replace(year=now.year - 1)
+    with scaled.engine.connect() as conn:
+        session = Session(bind=conn)
+        changed, steered = session.scalars(select(Case.id).where(Case.county_code == COUNTY,
+                                                                 Case.status == "ready_to_pay")
+                                           .order_by(Case.id).limit(2)).all()
+        conn.execute(text(add_changes.format(where="c.county_code <> :county")),
+                     {"county": COUNTY, "at": earlier, **sealed("6212260000000066666", CORRECTION_ACCOUNT_COLUMN)})
+        conn.execute(text(add_checks.format(where="c.county_code <> :county")),
+                     {"county": COUNTY, **sealed("6212260000000066666", CHECK_ACCOUNT_COLUMN)})
+        conn.execute(text(add_changes.format(where="c.id = :case")),
+                     {"case": changed, "at": earlier, **sealed("6228480012345678", CORRECTION_ACCOUNT_COLUMN)})
+        conn.execute(text(add_checks.format(where="c.id = :case")),
+                     {"case": steered, **sealed("6212260000000077777", CHECK_ACCOUNT_COLUMN)})
+        conn.execute(text("ANALYZE payee_correction"))
+        conn.execute(text("ANALYZE home_check"))
+        batch = service.create_batch(session, county_code=COUNTY, contract_id=scaled.contract.id,
+                                     principal=_who("insurer_claims"), clock=scaled.clock)
+        session.flush()
+        event.listen(conn, "before_cursor_execute", record)
+        waiting = batch_list.waiting(session, _who("finance"), "approve", vault)
+        event.remove(conn, "before_cursor_execute", record)
+        hands = {(h.case_id, h.change) for h in payees_of(session, batch.id, vault)}
+        conn.execute(text("SET enable_seqscan = off"))
+        found = []
+        for statement, parameters in seen:
+            raw = conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, parameters).scalar_one()
+            found.append((statement, list(_nodes((raw if isinstance(raw, list) else json.loads(raw))[0]["Plan"]))))
+        session.close()
+        conn.rollback()
+    with scaled.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE"))  # the statistics as they were, for the other tests
+    assert batch.id in waiting.mine
+    assert hands == {(changed, True), (steered, False)}  # every statement ran, on rows of the batch's cases
+    assert whole_reads(found) == []
+    assert not [n for _, nodes in found for n in nodes if n["Node Type"] == "Seq Scan"], found
+    touching = [(sql, n) for sql, nodes in found for n in nodes
+                if "payee_correction" in n.get("Relation Name", "") + n.get("Index Name", "")
+                or "home_check" in n.get("Relation Name", "") + n.get("Index Name", "")]
+    indexed = [(sql, n) for sql, n in touching if "Index Name" in n]
+    # every read of the two tables goes through an index with a condition: the changes' and checks' on their case,
+    # or a check's key (the checks the items pay)
+    assert {n["Index Name"] for _, n in indexed} == {"ix_payee_correction_case_id", "uq_home_check_case_id_seq",
+                                                     "pk_home_check"}, indexed
+    for sql, n in indexed:
+        cond = n.get("Index Cond", "")
+        assert ("case_id" in cond) if n["Index Name"] != "pk_home_check" else ("id" in cond), (n, sql)
+    assert all("Index Name" in n or n["Node Type"] == "Bitmap Heap Scan" for _, n in touching), touching
+
+
+def payees_of(session: Any, batch_id: str, vault: Any) -> list[Any]:
+    from verifier.payments import payees
+
+    return payees.payee_hands_of(session, [batch_id], vault).get(batch_id, [])

@@ -28,7 +28,9 @@ class LoginAttempt(Base):
     """One login attempt in a limiter bucket (an account or a client address, kept only as a SHA-256).
 
     A row is written before the password is checked and removed again when the attempt succeeds, so what stays is
-    the failures; rows older than the limiter's window are pruned."""
+    the failures; rows older than the limiter's window are pruned. A look-up by whole ID number counted against an
+    allowance (accounts/probes.py) keeps the number's `digest` (keyed by the bucket, never the number): the
+    allowance counts distinct digests."""
 
     __tablename__ = "login_attempt"
     __table_args__ = (Index("ix_login_attempt_bucket_at", "bucket", "at"),)
@@ -36,6 +38,7 @@ class LoginAttempt(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     bucket: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 _PENDING = text("status = 'pending'")

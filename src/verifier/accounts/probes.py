@@ -5,8 +5,16 @@ typed (a person in another household, a group on the county's roster) tells, ove
 behind a mask. Searches are counted for that reason (cases/id_search.py); these allowances count the look-ups
 writes make on the way (a check's members, an application's group): per user and kind, in the login limiter's table
 (`login_attempt`, a bucket kept as a SHA-256), in its sliding window, whether the write is then made or refused.
+They count distinct numbers: each look-up's row keeps a keyed digest of the number (`Allowance.digest`, of its
+blind index under the bucket), and a number counted in the window costs nothing again, so that a form sent again
+as it was (a photo not uploaded, a field mistyped) spends nothing more; a prober must still try new numbers.
 What would go past the allowance is refused whole (429, Retry-After) before anything is compared, and counts
-nothing."""
+nothing.
+
+A check's allowance costs it no round trip of its own on PostgreSQL (`checks/recording.py`): the bucket's times in
+the window are read in the check's batch of reads (`window_read`), and its new numbers' rows written (and the old pruned) by
+prepared writes deferred to the transaction's next round trip, its COMMIT's (`take`); on SQLite the same statements
+run at once. Its refusals keep their count as any other (`keep`)."""
 
 from __future__ import annotations
 
@@ -14,14 +22,27 @@ import hashlib
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Iterable
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Table, bindparam, delete, insert, select
 from sqlalchemy.orm import Session
 
 from ..domain.errors import DomainError
 from ..store.db import keep_after_rollback
+from ..store.reader import Prepared
+from ..store.writer import PreparedWrite, Write, run_batch
 from .models import LoginAttempt
+
+_attempt: Table = LoginAttempt.__table__  # type: ignore[assignment]
+# A bucket's look-ups in the window (time and digest), oldest first: a range of the index on (bucket, at).
+WINDOW = Prepared(select(_attempt.c.at, _attempt.c.digest).where(_attempt.c.bucket == bindparam("bucket"),
+                                                                 _attempt.c.at > bindparam("since"))
+                  .order_by(_attempt.c.at))
+_PRUNE = PreparedWrite(delete(_attempt).where(_attempt.c.bucket == bindparam("bucket"),  # type: ignore[arg-type]
+                                              _attempt.c.at <= bindparam("before")))
+_STAMP = PreparedWrite(insert(_attempt).values(bucket=bindparam("bucket"), at=bindparam("at"),
+                                               digest=bindparam("digest")))
+Stamp = dict[str, Any]  # a look-up's row: its bucket, time and digest
 
 
 class TooManyLookups(DomainError):
@@ -57,38 +78,82 @@ class Allowance:
     def _bucket(self, user_id: str) -> str:
         return hashlib.sha256(f"{self.kind}\0{user_id}".encode()).hexdigest()
 
-    def count(self, session: Session, user_id: str, n: int, now: datetime, limit: Limit) -> list[datetime]:
-        """`n` look-ups of `user_id`, written in `session`: TooManyLookups (nothing counted) when they would go past
-        the allowance in the window. Returns the times written, for `keep` should the write then be refused."""
-        if n <= 0:
+    def digest(self, user_id: str, key: str) -> str:
+        """The digest a look-up of the number keyed `key` (its blind index: never the number) is kept under, in
+        `user_id`'s bucket (so that rows tie to no person's blind index, nor one bucket's to another's)."""
+        return hashlib.sha256(f"{self._bucket(user_id)}\0{key}".encode()).hexdigest()
+
+    def count(self, session: Session, user_id: str, keys: Iterable[str], now: datetime,
+              limit: Limit) -> list[Stamp]:
+        """Look-ups of `user_id` of the numbers keyed `keys` (blind indexes), written in `session`: those not counted
+        in the window already; TooManyLookups (nothing counted) when they would go past the allowance in the window.
+        Returns the rows written, for `keep` should the write then be refused."""
+        keys = set(keys)
+        if not keys:
             return []
-        window = limit.window
         bucket = self._bucket(user_id)
-        times = list(session.scalars(select(LoginAttempt.at).where(LoginAttempt.bucket == bucket,
-                                                                   LoginAttempt.at > now - window)
-                                     .order_by(LoginAttempt.at)))
+        rows = list(session.execute(select(LoginAttempt.at, LoginAttempt.digest)
+                                    .where(LoginAttempt.bucket == bucket, LoginAttempt.at > now - limit.window)
+                                    .order_by(LoginAttempt.at)))
+        stamps = self._stamps(user_id, keys, rows, now, limit)
+        self.write(session, stamps, now, limit.window)
+        return stamps
+
+    def window_read(self, user_id: str, now: datetime, limit: Limit) -> tuple[Prepared, dict[str, Any]]:
+        """The read of `user_id`'s look-ups in the window, for a batch of other reads (`take` is given its rows)."""
+        return WINDOW, {"bucket": self._bucket(user_id), "since": now - limit.window}
+
+    def take(self, session: Session, user_id: str, keys: Iterable[str], rows: Iterable[Any], now: datetime,
+             limit: Limit) -> list[Stamp]:
+        """`count`, the bucket's `rows` in the window read already (`window_read`, in this transaction): refused
+        (TooManyLookups, nothing counted) past the allowance; else the numbers not counted in the window written by
+        prepared writes, on PostgreSQL deferred to the transaction's next round trip (store/writer.py, `later`), on
+        SQLite at once. Nothing is written for none. Returns the rows written, for `keep`."""
+        stamps = self._stamps(user_id, set(keys), list(rows), now, limit)
+        if stamps:
+            writes: list[Write] = [(_PRUNE, {"bucket": stamps[0]["bucket"], "before": now - limit.window}),
+                                   (_STAMP, stamps)]
+            run_batch(session, writes, later=True)
+        return stamps
+
+    def _stamps(self, user_id: str, keys: set[str], rows: list[Any], now: datetime, limit: Limit) -> list[Stamp]:
+        """The rows to write for look-ups of `keys`, `rows` (time, digest) the bucket's in the window: a number
+        counted there already costs nothing again, a row without a digest (one written before digests) counts
+        alone. TooManyLookups when the new ones would go past the allowance."""
+        bucket = self._bucket(user_id)
+        last: dict[Any, datetime] = {}  # each number's latest look-up in the window (its own, for no digest)
+        for i, (at, digest) in enumerate(rows):
+            last[digest if digest is not None else i] = max(at, last.get(digest if digest is not None else i, at))
+        new = sorted({d for d in (self.digest(user_id, k) for k in keys) if d not in last})
+        if not new:
+            return []
+        self._refuse_past(sorted(last.values()), len(new), now, limit)
+        return [{"bucket": bucket, "at": now, "digest": d} for d in new]
+
+    def _refuse_past(self, times: list[datetime], n: int, now: datetime, limit: Limit) -> None:
+        """TooManyLookups when `n` more numbers would go past the allowance, `times` (oldest first) those of the
+        numbers in the window."""
+        window = limit.window
         over = len(times) + n - limit.per_window
         if over > 0:
-            # the time the oldest look-ups fall out of the window, leaving room for these
+            # the time the oldest numbers fall out of the window, leaving room for these
             frees_at = times[min(over, len(times)) - 1] + window if times else now + window
             wait = max(1, math.ceil((frees_at - now).total_seconds()))
             raise TooManyLookups(self.refusal.format(minutes=max(1, -(-wait // 60)),
                                                      window=max(1, int(window.total_seconds() // 60)),
                                                      limit=limit.per_window), wait)
-        stamped = [now] * n
-        self.write(session, user_id, stamped, now, window)
-        return stamped
 
-    def write(self, session: Session, user_id: str, times: list[datetime], now: datetime, window: timedelta) -> None:
-        if not times:
+    @staticmethod
+    def write(session: Session, stamps: list[Stamp], now: datetime, window: timedelta) -> None:
+        if not stamps:
             return
-        bucket = self._bucket(user_id)
-        session.execute(delete(LoginAttempt).where(LoginAttempt.bucket == bucket, LoginAttempt.at <= now - window))
-        session.execute(insert(LoginAttempt), [{"bucket": bucket, "at": t} for t in times])
+        session.execute(delete(LoginAttempt).where(LoginAttempt.bucket == stamps[0]["bucket"],
+                                                   LoginAttempt.at <= now - window))
+        session.execute(insert(LoginAttempt), stamps)
 
-    def keep(self, exc: BaseException, user_id: str, times: list[datetime], now: datetime,
-             limit: Limit) -> BaseException:
-        """`exc` (the write's refusal), carrying the count to write again once its transaction has rolled back."""
-        if times:
-            keep_after_rollback(exc, lambda session: self.write(session, user_id, times, now, limit.window))
+    def keep(self, exc: BaseException, stamps: list[Stamp], now: datetime, limit: Limit) -> BaseException:
+        """`exc` (the write's refusal), carrying the count (`stamps`) to write again once its transaction has rolled
+        back."""
+        if stamps:
+            keep_after_rollback(exc, lambda session: self.write(session, stamps, now, limit.window))
         return exc

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
-from ..sampling.models import CaseHoldProposal
+from ..sampling.models import CaseHold, CaseHoldProposal
 from ..store.paged import Paged, page_of, text_search
 from ..store.tables import Case, Household
 from . import hold_proposals, holds
@@ -31,11 +31,13 @@ def to_decide(session: Session, principal: Principal) -> list[str]:
 
 def find(session: Session, principal: Principal, *, view: str = "", q: str = "", page: int = 1,
          page_size: int = 50, deciding: bool = False) -> Paged[dict[str, Any]]:
-    """One page of the user's counties' proposals in `view`, each with its case's number, head and village;
+    """One page of the user's counties' proposals in `view`, each with its case's number, head and village, and
+    whether it was withdrawn while its hold stayed (`stale`: `holds.proposal_stale`);
     `deciding` (waiting ones only): those the user may answer (`to_decide`)."""
     waiting = view != "done"
-    stmt = (select(CaseHoldProposal, Case.number, Case.town, Case.village, Household.head_name)
+    stmt = (select(CaseHoldProposal, Case.number, Case.town, Case.village, Household.head_name, CaseHold.status)
             .join(Case, Case.id == CaseHoldProposal.case_id).join(Household, Household.id == Case.household_id)
+            .join(CaseHold, CaseHold.id == CaseHoldProposal.hold_id)
             .where(CaseHoldProposal.county_code.in_(sorted(principal.counties)),
                    (CaseHoldProposal.status == "waiting") if waiting else (CaseHoldProposal.status != "waiting")))
     if deciding and waiting:
@@ -48,5 +50,7 @@ def find(session: Session, principal: Principal, *, view: str = "", q: str = "",
         stmt = stmt.order_by(func.coalesce(CaseHoldProposal.answered_at, CaseHoldProposal.proposed_at).desc(),
                              CaseHoldProposal.id)
     found = page_of(session, stmt, page, page_size, rows=True)
+    # `stale`: withdrawn while its hold stayed (the county's finding changed), not with the hold (`proposal_stale`)
     return found.map(lambda row: {**holds.proposal_out(row[0]), "case_id": row[0].case_id, "number": row[1],
-                                  "town": row[2], "village": row[3], "head_name": row[4]})
+                                  "town": row[2], "village": row[3], "head_name": row[4],
+                                  "stale": holds.proposal_stale(row[0].status, row[5])})

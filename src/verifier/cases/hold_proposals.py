@@ -144,8 +144,8 @@ def _answering(session: Session, case_id: str, proposal_id: str, reason: str, pr
     hold = session.scalar(select(CaseHold).where(CaseHold.id == proposal.hold_id).with_for_update())
     if proposal.status != "waiting" or hold is None or hold.status != "open":
         # withdrawn while the hold stayed: the county's finding changed since it was proposed
-        changed = proposal.status == "withdrawn" and hold is not None and hold.status != "withdrawn"
-        raise InvalidState(CHANGED if changed else STALE)
+        raise InvalidState(CHANGED if holds.proposal_stale(
+            proposal.status, hold.status if hold is not None else None) else STALE)
     own, parts = _bars(session, hold, proposal, principal)
     if own is not None:
         raise Forbidden(own)

@@ -277,6 +277,14 @@ def proposal_out(p: CaseHoldProposal) -> dict[str, Any]:
             "answer_note": p.answer_note}
 
 
+def proposal_stale(proposal_status: str, hold_status: str | None) -> bool:
+    """Whether a proposal was withdrawn while its hold stayed (open, or decided since): the county's finding behind
+    the hold changed after it was proposed (a re-check of a round holding the case corrected, or another round's
+    deviation joining the hold: sampling/consequences.py `_end_waiting`), not withdrawn with the hold itself. The
+    one test the case page, the list of proposals and the answer's refusal (`hold_proposals.CHANGED`) read."""
+    return proposal_status == "withdrawn" and hold_status is not None and hold_status != "withdrawn"
+
+
 def hold_out(h: CaseHold, proposals: list[CaseHoldProposal] | None = None, *, rounds: list[str] | None = None,
              county_relief: int | None = None) -> dict[str, Any]:
     """The hold as the API and the case page read it; `rounds` and `county_relief` (`hold_of`): the rounds holding
@@ -293,7 +301,7 @@ def hold_out(h: CaseHold, proposals: list[CaseHoldProposal] | None = None, *, ro
             "county_relief": None if county_relief is None else format_yuan(county_relief),
             # re-determinations against the county's finding, oldest first; `waiting` the one a county reviewer
             # is to answer, if any; `stale`: withdrawn while the hold stayed (the county's figure changed since)
-            "proposals": [{**proposal_out(p), "stale": p.status == "withdrawn" and h.status != "withdrawn"}
+            "proposals": [{**proposal_out(p), "stale": proposal_stale(p.status, h.status)}
                           for p in proposals or []],
             "waiting": next((proposal_out(p) for p in proposals or [] if p.status == "waiting"), None)}
 

@@ -2,7 +2,9 @@
 with the address, the phone (in full only as cases/personal.py allows) and the partner officer and vehicle.
 
 A field officer prints their own sheet; an insurer supervisor prints any officer's of their counties, or all of a
-day's sheets at once (one page each)."""
+day's sheets at once (one page each). On today's sheet and later ones, a visit its officer would be refused on (stale,
+or barred by rotation now: `service.stopped_officers`) is no stop: it is listed apart, 已停用（须改派）, with why; a past
+day's sheet stays as it was printed."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from ..domain.masking import mask_phone
 from ..store.tables import Case, Referral, User, Visit, VisitAttempt
 from ..store.vault import Vault
 from .personal import sees_full_phone
-from .service import stale_visits
+from .service import RECHECK, stale_whys, stopped_officers
 
 READERS = ("field_officer", "insurer_supervisor")
 
@@ -43,6 +45,7 @@ class RouteSheet:
     officer_name: str
     day: date
     stops: list[Stop] = field(default_factory=list)
+    stopped: list[tuple[Stop, str]] = field(default_factory=list)  # today or later: no work (已停用（须改派）), why
 
 
 def _phone(session: Session, vault: Vault, case: Case) -> str:
@@ -57,9 +60,10 @@ def _phone(session: Session, vault: Vault, case: Case) -> str:
 
 
 def route_sheets(session: Session, principal: Principal, vault: Vault, *, day: date,
-                 officer_id: str | None) -> list[RouteSheet]:
+                 officer_id: str | None, today: date | None = None) -> list[RouteSheet]:
     """The sheets of `day`: the one of `officer_id`, or (supervisors, with None) of every officer with visits that
-    day. An officer may print only their own (Forbidden otherwise)."""
+    day. An officer may print only their own (Forbidden otherwise). `day` not before `today`: the visits an officer
+    would be refused on are apart (`RouteSheet.stopped`)."""
     if not principal.has("insurer_supervisor"):
         if not principal.has("field_officer") or (officer_id or principal.id) != principal.id:
             raise Forbidden("核查员只能打印本人的走访路线单")
@@ -72,9 +76,15 @@ def route_sheets(session: Session, principal: Principal, vault: Vault, *, day: d
     if principal.counties:
         stmt = stmt.where(Case.county_code.in_(principal.counties))
     rows = [(v, c) for v, c in session.execute(stmt).tuples() if officer_id is None or officer_id in v.officer_ids]
-    # not a visit held by an officer of the checks in doubt of a case checked again (`service.stale_visits`): no stop
-    stale = stale_visits(session, [v for v, _ in rows if v.active])
-    rows = [(v, c) for v, c in rows if v.id not in stale]
+    stopped: dict[str, dict[str, str]] = {}
+    if today is not None and day >= today:
+        # today and later: a visit its officer would be refused on (stale, or barred by rotation now) is apart
+        stopped = stopped_officers(session, rows)
+    else:
+        # not a visit held by an officer of the checks in doubt of a case checked again (`service.stale_whys`'
+        # RECHECK): no stop; a past day's visit the rotation rule ended since stays as the day printed it
+        stale = {v for v, why in stale_whys(session, [v for v, _ in rows if v.active]).items() if why == RECHECK}
+        rows = [(v, c) for v, c in rows if v.id not in stale]
     officers = sorted({o for v, _ in rows for o in v.officer_ids if officer_id is None or o == officer_id})
     if officer_id is not None and officer_id not in officers:
         officers = [officer_id]
@@ -87,12 +97,17 @@ def route_sheets(session: Session, principal: Principal, vault: Vault, *, day: d
         for visit, case in rows:
             if officer not in visit.officer_ids:
                 continue
-            phone = _phone(session, vault, case)
+            why = stopped.get(visit.id, {}).get(officer)
+            phone = _phone(session, vault, case) if why is None else ""  # no work: no call to make
             full = sees_full_phone(principal, case, visit)
-            sheet.stops.append(Stop(
+            stop = Stop(
                 order=len(sheet.stops) + 1, case_id=case.id, head_name=case.household.head_name, town=case.town,
                 village=case.village, address=f"{case.town}{case.village}", phone=phone if full else mask_phone(phone),
                 phone_masked=bool(phone) and not full,
-                partners=[names.get(o, "") for o in visit.officer_ids if o != officer], vehicle=visit.vehicle or ""))
+                partners=[names.get(o, "") for o in visit.officer_ids if o != officer], vehicle=visit.vehicle or "")
+            if why is None:
+                sheet.stops.append(stop)
+            else:
+                sheet.stopped.append((stop, why))
         sheets.append(sheet)
     return sheets

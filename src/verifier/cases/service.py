@@ -9,7 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import bindparam, func, or_, select
-from sqlalchemy.orm import Session, aliased, joinedload
+from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from ..accounts.auth import Principal
 from ..audit import log as audit
@@ -26,7 +26,7 @@ from ..store.tables import Case, Check, Determination, Household, Referral, Revi
 from ..notices.models import Objection
 from ..recusal import guard as recusal
 from ..recusal import refusals as recusal_refusals
-from ..roster.service import PASSWORD_LINK, password_links
+from ..roster.service import PASSWORD_LINK, password_links, password_links_of
 from .listing import CaseFilters, filter_cases
 from .workflow import advance, load_case
 
@@ -245,14 +245,27 @@ def linked_to_barred(session: Session, barred: dict[str, str], candidates: Itera
     officers of the checks in doubt, each with why: `first_check_officers`), each with the why of the officer it is
     linked to (the strongest): the same person's second account makes no check of the case again either
     (`domain.objection_recheck`). Nothing is read when `barred` is empty."""
-    others = set(candidates) - set(barred)
-    if not others or not barred:
+    return linked_to_barred_of(session, {"": barred}, {"": candidates}).get("", {})
+
+
+def linked_to_barred_of(session: Session, barred: dict[str, dict[str, str]],
+                        candidates: dict[str, Iterable[str]]) -> dict[str, dict[str, str]]:
+    """`linked_to_barred` of many at once (keyed alike: a case, a visit), the links read in one statement
+    (`roster.service.password_links_of`) whatever their number; a key with none is left out."""
+    others = {k: set(candidates.get(k, ())) - set(b) for k, b in barred.items() if b}
+    others = {k: v for k, v in others.items() if v}
+    if not others:
         return {}
-    whys: dict[str, set[str]] = {}
-    for o in sorted(barred):
-        for a in password_links(session, o, others):
-            whys.setdefault(a, set()).add(barred[o])
-    return {a: objection_recheck.strongest(w) for a, w in whys.items()}
+    links = password_links_of(session, {o for k in others for o in barred[k]}, set().union(*others.values()))
+    out: dict[str, dict[str, str]] = {}
+    for k, accounts in others.items():
+        whys: dict[str, set[str]] = {}
+        for o, why in barred[k].items():
+            for a in links.get(o, frozenset()) & accounts:
+                whys.setdefault(a, set()).add(why)
+        if whys:
+            out[k] = {a: objection_recheck.strongest(w) for a, w in whys.items()}
+    return out
 
 
 def recheck_barred(session: Session, case_id: str, candidates: Iterable[str]) -> tuple[dict[str, str], dict[str, str]]:
@@ -274,33 +287,81 @@ def recheck_bars(session: Session, case_id: str, candidates: Iterable[str]) -> d
 
 
 def stale_visits(session: Session, visits: Iterable[Visit]) -> set[str]:
-    """Of `visits` (active ones), the ids of those held by an officer who makes no check of their case again, or by
-    an account linked to one's by a password (`recheck_barred`): visits scheduled before the doubt (a case whose
-    objection was upheld before the visit was ended, a case under review), no visits of the check made again. They
-    are listed nowhere as work to do, nothing is added to them (`refuse_stale`); the supervisor schedules the case
-    anew. One statement for them all, one more per case with checks in doubt."""
+    """Of `visits` (active ones), the ids of the stale ones (`stale_whys`): listed nowhere as work to do, nothing is
+    added to them (`refuse_stale`); the supervisor schedules the case anew."""
+    return set(stale_whys(session, visits))
+
+
+RECHECK = "recheck"  # held by an officer who makes no check of the case again (checks in doubt), or a linked account
+ROTATED = "rotation"  # the rotation rule ends it; the county has other officers to send
+ROTATED_BY_HAND = "rotation_by_hand"  # the rotation rule ends it; too few others: the supervisor sends them by hand
+
+
+def stale_whys(session: Session, visits: Iterable[Visit]) -> dict[str, str]:
+    """Of `visits` (active ones), those that ended, by id, each with why: `RECHECK`, held by an officer who makes no
+    check of their case again, or by an account linked to one's by a password (`recheck_barred`: visits scheduled
+    before the doubt, a case whose objection was upheld before the visit was ended, a case under review); else
+    `ROTATED` (or `ROTATED_BY_HAND`, the county having too few other officers, `rotation_spare`), of a case still
+    to be checked whose officers the rotation rule bars now (`rotation_barred`: the household checked since on
+    another case by one of them, or a visit scheduled before the rule held), which the officer is told at the door
+    (请等待主管重新安排). Two statements for the checks in doubt whatever their number (`linked_to_barred_of`), a few for
+    rotation."""
     visits = list(visits)
     doubted = first_check_officers(session, sorted({v.case_id for v in visits}))
-    stale = set()
-    for v in visits:
-        barred = doubted.get(v.case_id)
-        if barred and (set(v.officer_ids) & set(barred) or linked_to_barred(session, barred, v.officer_ids)):
-            stale.add(v.id)
+    held = {v.id: doubted[v.case_id] for v in visits if doubted.get(v.case_id)}
+    linked = linked_to_barred_of(session, held, {v.id: v.officer_ids for v in visits if v.id in held})
+    stale: dict[str, str] = {v.id: RECHECK for v in visits
+                             if v.id in held and (set(v.officer_ids) & set(held[v.id]) or v.id in linked)}
+    rotated = _rotation_stale(session, [v for v in visits if v.id not in stale])
+    if rotated:
+        holding = open_household_visits(session, sorted({v.case_id for v, _, _ in rotated}))
+        officers: dict[str, list[str]] = {}
+        for v, county, last in rotated:
+            if county not in officers:
+                officers[county] = [u.id for u in field_officers(session, county)]
+            spare = rotation_spare(officers[county], last, holding.get(v.case_id, frozenset()))
+            stale[v.id] = ROTATED if len(spare) >= len(v.officer_ids) else ROTATED_BY_HAND
     return stale
 
 
-# A case with a check in doubt (`first_check_officers`): only such a case's visit may be stale.
+def rotation_spare(eligible: Iterable[str], *barred: Iterable[str]) -> list[str]:
+    """The rotation rule's small county (`domain.rotation`): of the county's `eligible` officers, those outside every
+    set of `barred` (the household's officers of last time, of its other cases' visits still to be made, and of its
+    checks in doubt). Fewer than a visit needs: the household's officers may be sent again, by hand, with the
+    supervisor's reason on record (`schedule`); and the list of visits that ended says so (`stale_whys`)."""
+    out = set().union(*map(set, barred))
+    return [u for u in eligible if u not in out]
+
+
+def _rotation_stale(session: Session, visits: list[Visit]) -> list[tuple[Visit, str, frozenset[str]]]:
+    """Of `visits`, those of a case still `scheduled` whose officers the rotation rule bars now (`rotation_barred`),
+    each with its case's county and the household's officers of last time."""
+    if not visits:
+        return []
+    cases = dict(session.execute(select(Case.id, Case.county_code).where(
+        Case.id.in_(sorted({v.case_id for v in visits})), Case.status == "scheduled")).tuples().all())
+    last = last_household_checks(session, sorted(cases))
+    return [(v, cases[v.case_id], last[v.case_id].officer_ids) for v in visits
+            if v.case_id in last and _rotated(last[v.case_id], v)]
+
+
+# A case with a check in doubt (`first_check_officers`): only such a case's visit may be stale, or one whose household
+# was checked on another of its cases (rotation, `_rotation_stale`).
 _DOUBTED = (select(Check.id).where(Check.case_id == Case.id, or_(_REVIEWED, Check.sent_back_at.is_not(None),
                                                                   _OBJECTED_TO)).exists())
+_other_case = aliased(Case)
+_HOUSEHOLD_CHECKED = (select(Check.id).join(_other_case, _other_case.id == Check.case_id)
+                      .where(_other_case.household_id == Case.household_id, _other_case.id != Case.id).exists())
 
 
 def stale_scheduled(session: Session, principal: Principal) -> list[str]:
     """The cases in the principal's counties still `scheduled` on a stale visit (`stale_visits`: its officers, or an
-    account linked to one's, make no check of the case again; an objection upheld, a check sent back, before upholding
-    or sending back ended the visit): no officer has work on them, and they wait for the supervisor to send others.
-    The scheduling page lists them with the screened cases (`find_screened`), and the home card 待排期 counts them."""
+    account linked to one's, make no check of the case again, an objection upheld, a check sent back, before upholding
+    or sending back ended the visit; or the rotation rule bars its officers now): no officer has work on them, and
+    they wait for the supervisor to send others. The scheduling page lists them with the screened cases
+    (`find_waiting`), and the home card 待排期 counts them."""
     stmt = (select(Visit).join(Case, Case.id == Visit.case_id)
-            .where(Visit.active.is_(True), Case.status == "scheduled", _DOUBTED))
+            .where(Visit.active.is_(True), Case.status == "scheduled", or_(_DOUBTED, _HOUSEHOLD_CHECKED)))
     if principal.counties:
         stmt = stmt.where(Case.county_code.in_(principal.counties))
     visits = list(session.scalars(stmt))
@@ -308,14 +369,29 @@ def stale_scheduled(session: Session, principal: Principal) -> list[str]:
     return sorted({v.case_id for v in visits if v.id in stale})
 
 
-def reassign(session: Session, case_ids: list[str]) -> set[str]:
-    """Of `case_ids`, those whose active visit is stale (`stale_visits`): a list row says the visit's officers must
-    stand aside and others be sent (原走访人员须回避，请改派)."""
+def reassign(session: Session, case_ids: list[str]) -> dict[str, str]:
+    """Of `case_ids`, those whose active visit is stale, each with why (`stale_whys`): a list row says the visit's
+    officers must stand aside and others be sent (原走访人员须回避，请改派), or, by the rotation rule, whom to send."""
     if not case_ids:
-        return set()
+        return {}
     visits = list(session.scalars(select(Visit).where(Visit.case_id.in_(case_ids), Visit.active.is_(True))))
+    whys = stale_whys(session, visits)
+    return {v.case_id: whys[v.id] for v in visits if v.id in whys}
+
+
+def booking_visits(session: Session, days: Iterable[date], *, exclude_case: str | None = None) -> list[Visit]:
+    """The one booking rule: the active visits on `days` that book their officers and vehicle (against an officer's
+    daily capacity, a vehicle's one team), those of `exclude_case` aside. A stale visit (`stale_visits`) books
+    nobody: its officers make no check of its case, and it ends when the case is scheduled anew (by hand or by the
+    planner). Scheduling by hand and the planner both count these."""
+    days = sorted(set(days))
+    if not days:
+        return []
+    visits = [v for v in session.scalars(select(Visit).where(Visit.active.is_(True), Visit.visit_on.in_(days))
+                                         .order_by(Visit.visit_on, Visit.id))
+              if v.case_id != exclude_case]
     stale = stale_visits(session, visits)
-    return {v.case_id for v in visits if v.id in stale}
+    return [v for v in visits if v.id not in stale]
 
 
 def last_household_officers(session: Session, case_ids: list[str]) -> dict[str, frozenset[str]]:
@@ -373,9 +449,14 @@ def rotation_barred(session: Session, case: Case, visit: Visit) -> frozenset[str
     visit of a case checked already stays what it was."""
     if case.status != "scheduled":
         return frozenset()
-    barred = rotation.barred_on_visit(last_household_checks(session, [case.id]).get(case.id),
-                                      scheduled_at=visit.created_at, by_hand=visit.by_hand, reason=visit.reason)
-    return barred & frozenset(visit.officer_ids)
+    return _rotated(last_household_checks(session, [case.id]).get(case.id), visit)
+
+
+def _rotated(last: rotation.LastCheck | None, visit: Visit) -> frozenset[str]:
+    """Of the visit's officers, those `domain.rotation.barred_on_visit` bars given the household's latest check on
+    another case: `rotation_barred`'s rule, and the lists' (`stale_whys`)."""
+    return rotation.barred_on_visit(last, scheduled_at=visit.created_at, by_hand=visit.by_hand,
+                                    reason=visit.reason) & frozenset(visit.officer_ids)
 
 
 _ACTIVE_VISIT = select(Visit).where(Visit.case_id == bindparam("case_id"), Visit.active.is_(True))
@@ -402,6 +483,54 @@ def assigned_visit(session: Session, case_id: str, user: Principal, *, adding: b
     return case, visit
 
 
+def why_stopped(user_id: str, officers: Iterable[str], barred: Iterable[str], linked: Iterable[str],
+                rotated: frozenset[str]) -> str | None:
+    """What an officer of a visit is told when he opens it (`refuse_stale`'s words, in its order), or None when he
+    may record on it: `barred`/`linked`, the case's officers of its checks in doubt and the visit's accounts linked to
+    theirs (`recheck_barred`); `rotated`, the visit's officers the rotation rule bars now (`rotation_barred`)."""
+    barred, linked = frozenset(barred), frozenset(linked)
+    if user_id in barred:
+        return objection_recheck.OWN_STALE
+    if user_id in linked:
+        return objection_recheck.LINKED_STALE
+    if any(o in barred or o in linked for o in officers):
+        return objection_recheck.VISIT_ENDED
+    if user_id in rotated:
+        return rotation.LAST_OFFICER
+    return rotation.VISIT_ENDED if rotated else None
+
+
+def stopped_visits(session: Session, user_id: str, visits: Iterable[tuple[Visit, Case]]) -> dict[str, str]:
+    """Of `user_id`'s active visits to cases still scheduled, those he would be refused on (`refuse_stale`: a stale
+    visit, or one the rotation rule bars now), each with what he is told (`why_stopped`): his lists show them apart,
+    已停用（须改派）, not as work, and count them on no card (`stopped_officers`, for him alone)."""
+    return {v: whys[user_id] for v, whys in stopped_officers(session, visits).items() if user_id in whys}
+
+
+def stopped_officers(session: Session, visits: Iterable[tuple[Visit, Case]]) -> dict[str, dict[str, str]]:
+    """Of active visits to cases still scheduled, those their officers would be refused on (`refuse_stale`), each with
+    what every officer of it is told (`why_stopped`: one barred makes the visit no work for his partner either).
+    Set-based: the checks in doubt and the households' latest checks read once for them all (`first_check_officers`,
+    `last_household_checks`), the password links in one statement for them all (`linked_to_barred_of`, as
+    `stale_whys`)."""
+    rows = [(v, c) for v, c in visits if v.active and c.status == "scheduled"]
+    ids = sorted({c.id for _, c in rows})
+    doubted = first_check_officers(session, ids)
+    last = last_household_checks(session, ids)
+    held = {v.id: doubted[c.id] for v, c in rows if doubted.get(c.id)}
+    links = linked_to_barred_of(session, held, {v.id: v.officer_ids for v, _ in rows if v.id in held})
+    out: dict[str, dict[str, str]] = {}
+    for v, c in rows:
+        barred = doubted.get(c.id, {})
+        linked = links.get(v.id, {})
+        rotated = _rotated(last.get(c.id), v)
+        whys = {o: why for o in v.officer_ids
+                if (why := why_stopped(o, v.officer_ids, barred, linked, rotated)) is not None}
+        if whys:
+            out[v.id] = whys
+    return out
+
+
 def refuse_stale(session: Session, case: Case, visit: Visit, principal: Principal, *, clock: Clock | None,
                  kept: bool = True) -> None:
     """403 on a stale visit (`stale_visit`) of the case: to an officer of its checks in doubt, or to an account linked
@@ -416,16 +545,12 @@ def refuse_stale(session: Session, case: Case, visit: Visit, principal: Principa
             raise recusal_refusals.refused(exc, principal, "evidence", [case.household_id], case_id=case.id,
                                            clock=clock, extra={"why": why, "visit_id": visit.id})
         raise exc
-    if any(o in barred or o in linked for o in visit.officer_ids):
-        raise Forbidden(objection_recheck.VISIT_ENDED)
     # Rotation, as it holds now: an officer of the household's latest check on another of its cases (recorded since
     # the visit was scheduled, or a visit scheduled before the rule held) makes no visit of it; his partner is told
-    # the visit ended (`rotation_barred`)
-    rotated = rotation_barred(session, case, visit)
-    if principal.id in rotated:
-        raise Forbidden(rotation.LAST_OFFICER)
-    if rotated:
-        raise Forbidden(rotation.VISIT_ENDED)
+    # the visit ended (`rotation_barred`). The words are `why_stopped`'s, which the officer's lists show.
+    why = why_stopped(principal.id, visit.officer_ids, barred, linked, rotation_barred(session, case, visit))
+    if why is not None:
+        raise Forbidden(why)
 
 
 def case_status(session: Session, case_id: str) -> str | None:
@@ -433,12 +558,10 @@ def case_status(session: Session, case_id: str) -> str | None:
     return session.scalar(select(Case.status).where(Case.id == case_id))
 
 
-def _officer_load(session: Session, days: list[date], exclude_case: str | None = None) -> dict[tuple[str, date], int]:
+def _officer_load(visits: Iterable[Visit]) -> dict[tuple[str, date], int]:
+    """Per officer and day, the visits of `visits` (`booking_visits`) he makes."""
     load: dict[tuple[str, date], int] = {}
-    stmt = select(Visit).where(Visit.active.is_(True), Visit.visit_on.in_(days))
-    for v in session.scalars(stmt):
-        if v.case_id == exclude_case:
-            continue
+    for v in visits:
         for o in v.officer_ids:
             load[(o, v.visit_on)] = load.get((o, v.visit_on), 0) + 1
     return load
@@ -499,7 +622,7 @@ def schedule(
                  if by_name.get(o, o) in recused]
     reason = (reason or "").strip()
     again = [i for i, o in enumerate(officers) if by_name.get(o, o) in (last_time | holding) - barred]
-    spare = [u for u in eligible if u not in last_time and u not in holding and u not in barred]
+    spare = rotation_spare(eligible, last_time, holding, barred)
     if len(spare) >= len(officers):  # the county has others enough: the household's last officers do not go again
         problems += [FieldError(f"officers[{i}]", rotation.LAST_OFFICER if by_name.get(officers[i], officers[i])
                                 in last_time else rotation.OPEN_VISIT) for i in again]
@@ -510,11 +633,10 @@ def schedule(
     if len(reason) > 500:
         problems.append(FieldError("reason", "最多 500 个字符"))
     due = due_date(session, case)
-    others = [v for v in session.scalars(select(Visit).where(Visit.active.is_(True), Visit.visit_on == visit_on))
-              if v.case_id != case.id]
+    others = booking_visits(session, [visit_on], exclude_case=case.id)  # a stale visit books nobody
     problems += planning.validate_manual_assignment(
         ids, visit_on, vehicle, referred_on=case.referred_on,
-        officer_load=_officer_load(session, [visit_on], exclude_case=case.id),
+        officer_load=_officer_load(others),
         capacity=visit_calendar(session, case.contract_id).capacity_per_day,
         existing=[planning.ExistingVisit(visit_on=v.visit_on, officer_ids=tuple(v.officer_ids), vehicle_id=v.vehicle or "")
                   for v in others],
@@ -608,6 +730,10 @@ def plan(
         waiting = or_(waiting, Case.id.in_(sorted(stale)))
     cases = list(session.scalars(
         select(Case).where(Case.county_code == county_code, waiting).order_by(Case.id).with_for_update()))
+    # `stale` was read before the lock: a case scheduled anew meanwhile (by hand, another plan) is no longer on a
+    # stale visit, and is not planned again
+    still = reassign(session, [c.id for c in cases if c.status == "scheduled"])
+    cases = [c for c in cases if c.status == "screened" or (c.status == "scheduled" and c.id in still)]
     due = due_dates(session, cases)
     barred = barred_officers(session, [c.id for c in cases])
     # The planning supervisor is never among the planned officers: one holding both roles could preview the plan
@@ -620,9 +746,10 @@ def plan(
     recused = recusal.conflicts_by_case(session, [c.id for c in cases], [o.user_id for o in officers])
     # nor onto a case checked again, the second account of an officer of the checks in doubt (objected to, sent
     # back, under review: `recheck_barred`)
-    for case_id, whys in first_check_officers(session, [c.id for c in cases]).items():
-        barred[case_id] = objection_recheck.barred(barred.get(case_id, frozenset()), linked_to_barred(
-            session, whys, [o.user_id for o in officers]))
+    doubted = first_check_officers(session, [c.id for c in cases])
+    linked = linked_to_barred_of(session, doubted, dict.fromkeys(doubted, [o.user_id for o in officers]))
+    for case_id in doubted:
+        barred[case_id] = objection_recheck.barred(barred.get(case_id, frozenset()), linked.get(case_id, {}))
     plan_cases = [planning.PlanCase(case_id=c.id, town=c.town, village=c.village, referred_on=c.referred_on,
                                     due_on=due[c.id],
                                     excluded_officers=barred.get(c.id, frozenset()) | recused.get(c.id, frozenset()),
@@ -630,8 +757,7 @@ def plan(
                   for c in cases]
     window = [start + timedelta(days=i) for i in range(days)]
     existing = [planning.ExistingVisit(visit_on=v.visit_on, officer_ids=tuple(v.officer_ids), vehicle_id=v.vehicle or "")
-                for v in session.scalars(select(Visit).where(Visit.active.is_(True), Visit.visit_on.in_(window)))
-                if v.case_id not in stale]  # a stale visit books nobody: it ends when its case is planned
+                for v in booking_visits(session, window)]  # a stale visit books nobody: it ends when its case is planned
     fleet = [planning.Vehicle(vehicle_id=v) for v in (vehicles or default_vehicles(len(officers)))]
     result = planning.plan_visits(plan_cases, officers, fleet, start=start, days=days, existing=existing,
                                   workdays=calendar.workdays, holidays=calendar.holidays,
@@ -659,23 +785,35 @@ def vehicles_in_use(session: Session) -> set[str]:
     return {v for (v,) in session.execute(select(Visit.vehicle).where(Visit.vehicle.is_not(None)).distinct())}
 
 
-def find_screened(session: Session, principal: Principal, *, q: str = "", page: int = 1,
-                  page_size: int = PAGE_SIZE) -> Paged[Case]:
+@dataclass(frozen=True)
+class Waiting:
+    """A page of the cases waiting for a visit (`find_waiting`), and of them those whose active visit is stale
+    (`reassign`): their rows say others are to be sent."""
+
+    found: Paged[Case]
+    reassign: dict[str, str]  # case id → why (`stale_whys`)
+
+
+def find_waiting(session: Session, principal: Principal, *, q: str = "", page: int = 1,
+                 page_size: int = PAGE_SIZE) -> Waiting:
     """One page of the cases waiting for a visit (oldest referral first, within the principal's counties): the
     screened ones, and those scheduled on a stale visit whose officers must stand aside (`stale_scheduled`), searched
-    by the head's name, the case number (or its last digits), the town or the village."""
+    by the head's name, the case number (or its last digits), the town or the village; with the page's cases to
+    reassign, each with why (`reassign`: the stale ones, and the screened ones whose visit is still active)."""
     waiting = Case.status == "screened"
     stale = stale_scheduled(session, principal)
     if stale:
         waiting = or_(waiting, Case.id.in_(stale))
-    stmt = select(Case).where(waiting).order_by(Case.referred_on, Case.id)
+    # with each case's household (its head is listed): one statement more, not one per case
+    stmt = select(Case).options(selectinload(Case.household)).where(waiting).order_by(Case.referred_on, Case.id)
     if principal.counties:
         stmt = stmt.where(Case.county_code.in_(principal.counties))
     text = fold_search(q)
     if text:
         stmt = stmt.join(Household, Household.id == Case.household_id).where(
             text_search(text, (Household.head_name, Case.number, Case.town, Case.village)))
-    return page_of(session, stmt, page, page_size)
+    found = page_of(session, stmt, page, page_size)
+    return Waiting(found, reassign(session, [c.id for c in found.items]))
 
 
 def cases_by_id(session: Session, case_ids: list[str]) -> dict[str, Case]:
@@ -703,15 +841,15 @@ def count_by_status(session: Session, principal: Principal, county_code: str | N
 
 
 def officer_visits(session: Session, user: Principal) -> list[tuple[Visit, Case]]:
-    """The user's active visits to cases still waiting for their check, in their counties (not a stale one:
-    `stale_visits`)."""
+    """The user's active visits to cases still waiting for their check, in their counties, that he may record on
+    (not a stale one nor one the rotation rule bars now: `stopped_visits`)."""
     stmt = (select(Visit, Case).join(Case, Case.id == Visit.case_id)
             .where(Visit.active.is_(True), Case.status == "scheduled").order_by(Visit.visit_on, Case.village, Case.id))
     if user.counties:
         stmt = stmt.where(Case.county_code.in_(user.counties))
     mine = [(v, c) for v, c in session.execute(stmt).tuples() if user.id in v.officer_ids]
-    stale = stale_visits(session, [v for v, _ in mine])  # no work: the case is checked again by others
-    return [(v, c) for v, c in mine if v.id not in stale]
+    stopped = stopped_visits(session, user.id, mine)  # no work: the case is checked by others
+    return [(v, c) for v, c in mine if v.id not in stopped]
 
 
 def late_visits(session: Session, principal: Principal, today: date) -> list[tuple[Visit, Case]]:

@@ -4,7 +4,8 @@ A check naming a person recorded in another household is refused (此人已登�
 and a refused check writes nothing. So the officer sent to one household could post checks naming every candidate of
 a masked number (made to fail on purpose) and read which was "in another household": the whole number. Each number
 a check names that is not a member of the case's household is counted per officer (`accounts/probes.py`), whether
-the check is recorded or refused; a check that would go past the allowance (`accounts.probes.Limit`) is refused whole (429)
+the check is recorded or refused, once in the window (a check sent again with the same numbers, after an honest
+refusal, spends nothing more); a check that would go past the allowance (`accounts.probes.Limit`) is refused whole (429)
 before anything is compared. The household's own members count nothing: a first check names the household's other
 members (a referral brings its applicant only), a few a visit.
 """

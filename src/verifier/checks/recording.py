@@ -2,8 +2,8 @@
 statements on the transaction's connection (no unit of work to build for a handful of rows).
 
 `checks.service.record_check` decides; this module reads what it decides on and writes what it decided. The reads
-run on the write transaction's connection, after the case's row is locked (PostgreSQL, `FOR UPDATE`) or the
-database's write lock is taken (SQLite, `BEGIN IMMEDIATE`): nothing they return can change before the commit. The
+run on the write transaction's connection, after the case's and its household's rows are locked (PostgreSQL,
+`FOR UPDATE`, `_LOCK`) or the database's write lock is taken (SQLite, `BEGIN IMMEDIATE`): nothing they return can change before the commit. The
 case's status is nonetheless changed by a guarded `UPDATE … WHERE status = 'scheduled'`, and a check's number is
 unique per case in the schema.
 
@@ -121,6 +121,13 @@ _CASE = Prepared(
     # generic plan's estimate above the custom plans' average), about 0.3 ms of its CPU each time. That plan reads
     # every table by its index: made while the checks were a few pages, it read them whole at every check.
     generic=True)
+# The case and its household, locked, ahead of `_CASE` in the same batch (one round trip, pipelined on PostgreSQL): a
+# check of another of the household's cases recorded at the same moment commits first, or waits for this one. Its own
+# statement, for a row lock waited for inside `_CASE` would not let it read that check: its snapshot (READ COMMITTED,
+# one a statement) is taken before the wait, so two checks by one officer on two cases of a household both read no
+# check of the other (rotation, `domain.rotation`) and both committed. `_CASE`, after it, reads what the other wrote.
+_LOCK = Prepared(select(_household.c.id).join(_case, _case.c.household_id == _household.c.id)
+                 .where(_case.c.id == bindparam("case_id")).with_for_update(of=(_case, _household)))
 _EVIDENCE = Prepared(select(_evidence.c.sha256).where(_evidence.c.case_id == bindparam("case_id")))
 
 
@@ -154,15 +161,19 @@ class Found:
     people: list[tuple[str, str, str]]  # (blind index, household id, county) of the named people already known
     members: dict[str, Any]  # the household's members named in the form, by blind index
     first: list[Any] | None = None  # the rows of the statement sent first (`read`'s `first`), when there was one
+    window: list[Any] | None = None  # the rows of the statement sent last (`read`'s `window`), when there was one
 
 
 def read(session: Session, case_id: str, *, named: Sequence[str], bidxs: Sequence[str], evidence: bool,
-         today: date, first: tuple[Prepared, Mapping[str, Any]] | None = None) -> Found:
+         today: date, first: tuple[Prepared, Mapping[str, Any]] | None = None,
+         window: tuple[Prepared, Mapping[str, Any]] | None = None) -> Found:
     """What a check is decided on, in one batch; with `first`, that statement ahead of them in the same batch (the
-    caller's session lookup: one round trip on PostgreSQL for both), its rows in `Found.first`."""
+    caller's session lookup: one round trip on PostgreSQL for both), its rows in `Found.first`; with `window`, that
+    statement after them (the caller's look-ups in the window, `accounts.probes.Allowance.window_read`), its rows in
+    `Found.window`."""
     reader = session_reader(session)
     one = {"case_id": case_id}
-    statements: list[tuple[Prepared, Mapping[str, Any]]] = [(_CASE, {"case_id": case_id, "on": today})]
+    statements: list[tuple[Prepared, Mapping[str, Any]]] = [(_LOCK, one), (_CASE, {"case_id": case_id, "on": today})]
     if first is not None:
         statements.insert(0, first)
     names = list(dict.fromkeys(named))
@@ -172,8 +183,12 @@ def read(session: Session, case_id: str, *, named: Sequence[str], bidxs: Sequenc
         statements.append((_known_people(len(bidxs)), {f"b{i}": b for i, b in enumerate(bidxs)}))
     if evidence:
         statements.append((_EVIDENCE, one))
+    if window is not None:
+        statements.append(window)
     rows = reader.batch(statements)
+    last = rows.pop() if window is not None else None
     ahead = rows.pop(0) if first is not None else None
+    rows.pop(0)  # `_LOCK`'s: the locks are what it is for
     case = rows[0][0] if rows[0] else None
     rest = iter(rows[1:])
     team = next(rest) if names else []
@@ -183,7 +198,8 @@ def read(session: Session, case_id: str, *, named: Sequence[str], bidxs: Sequenc
     return Found(case=case, usernames={r.username: r.id for r in team},
                  known_evidence={r.sha256 for r in hashes},
                  people=[(r.id_number_bidx, r.household_id, r.county_code) for r in people],
-                 members={r.id_number_bidx: r for r in people if r.household_id == household}, first=ahead)
+                 members={r.id_number_bidx: r for r in people if r.household_id == household}, first=ahead,
+                 window=last)
 
 
 @dataclass(frozen=True)

@@ -281,6 +281,9 @@ class Admission:
 
     lookup: tuple[Prepared, Mapping[str, Any]]
     admit: Callable[[Any | None], Principal]
+    # the user the lookup is for (the token's): their look-ups are read with the lookup (`member_probes`); a caller
+    # admitted as anyone else is refused as a session not found
+    user_id: str | None = None
 
 
 def record_check(
@@ -314,11 +317,20 @@ def record_check(
             payee_problems += door_problems(payee, [str(m.get("name") or "") for m in data.members])
     bidx = {idn: vault.blind_index(idn, "id_number") for _, idn in normalised}
     admission = principal if isinstance(principal, Admission) else None
+    now = clock.now()
+    # the caller's look-ups in the window (`member_probes`), read with the rest: the caller's id is the route's
+    # principal's, or the token's the session is looked up for
+    caller_id = cast(Principal, principal).id if admission is None else admission.user_id
+    window = (None if lookups is None or not bidx or caller_id is None
+              else member_probes.ALLOWANCE.window_read(caller_id, now, lookups))
     found = recording.read(session, case_id, named=data.officers, bidxs=list(bidx.values()),
                            evidence=bool(data.evidence), today=today,
-                           first=None if admission is None else admission.lookup)
+                           first=None if admission is None else admission.lookup, window=window)
     if admission is not None:
         principal = admission.admit(found.first[0] if found.first else None)
+        if window is not None and principal.id != caller_id:
+            admission.admit(None)  # refused, as a session not found
+            raise NotFound("案件不存在")  # (an `admit` that lets no session in never returns)
     principal = cast(Principal, principal)
     case = found.case
     if case is None or not principal.may_see_county(case.county_code):
@@ -332,12 +344,16 @@ def record_check(
         raise Forbidden(NOT_ASSIGNED)
     if case.status != "scheduled":
         raise InvalidState(refused_in_status(case.status, "录入核查结果"))
-    probes: list[datetime] = []
+    probes: list[dict[str, Any]] = []
     if lookups is not None:
-        # before anything is compared, so that a refusal here says nothing of the numbers
-        probes = member_probes.ALLOWANCE.count(session, principal.id,
-                                               len({b for b in bidx.values() if b not in found.members}),
-                                               clock.now(), lookups)
+        # before anything is compared, so that a refusal here says nothing of the numbers; read with the case
+        # (`window`), written with the transaction's next round trip on PostgreSQL (its COMMIT's), when any is new
+        # (a number counted in the window already, as on a form sent again, costs nothing)
+        keys = {b for b in bidx.values() if b not in found.members}
+        if window is None:  # (a caller without an id known before the read: its own read)
+            probes = member_probes.ALLOWANCE.count(session, principal.id, keys, now, lookups)
+        else:
+            probes = member_probes.ALLOWANCE.take(session, principal.id, keys, found.window or (), now, lookups)
     officers, problems = team_of(case.referred_on, assigned, found.usernames, data.visited_on, data.officers,
                                  principal, today, "check")
     problems += input_problems
@@ -407,7 +423,7 @@ def record_check(
             recusal_refusals.refused(exc, principal, "check", [case.household_id], case_id=case.id,
                                      officers=sorted(recused - {principal.id}), clock=clock)
         if lookups is not None:  # counted though refused (the write above rolls back with the check)
-            member_probes.ALLOWANCE.keep(exc, principal.id, probes, clock.now(), lookups)
+            member_probes.ALLOWANCE.keep(exc, probes, now, lookups)
         raise exc
 
     seq = (case.last_seq or 0) + 1

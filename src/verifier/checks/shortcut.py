@@ -126,7 +126,7 @@ class CheckShortcut:
                 # trip saved): refused there, before anything of the case is used (its row, locked by the same
                 # batch, only until the rollback), the write is rolled back and Litestar answers (looking the
                 # session up again).
-                caller = Admission(session_lookup(session_id, user_id), _admit)
+                caller = Admission(session_lookup(session_id, user_id), _admit, user_id)
             record = check_recorder(ctx, case_id, payload, caller)
         except Exception:  # noqa: BLE001 — a 400, 401, 403, 422, a database fault: Litestar answers it
             return None

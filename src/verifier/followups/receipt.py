@@ -43,12 +43,12 @@ from ..payments import recoveries
 from ..payments.models import PayeeCorrection, PaymentBatch, PaymentItem, Recovery, SupplementaryPayment
 from ..payments.payees import CHECK_ACCOUNT_COLUMN, CORRECTION_ACCOUNT_COLUMN
 from ..recusal import guard as recusal, refusals
-from ..roster.service import PASSWORD_LINK, password_links
+from ..roster.service import PASSWORD_LINK, password_links, password_links_of
 from ..sampling import consequences
 from ..store.base import new_id
 from ..store.paged import PAGE_SIZE, Paged, count_of, fold_search, page_of, text_search
 from ..store.db import keep_after_rollback
-from ..store.tables import Case, Check, Determination, Household
+from ..store.tables import Case, Check, Determination, Household, User
 from ..store.vault import Vault
 from .models import MISDIRECTED_STANDS, NOT_RECEIVED, OUTCOMES, STANDS, Followup, FollowupReceiptReview
 
@@ -95,6 +95,10 @@ class Involved:
     # The officers and the recorder of the check that set the case's payee account (the first to record one, before
     # the item): they chose, at the door, the account the money goes to (a later change's people are `changers`).
     setters: dict[str, str] = field(default_factory=dict)
+    # No active field officer of the case's county is left once everyone `barred_from_followup` and their accounts
+    # linked by a password are set aside (a county of two officers, say): the setters are not refused then, or the
+    # county could follow nothing up; their follow-up says so on record (`setter_alone`).
+    alone: bool = False
 
     def part_of(self, user_id: str) -> str | None:
         """What `user_id` did in paying the item (a DID key), or None."""
@@ -211,7 +215,33 @@ def _involved(paid: _Paid, item: PaymentItem) -> Involved:
 
 
 def involved(session: Session, item: PaymentItem) -> Involved:
-    return _involved(_paid(session, [item]), item)
+    return _alone_of(session, [(item, _involved(_paid(session, [item]), item))])[0]
+
+
+def _alone_of(session: Session, everyone: list[tuple[PaymentItem, Involved]]) -> list[Involved]:
+    """Each of `everyone` with `Involved.alone` told: whether its case's county has an active field officer left
+    outside `barred_from_followup` and the accounts linked to those by a password; three statements for them all."""
+    if not everyone:
+        return []
+    county = dict(session.execute(select(Case.id, Case.county_code).where(
+        Case.id.in_(sorted({item.case_id for item, _ in everyone})))).tuples().all())
+    officers = [u for u in session.scalars(select(User).where(User.active.is_(True))) if "field_officer" in u.roles]
+    def of_county(code: str | None) -> set[str]:
+        return {u.id for u in officers if not u.counties or code in u.counties}
+    barred_all = {b for _, who in everyone for b in barred_from_followup(who)}
+    links = password_links_of(session, barred_all, {u.id for u in officers})
+    out = []
+    for item, who in everyone:
+        barred = barred_from_followup(who)
+        linked = {a for b in barred for a in links.get(b, ())}
+        out.append(replace(who, alone=not (of_county(county.get(item.case_id)) - barred - linked)))
+    return out
+
+
+def setter_alone(who: Involved, user_id: str) -> bool:
+    """Whether `user_id` may record the follow-up only because no one else of the county may (`Involved.alone`): a
+    setter of the account, recorded so in the follow-up's entry for the county's reviewers."""
+    return who.alone and user_id in who.setters and refused_part(replace(who, alone=False), user_id) is not None
 
 
 def refused_part(who: Involved, user_id: str, linked: frozenset[str] = frozenset()) -> str | None:
@@ -225,6 +255,8 @@ def refused_part(who: Involved, user_id: str, linked: frozenset[str] = frozenset
     part = who.part_of(user_id)
     if part == "check_officer" and not (who.changed or who.outside):
         part = None
+    if part in SETTERS and who.alone and not (who.changed or who.outside):
+        part = None  # a county with no one else to send (`Involved.alone`): the follow-up's entry says so
     if part is not None:
         return part
     return "password_linked" if linked & barred_from_followup(who) else None
@@ -261,7 +293,7 @@ def held_back(session: Session, user_id: str, item_ids: list[str]) -> dict[str, 
     for at in range(0, len(wanted), HELD_CHUNK):
         items = list(session.scalars(select(PaymentItem).where(PaymentItem.id.in_(wanted[at:at + HELD_CHUNK]))))
         paid = _paid(session, items)
-        everyone = [_involved(paid, item) for item in items]
+        everyone = _alone_of(session, [(item, _involved(paid, item)) for item in items])
         linked = password_links(session, user_id, {p for who in everyone for p in barred_from_followup(who)})
         for item, who in zip(items, everyone):
             part = refused_part(who, user_id, linked)

@@ -32,19 +32,24 @@ class FollowupController(Controller):
     def list_followups(self, ctx: Ctx, request: Request[Principal, Any, Any], county_code: County = "",
                        mine: FromQuery[bool] = False) -> FollowupListOut:
         """Settled payments waiting for their follow-up (earliest due first, with days overdue) and the latest
-        recorded ones, within the caller's counties; `mine=true`: only the cases the caller checked. Each due one the
-        caller will be refused says why (`refused`, 须由其他人员回访)."""
+        recorded ones, within the caller's counties. Each due one the caller will be refused says why (`refused`,
+        须由其他人员回访). `mine=true` (an officer's own list): only those the caller may record (`service.own_due`),
+        `others` counting those left to other officers, and the follow-ups the caller recorded."""
         user = request.user
         if county_code:
             user.require_county(county_code, "county")
         today = ctx.clock.today()
+        others = 0
         with ctx.db.read() as session:
-            due = service.marked(session, user,
-                                 service.due_followups(session, user, county_code=county_code or None, mine=mine))
+            if mine:
+                own = service.own_due(session, user, county_code=county_code or None)
+                due, others = own.items, own.others
+            else:
+                due = service.marked(session, user, service.due_followups(session, user, county_code=county_code or None))
             done = service.recorded(session, user, county_code=county_code or None)
         if mine:
             done = [d for d in done if d[0].recorded_by == user.id]
-        return FollowupListOut([due_out(d, today) for d in due], [followup_out(f) for f, _, _ in done])
+        return FollowupListOut([due_out(d, today) for d in due], [followup_out(f) for f, _, _ in done], others)
 
     @post("/", opt={"roles": service.RECORDERS}, status_code=201)
     def record(self, data: JSONBody[service.FollowupInput], ctx: Ctx,

@@ -52,6 +52,7 @@ class FollowupOut(msgspec.Struct):
 class FollowupListOut(msgspec.Struct):
     due: list[DueOut]
     done: list[FollowupOut]
+    others: int = 0  # `mine=true`: due in the caller's counties but left to other officers (须由其他核查员回访)
 
 
 def due_out(d: DueFollowup, today: date) -> DueOut:

@@ -5,8 +5,9 @@ A settled payment (the bank confirmed it) of a contract whose `[followup] requir
 visits or phones the household and records how it is doing and whether it received the relief (是否收到救助金: a
 "no" or "partly" is the county's alert, receipt.py; never by the officers who typed the account paid at the door,
 nor anyone who changed it or moved the batch, nor, where the account paid was changed or the payee is no household
-member, by anyone who checked the case); the due and overdue ones appear on the officer's list (the cases they
-checked, those they will be refused marked) and on the supervisor's and county reviewer's lists (the whole county).
+member, by anyone who checked the case); the due and overdue ones appear on the officer's list (those they
+may record: the county's due ones it is not barred from, `own_due`; the others counted, on the county's list) and on
+the supervisor's and county reviewer's lists (the whole county, those the reader will be refused marked).
 """
 
 from __future__ import annotations
@@ -117,10 +118,9 @@ def _checkers(session: Session, case_ids: Iterable[str]) -> dict[str, tuple[str,
 
 
 def due_followups(session: Session, principal: Principal | None, *, county_code: str | None = None,
-                  mine: bool = False, q: str = "") -> list[DueFollowup]:
-    """Settled payments whose follow-up the contract requires and nobody has recorded yet, the earliest due first.
-    `mine`: only the cases the principal checked (an officer's own list); `q`: a household head's name, a case
-    number, a town or a village containing it."""
+                  q: str = "") -> list[DueFollowup]:
+    """Settled payments whose follow-up the contract requires and nobody has recorded yet, the earliest due first,
+    within the principal's counties. `q`: a household head's name, a case number, a town or a village containing it."""
     cache: dict[str, FollowupSection] = {}
     # Only the payments nobody followed up, in SQL: the settled payments of past years are all read otherwise.
     rows = list(session.execute(paid_items(principal, county_code, q).where(Followup.id.is_(None))))
@@ -135,11 +135,28 @@ def due_followups(session: Session, principal: Principal | None, *, county_code:
                            town=r.town, village=r.village, head_name=r.head_name, cause=r.cause, amount=r.amount,
                            settled_on=settled, due_on=settled + timedelta(days=terms.within_days),
                            officer_ids=officers.get(r.case_id, ()))
-        if mine and principal is not None and principal.id not in item.officer_ids:
-            continue
         out.append(item)
     out.sort(key=lambda d: (d.due_on, d.case_number))
     return out
+
+
+@dataclass(frozen=True)
+class OwnDue:
+    """An officer's own due follow-ups (我的回访): those they may record, and how many others are due in their counties."""
+
+    items: list[DueFollowup]
+    others: int  # due in the officer's counties but left to other officers (须由其他核查员回访: `receipt.held_back`)
+
+
+def own_due(session: Session, principal: Principal, *, county_code: str | None = None, q: str = "") -> OwnDue:
+    """The follow-ups an officer may record: the due ones of their counties (`due_followups`) that the refusal's own
+    rule does not bar them from (`receipt.held_back`: `refused_part`, with password links; read for the whole list,
+    `HELD_CHUNK` items at a time), whoever checked the case: a check's officer typed the account at the door, so
+    "the cases I checked" would be mostly the ones they may not record. The others are counted (the county's list,
+    `/followups?all=1`, shows them marked). A 回避 (relative) is not left out here, as `marked` says why."""
+    due = due_followups(session, principal, county_code=county_code, q=q)
+    held = receipt.held_back(session, principal.id, [d.payment_item_id for d in due])
+    return OwnDue(items=[d for d in due if d.payment_item_id not in held], others=len(held))
 
 
 def marked(session: Session, principal: Principal, due: list[DueFollowup]) -> list[DueFollowup]:
@@ -292,8 +309,11 @@ def record_followup(session: Session, data: FollowupInput, *, principal: Princip
                    received=data.received, received_amount=got, recorded_by=principal.id, recorded_at=clock.now())
     session.add(row)
     session.flush()
+    # a setter of the account recording it because the county has no one else to send (`receipt.Involved.alone`)
+    alone = receipt.setter_alone(receipt.involved(session, session.get(PaymentItem, target.id)), principal.id)
     audit.append(session, actor=principal.id, role=principal.acting_role(RECORDERS), action="followup.record",
-                 subject=row.id, payload={"case_id": case.id, "payment_item_id": target.id,
+                 subject=row.id, payload={**({"setter_alone": True} if alone else {}),
+                                          "case_id": case.id, "payment_item_id": target.id,
                                           "due_on": row.due_on.isoformat(), "done_on": row.done_on.isoformat(),
                                           "method": row.method,
                                           "income_change": row.income_change, "risk_remains": row.risk_remains,
@@ -326,7 +346,13 @@ def recorded_query(principal: Principal | None, *, county_code: str | None = Non
     return stmt
 
 
-def home_counts(session: Session, principal: Principal, today: date, *, mine: bool) -> tuple[int, int]:
-    """(overdue, due within the contract's period) follow-ups: the home page's cards."""
-    due = due_followups(session, principal, mine=mine)
-    return sum(d.due_on < today for d in due), sum(d.due_on >= today for d in due)
+def home_counts(session: Session, principal: Principal, today: date, *, mine: bool) -> tuple[int, int, int]:
+    """(overdue, due within the contract's period, left to other officers) follow-ups: the home page's cards. `mine`
+    (an officer): those they may record (`own_due`, the list `/followups` shows them), and how many others are due
+    in their counties; else the county's, and no others."""
+    if mine:
+        own = own_due(session, principal)
+        due, others = own.items, own.others
+    else:
+        due, others = due_followups(session, principal), 0
+    return sum(d.due_on < today for d in due), sum(d.due_on >= today for d in due), others

@@ -292,9 +292,16 @@ def bare_reviews_of(session: Session, notice_ids: Sequence[str]) -> dict[str, li
             .join(VillageMeeting, VillageMeeting.id == VillageMeetingReview.meeting_id, isouter=True)
             .where(NoticeItem.notice_id.in_(ids), NoticeItem.status != "withdrawn")
             .order_by(NoticeItem.notice_id, NoticeItem.seq)):
-        if meeting is None or not meeting.minutes_scan_sha256:
+        if signed_minutes(meeting) is None:
             out.setdefault(notice_id, []).append((case_id, head))
     return out
+
+
+def signed_minutes(meeting: VillageMeeting | None) -> VillageMeeting | None:
+    """The meeting a village review was decided at, if it has its signed minutes (its scan kept); None otherwise (a
+    review recorded on its own, or at a meeting recorded before the minutes were asked): the one test of a review's
+    basis (`review_basis`, `bare_reviews_of`)."""
+    return meeting if meeting is not None and meeting.minutes_scan_sha256 else None
 
 
 def review_basis(session: Session, notice_id: str) -> dict[str, VillageMeeting | None]:
@@ -305,7 +312,7 @@ def review_basis(session: Session, notice_id: str) -> dict[str, VillageMeeting |
             VillageMeetingReview, VillageMeetingReview.review_id == NoticeItem.review_id, isouter=True)
         .join(VillageMeeting, VillageMeeting.id == VillageMeetingReview.meeting_id, isouter=True)
         .where(NoticeItem.notice_id == notice_id)).all()
-    return {case_id: (m if m is not None and m.minutes_scan_sha256 else None) for case_id, m in rows}
+    return {case_id: signed_minutes(m) for case_id, m in rows}
 
 
 RECUSED_FROM_NOTICE = ("回避：该公示中有农户的家庭成员与您存在回避关系（与本户成员存在回避关系），您不能确认该公示的张贴："

@@ -120,21 +120,21 @@ class Waiting:
 DECIDED = tuple(deciders.VERBS)  # the steps whose card counts by who may take them: approve, signoff
 
 
-def waiting(session: Session, principal: Principal, todo: str) -> Waiting:
+def waiting(session: Session, principal: Principal, todo: str, vault: Vault) -> Waiting:
     """The batches of the caller's counties at step `todo` (one of `DECIDED`), asked `deciders.refusals`, the rule the
     step refuses by, all at once."""
     stmt = _scope(select(PaymentBatch).where(TODO[todo]), PaymentBatch.county_code, principal)
     rows = list(session.scalars(stmt))
-    refused = deciders.refusals(session, rows, principal, deciders.VERBS[todo])
+    refused = deciders.refusals(session, rows, principal, deciders.VERBS[todo], vault)
     mine = sorted(b.id for b in rows if refused[b.id] is None)
     return Waiting(mine, len(rows) - len(mine))
 
 
-def count_waiting(session: Session, principal: Principal, todo: str) -> int:
+def count_waiting(session: Session, principal: Principal, todo: str, vault: Vault) -> int:
     """How many batches of the caller's counties wait at a step (`TODO`) for them: to approve or sign off, those
     `waiting` finds the caller may (the step's own rule); to import the bank's return of, not one they released."""
     if todo in DECIDED:
-        return len(waiting(session, principal, todo).mine)
+        return len(waiting(session, principal, todo, vault).mine)
     conditions = [TODO[todo]]
     if todo == "return":
         conditions.append(func.coalesce(PaymentBatch.released_by, "") != principal.id)

@@ -1,7 +1,8 @@
 """Who may approve a payment batch, or sign it off (or refuse to) for the county: the one rule the steps refuse by
 (`service.approve`, `service.county_signoff`, `service.refuse_signoff`) and the home cards 待审批批次 and 待县级签批批次
 count by (`batch_list.waiting`, what /payments?todo=…&to_decide=1 lists), asked for any number of batches at once in
-a fixed number of statements, nothing decrypted.
+a fixed number of statements, reading only those batches' cases' payee changes and checks, nothing decrypted but a
+later check's account stored without its blind index.
 
 A batch of the caller's counties, not prepared by the caller (nor approved by them, to sign off), no item of it taken
 out by them, no payee it pays changed by their hand (`payees.payee_refusal`: a payee change requested or approved, a
@@ -25,6 +26,7 @@ from ..domain.errors import Forbidden, ValidationFailed
 from ..recusal import guard as recusal
 from ..recusal import refusals as recusal_refusals
 from ..roster.service import PASSWORD_LINK, password_links
+from ..store.vault import Vault
 from . import payees
 from .models import PaymentBatch, PaymentItem
 
@@ -91,7 +93,7 @@ def _recused(session: Session, principal: Principal, ids: Sequence[str], clock: 
     return {b: sorted(h) for b, h in out.items()}
 
 
-def refusals(session: Session, batches: Sequence[PaymentBatch], principal: Principal, verb: str,
+def refusals(session: Session, batches: Sequence[PaymentBatch], principal: Principal, verb: str, vault: Vault,
              clock: Clock | None = None) -> dict[str, Refusal | None]:
     """Per batch, why the caller may not `verb` it ("approve" or "sign off"; its status aside), or None: the first
     of its preparer (and approver, to sign off), who took items out, a password link to one of them, a hand in a
@@ -100,7 +102,7 @@ def refusals(session: Session, batches: Sequence[PaymentBatch], principal: Princ
     if not ids:
         return {}
     removers = _removers(session, ids)
-    hands = payees.payee_hands_of(session, ids)
+    hands = payees.payee_hands_of(session, ids, vault)
     people = ({b.prepared_by for b in batches} | {b.approved_by or "" for b in batches}
               | {w for ws in removers.values() for w in ws} | {w for hs in hands.values() for h in hs
                                                               for w, _ in h.parts()}) - {"", principal.id}
@@ -142,9 +144,10 @@ def _refusal(session: Session, batch: PaymentBatch, principal: Principal, verb: 
     return None
 
 
-def refuse(session: Session, batch: PaymentBatch, principal: Principal, verb: str, clock: Clock | None) -> None:
+def refuse(session: Session, batch: PaymentBatch, principal: Principal, verb: str, vault: Vault,
+           clock: Clock | None) -> None:
     """The step's refusal when `refusals` says one for the batch (403, or 422 for 回避, kept on 回避拦截记录 when a
     password link or a tie)."""
-    refusal = refusals(session, [batch], principal, verb, clock)[batch.id]
+    refusal = refusals(session, [batch], principal, verb, vault, clock)[batch.id]
     if refusal is not None:
         raise refusal.error(session, principal, verb, clock)

@@ -509,18 +509,27 @@ def _batch_changes(session: Session, batch_id: str) -> list[tuple[PaymentItem, P
     return _changes_of(session, [batch_id]).get(batch_id, [])
 
 
+def _live_cases(batch_ids: Sequence[str]) -> Any:
+    """The cases the batches' live items pay (a subquery): what `_changes_of` and `_rechecks_of` look for changed payees
+    among, read through the items' batch index and then each case's own rows, never another county's."""
+    return select(PaymentItem.case_id).where(PaymentItem.batch_id.in_(list(batch_ids)),
+                                             PaymentItem.status != "cancelled")
+
+
 def _changes_of(session: Session, batch_ids: Sequence[str]) -> dict[str, list[tuple[PaymentItem, PayeeCorrection]]]:
     """Per batch of `batch_ids`, (item, change) for every approved change that decided the payee of an item of the
     batch: a change of the item's case approved before the item was made (a later one, after a failed transfer, pays
     a later batch); batches without one are left out.
 
-    Approved changes are few and batches may hold a hundred thousand items: the changes are read first, then only
-    their cases' items of these batches are looked up (by case), so asking never walks all the batches' items."""
+    Only the changes of the batches' cases are read (by the changes' case index), then only those cases' items of
+    these batches (by case): the home cards ask this of every batch waiting, so it never reads other batches' changes
+    nor walks the items twice."""
     ids = sorted(set(batch_ids))
     if not ids:
         return {}
-    changes = list(session.scalars(select(PayeeCorrection).where(PayeeCorrection.status == "approved")
-                                   .order_by(PayeeCorrection.decided_at, PayeeCorrection.id)))
+    changes = list(session.scalars(select(PayeeCorrection).where(
+        PayeeCorrection.status == "approved", PayeeCorrection.case_id.in_(_live_cases(ids)))
+        .order_by(PayeeCorrection.decided_at, PayeeCorrection.id)))
     case_ids = list(dict.fromkeys(c.case_id for c in changes))
     items: dict[str, dict[str, PaymentItem]] = {}  # case → batch → item
     for start in range(0, len(case_ids), 1000):
@@ -542,42 +551,48 @@ def _payee_of_check(check: Check, vault: Vault) -> Payee:
     return Payee(check.payee_name, check.payee_bank or "", vault.open(check.payee_account_enc, CHECK_ACCOUNT_COLUMN))
 
 
-def _same_payee(a: Check, b: Check) -> bool:
+def _account_key(check: Check, vault: Vault) -> str | None:
+    """The blind index of the check's payee account: as stored, or, for an account stored before the index and not
+    filled by its migration (0045 without the keys), of the account opened from this row alone."""
+    if check.payee_account_index is not None or check.payee_account_enc is None:
+        return check.payee_account_index
+    return one_account.account_index(vault, vault.open(check.payee_account_enc, CHECK_ACCOUNT_COLUMN))
+
+
+def _same_payee(a: Check, b: Check, vault: Vault) -> bool:
     """Whether two checks named the same payee, by name, bank and the account's blind index (account numbers are
-    digits only, so equal indexes are equal numbers): nothing is decrypted. A check whose account has no index
-    (stored before the index and not filled by its migration) is taken for another payee: the stricter side."""
-    return (a.payee_account_index is not None and a.payee_account_index == b.payee_account_index
-            and a.payee_name == b.payee_name and (a.payee_bank or "") == (b.payee_bank or ""))
+    digits only, so equal indexes are equal numbers): what the batch's page sees opening both. Only a row whose
+    account has no index is opened (`_account_key`), and only when the names and banks agree."""
+    if a.payee_name != b.payee_name or (a.payee_bank or "") != (b.payee_bank or ""):
+        return False
+    key = _account_key(a, vault)
+    return key is not None and key == _account_key(b, vault)
 
 
 def _batch_rechecks(session: Session, batch_id: str,
                     vault: Vault) -> list[tuple[PaymentItem, Check, Check, Determination]]:
     """(item, first check, later check, determination) for every item of the batch paying the payee of a later
-    check of its case that differs from the payee the case's first check recorded (`_rechecks_of`, the payees
-    opened to be sure where an account had no index)."""
-    return [r for r in _rechecks_of(session, [batch_id]).get(batch_id, [])
-            if _payee_of_check(r[1], vault) != _payee_of_check(r[2], vault)]
+    check of its case that differs from the payee the case's first check recorded (`_rechecks_of`)."""
+    return _rechecks_of(session, [batch_id], vault).get(batch_id, [])
 
 
-def _rechecks_of(session: Session,
-                 batch_ids: Sequence[str]) -> dict[str, list[tuple[PaymentItem, Check, Check, Determination]]]:
+def _rechecks_of(session: Session, batch_ids: Sequence[str],
+                 vault: Vault) -> dict[str, list[tuple[PaymentItem, Check, Check, Determination]]]:
     """Per batch of `batch_ids`, (item, first check, later check, determination) for every item of the batch paying
     the payee of a later check of its case that is not the payee the case's first check recorded (`_same_payee`, by
     blind index); batches without one are left out.
 
-    Later checks naming a payee are few (an upheld objection, a check sent back): their cases are read first, then
-    only those cases' items of these batches, their checks and determinations, each in one statement."""
+    Only the batches' items whose case has a later check naming a payee are read (each case's checks looked up by the
+    checks' index of case and number), then their checks and determinations, each in one statement: the home cards
+    ask this of every batch waiting, so no check of another case is read."""
     ids = sorted(set(batch_ids))
     if not ids:
         return {}
-    case_ids = list(session.scalars(select(Check.case_id).where(Check.seq > 1, Check.payee_account_enc.is_not(None))
-                                    .distinct()))
-    items: list[PaymentItem] = []
-    for start in range(0, len(case_ids), 1000):
-        items += session.scalars(select(PaymentItem).where(
-            PaymentItem.case_id.in_(case_ids[start:start + 1000]),
-            func.coalesce(PaymentItem.batch_id, "").in_(ids), PaymentItem.status != "cancelled",
-            PaymentItem.payee_check_id.is_not(None)))
+    later = select(Check.case_id).where(Check.case_id.in_(_live_cases(ids)), Check.seq > 1,
+                                        Check.payee_account_enc.is_not(None))
+    items = list(session.scalars(select(PaymentItem).where(
+        PaymentItem.case_id.in_(later), PaymentItem.batch_id.in_(ids), PaymentItem.status != "cancelled",
+        PaymentItem.payee_check_id.is_not(None))))
     if not items:
         return {}
     cases = sorted({i.case_id for i in items})
@@ -591,12 +606,12 @@ def _rechecks_of(session: Session,
         Determination.id.in_(sorted({i.determination_id for i in items}))))}
     out: dict[str, list[tuple[PaymentItem, Check, Check, Determination]]] = {}
     for item in sorted(items, key=lambda i: (i.batch_id or "", i.seq)):
-        later, earliest = paid.get(item.payee_check_id or ""), first.get(item.case_id)
-        if later is None or earliest is None or later.id == earliest.id or _same_payee(later, earliest):
+        paid_to, earliest = paid.get(item.payee_check_id or ""), first.get(item.case_id)
+        if paid_to is None or earliest is None or paid_to.id == earliest.id or _same_payee(paid_to, earliest, vault):
             continue
         det = dets.get(item.determination_id)
         assert det is not None
-        out.setdefault(item.batch_id or "", []).append((item, earliest, later, det))
+        out.setdefault(item.batch_id or "", []).append((item, earliest, paid_to, det))
     return out
 
 
@@ -624,14 +639,15 @@ class PayeeHands:
         return [(self.first, "改变收款人的重新核查的登记人"), (self.second, "改变收款人的重新核查的确认人")]
 
 
-def payee_hands_of(session: Session, batch_ids: Sequence[str]) -> dict[str, list[PayeeHands]]:
+def payee_hands_of(session: Session, batch_ids: Sequence[str], vault: Vault) -> dict[str, list[PayeeHands]]:
     """Per batch, the hands in its changed payees (`_changes_of`, then `_rechecks_of`), in a fixed number of
-    statements whatever the batches' count and nothing decrypted: what `payee_refusal` asks."""
+    statements whatever the batches' count, reading only the batches' cases' changes and checks; nothing decrypted
+    but a later check's account stored without its index: what `payee_refusal` asks."""
     out: dict[str, list[PayeeHands]] = {}
     for batch_id, found in _changes_of(session, batch_ids).items():
         out.setdefault(batch_id, []).extend(PayeeHands(c.case_id, True, c.requested_by, c.decided_by or "")
                                             for _, c in found)
-    for batch_id, rechecks in _rechecks_of(session, batch_ids).items():
+    for batch_id, rechecks in _rechecks_of(session, batch_ids, vault).items():
         out.setdefault(batch_id, []).extend(PayeeHands(check.case_id, False, check.recorded_by, det.confirmed_by or "")
                                             for _, _, check, det in rechecks)
     return out
@@ -670,7 +686,7 @@ def refuse_payee_changers(session: Session, batch_id: str, batch_code: str, prin
     a password (`roster.service.password_links`) to an account that did (kept on 回避拦截记录, the case as its
     subject): `payee_refusal`. `verb` is the step refused ("approve", "sign off", "release"): the message says that
     step, and who else may take it."""
-    hands = payee_hands_of(session, [batch_id]).get(batch_id, [])
+    hands = payee_hands_of(session, [batch_id], vault).get(batch_id, [])
     people = {who for h in hands for who, _ in h.parts()} - {"", principal.id}
     why = payee_refusal(session, hands, principal, password_links(session, principal.id, people), verb, batch_code)
     if isinstance(why, str):

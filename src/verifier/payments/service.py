@@ -468,7 +468,7 @@ def _refuse_linked(session: Session, batch: PaymentBatch, principal: Principal, 
 def approve(session: Session, batch_id: str, *, principal: Principal, vault: Vault, clock: Clock) -> BatchOut:
     batch = get_batch(session, batch_id, principal, for_update=True)
     # who may approve it: the one rule the home card counts by (preparer, removers, payees' hands, links, 回避)
-    deciders.refuse(session, batch, principal, "approve", clock)
+    deciders.refuse(session, batch, principal, "approve", vault, clock)
     contract_store.require_accepted(session, batch.contract_id, "按它审批支付批次")
     target = next_batch_status(batch.status, "approve")
     _refuse_held(session, batch, "approve")
@@ -509,7 +509,7 @@ def _refusals(session: Session, batch_id: str) -> int:
 def _signoff_checks(session: Session, batch: PaymentBatch, principal: Principal, what: str, vault: Vault,
                     clock: Clock) -> None:
     """Who may sign the batch off or refuse to: the one rule the home card counts by (`deciders.refusals`)."""
-    deciders.refuse(session, batch, principal, "sign off", clock)
+    deciders.refuse(session, batch, principal, "sign off", vault, clock)
 
 
 def _decided(session: Session, batch: PaymentBatch, how: str, principal: Principal, now: datetime) -> str:

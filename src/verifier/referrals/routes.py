@@ -80,7 +80,7 @@ class ReferralController(Controller):
             ctx.db, vault=ctx.vault, source=upload.file, filename=upload.filename or "upload", channel=channel,
             county_code=county_code, principal=request.user,
             role=request.user.acting_role(("insurer_supervisor", "county_reviewer")), clock=ctx.clock,
-            limits=ctx.settings.imports, write=write,
+            limits=ctx.settings.imports, write=write, lookups=Limit.of(ctx.settings),
         )
 
     @post("/", opt={"roles": ("town_clerk",)}, status_code=201)

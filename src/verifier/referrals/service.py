@@ -32,7 +32,7 @@ from ..domain.causes import CHANNEL_ZH
 from ..domain.causes import DEFAULT_TABLE, CauseTable, channel_refusal
 from ..domain.errors import FieldError, NotFound, ValidationFailed
 from ..domain.money import format_yuan
-from ..domain.roster import group_for
+from ..domain.roster import GROUP_OF, NOT_ON_ROSTER_GROUP, group_for
 from ..places import service as places
 from ..recusal import guard as recusal, refusals
 from ..store import contracts as contract_store
@@ -126,17 +126,47 @@ def _bind_contracts(
         key = (on, r.household_group, r.cause)
         found = decided.get(key)
         if found is None:
-            contract = next((c for c in contracts if c.start <= on <= c.end), None)
-            problem: FieldError | None
-            if contract is None:
-                problem = FieldError("referred_on", f"{on} 没有覆盖{county_named(county_code)}的服务合同")
-            else:
-                problem = contract_problem(contract, r.cause, r.household_group, (channel,))
-            found = decided[key] = (None if problem else contract, problem)
+            found = decided[key] = _bound(contracts, county_code, channel, on, r.household_group, r.cause)
         if found[1] is not None:
             errors.append(FieldError(found[1].field, found[1].message, r.row))
         chosen.append(found[0])
     return chosen
+
+
+def _bound(contracts: list[Contract], county_code: str, channel: str, on: date, group: str,
+           cause: str) -> tuple[Contract | None, FieldError | None]:
+    """The contract a referral of `cause` for a household of `group` made `on` is bound to, or its problem."""
+    contract = next((c for c in contracts if c.start <= on <= c.end), None)
+    if contract is None:
+        return None, FieldError("referred_on", f"{on} 没有覆盖{county_named(county_code)}的服务合同")
+    problem = contract_problem(contract, cause, group, (channel,))
+    return (None if problem else contract), problem
+
+
+# the groups the county's roster gives (domain/roster.py)
+_ROSTER_GROUPS = tuple(sorted({*GROUP_OF.values(), NOT_ON_ROSTER_GROUP}))
+
+
+def _group_decides(contracts: list[Contract], county_code: str, channel: str, rows: list[ReferralRow],
+                   today: date) -> list[ReferralRow]:
+    """The rows without a group of their own whose answer (refused, and in what words, or not) depends on the group
+    the county's roster gives them: read from a refused file, such an answer tells the roster's group for a whole ID
+    number (`roster_probes.FILE_ALLOWANCE`). Decided by the contracts alone, before the roster is read."""
+    answers: dict[tuple[date, str], set[tuple[str, str] | None]] = {}
+    decides = []
+    for r in rows:
+        if r.household_group is not None:
+            continue
+        key = (r.referred_on or today, r.cause)
+        said = answers.get(key)
+        if said is None:
+            said = answers[key] = set()
+            for group in _ROSTER_GROUPS:
+                problem = _bound(contracts, county_code, channel, key[0], group, r.cause)[1]
+                said.add(None if problem is None else (problem.field, problem.message))
+        if len(said) > 1:
+            decides.append(r)
+    return decides
 
 
 def _settlement_rows(source: BinaryIO, filename: str, channel: str, today: date,
@@ -571,12 +601,16 @@ def check_file(
     limits: ImportLimits,
     progress: Callable[[ReferralStream], None] | None = None,
     vault: Vault | None = None,
+    roster_keys: set[str] | None = None,
 ) -> CheckedFile:
     """Read and check a whole referral file (`session` only reads: the contracts, and whether the file came before).
 
     Raises `TooLarge` (413) for a file over `limits`, and `ValidationFailed` listing every bad row, with nothing
     written. Run it outside the write transaction (see `import_referral_file`), so that other writes never wait on
     the parsing of a large file.
+
+    `roster_keys`, when given, gets the blind indexes of the ID numbers whose rows take their group from the
+    county's roster in force and whose answer depends on it (`_group_decides`), for the importer's allowance.
     """
     today = clock.today()
     _check_target(channel, county_code, principal)
@@ -594,6 +628,12 @@ def check_file(
     contracts = _county_contracts(session, county_code)
     place_list = places.place_list(session, county_code)  # empty: the county keeps free-text towns and villages
     errors: list[FieldError] = []
+    in_force: list[bool] = []  # whether the county has a roster in force, once asked
+
+    def roster_in_force() -> bool:
+        if not in_force:
+            in_force.append(roster_service.current_import(session, county_code) is not None)
+        return in_force[0]
 
     def take(chunk: list[ReferralRow]) -> None:
         if checked.pending is not None:
@@ -602,6 +642,9 @@ def check_file(
                 return
         checked.rows += len(chunk)
         if any(r.household_group is None for r in chunk):
+            if roster_keys is not None and vault is not None and roster_in_force():
+                roster_keys.update(vault.blind_index(r.id_number, "id_number")
+                                   for r in _group_decides(contracts, county_code, channel, chunk, today))
             chunk = _groups_from_roster(session, vault, county_code, chunk)
         _bind_contracts(contracts, county_code, channel, chunk, today, errors if len(errors) < _MAX_ERRORS else [])
         _check_places(place_list, chunk, errors if len(errors) < _MAX_ERRORS else [])
@@ -781,13 +824,27 @@ def import_referral_file(
     limits: ImportLimits,
     progress: Callable[[ReferralStream], None] | None = None,
     write: Callable[[Callable[[Session], ImportResult]], Any] | None = None,
+    lookups: Limit | None = None,
 ) -> Any:
     """Import a referral file, all or nothing: read and check all of it first (in a read transaction, which takes
     no lock), then write it in a write transaction of its own. `write` runs the writing step (default: in
-    `db.begin()`; a route passes its idempotent runner) and its answer is returned."""
-    with db.read() as session:
-        checked = check_file(session, source=source, filename=filename, channel=channel, county_code=county_code,
-                             principal=principal, clock=clock, limits=limits, progress=progress, vault=vault)
+    `db.begin()`; a route passes its idempotent runner) and its answer is returned.
+
+    `lookups` (the routes': `accounts.probes.Limit`): a refused file's rows whose group the county's roster gave
+    and decided their answer are counted for the importer, distinct numbers in the window
+    (`roster_probes.FILE_ALLOWANCE`), before the refusal is answered; past the allowance it is withheld (429,
+    counting nothing). A file taken in is written, under its import, and counts nothing."""
+    roster_keys: set[str] = set()
+    try:
+        with db.read() as session:
+            checked = check_file(session, source=source, filename=filename, channel=channel, county_code=county_code,
+                                 principal=principal, clock=clock, limits=limits, progress=progress, vault=vault,
+                                 roster_keys=None if lookups is None else roster_keys)
+    except ValidationFailed:
+        if lookups is not None and roster_keys:
+            with db.begin() as session:
+                roster_probes.FILE_ALLOWANCE.count(session, principal.id, roster_keys, clock.now(), lookups)
+        raise
 
     def run(session: Session) -> ImportResult:
         return store_file(session, checked, vault=vault, principal=principal, role=role, clock=clock)
@@ -842,22 +899,24 @@ def enter_application(
                                 clock=clock)
     except BaseException as exc:  # the roster was read: counted though refused
         if lookups is not None:
-            roster_probes.ALLOWANCE.keep(exc, principal.id, probes, now, lookups)
+            roster_probes.ALLOWANCE.keep(exc, probes, now, lookups)
         raise
     return result
 
 
 def compared_with_roster(session: Session, vault: Vault, county_code: str, id_number: str, group: str | None, *,
                          principal: Principal, clock: Clock,
-                         lookups: Limit | None) -> tuple[FieldError | None, list[datetime]]:
+                         lookups: Limit | None) -> tuple[FieldError | None, list[dict[str, Any]]]:
     """`roster_group_problem` for an application naming `group` (None: nothing compared), counted for the clerk
-    first when the county's roster is in force and `lookups` is given: (the problem, the times counted, for
+    first when the county's roster is in force and `lookups` is given: (the problem, the rows counted, for
     `roster_probes.ALLOWANCE.keep` should the write be refused). 429 past the allowance, before the roster is read."""
     if group is None:
         return None, []
-    probes: list[datetime] = []
+    probes: list[dict[str, Any]] = []
     if lookups is not None and roster_service.current_import(session, county_code) is not None:
-        probes = roster_probes.ALLOWANCE.count(session, principal.id, 1, clock.now(), lookups)
+        # the same number compared again in the window (a refused form sent again) costs nothing
+        probes = roster_probes.ALLOWANCE.count(session, principal.id, [vault.blind_index(id_number, "id_number")],
+                                               clock.now(), lookups)
     return roster_group_problem(session, vault, county_code, id_number, group), probes
 
 

@@ -231,10 +231,12 @@ def confirms_refused(session: Session, rows: Iterable[RosterImport], principal: 
         select(User.id, User.password_set_by, User.password_change_required, User.active)
         .where(User.id.in_(sorted(people)))).tuples()} if rows else {}
     own_setter, own_fresh, own_active = accounts.get(principal.id, (None, False, False))
-    shared = {accounts[r.imported_by][0] for r in rows if r.imported_by in accounts and r.imported_by != principal.id
-              and own_setter is not None and accounts[r.imported_by][0] == own_setter}
-    usernames = dict(session.execute(select(User.id, User.username).where(User.id.in_(sorted(shared)))).tuples()
-                     .all()) if shared else {}
+    # the one rule of accounts linked by a password (`password_links`), as registers read it; the accounts above
+    # only say which way they are linked
+    linked = password_links(session, principal.id, {r.imported_by for r in rows}) if rows else frozenset()
+    shared = {accounts[r.imported_by][0] for r in rows if r.imported_by in linked and r.imported_by in accounts}
+    usernames = dict(session.execute(select(User.id, User.username).where(User.id.in_(sorted(
+        s for s in shared if s is not None)))).tuples().all()) if shared - {None} else {}
     out: dict[str, str | None] = {}
     for row in rows:
         setter, fresh, _ = accounts.get(row.imported_by, (None, False, False))
@@ -242,13 +244,13 @@ def confirms_refused(session: Session, rows: Iterable[RosterImport], principal: 
             out[row.id] = OWN_IMPORT
         elif not own_active:
             out[row.id] = "只有在用的县级复核员账号可以确认名册"
-        elif setter == principal.id or (own_setter is not None and own_setter == row.imported_by):
+        elif row.imported_by not in linked:
+            out[row.id] = None
+        elif setter == principal.id or own_setter == row.imported_by:
             out[row.id] = LINKED_ACCOUNT  # one of them knew a password of the other
-        elif setter is not None and setter == own_setter and (fresh or own_fresh):
+        else:  # one person set both, and one of them still has that password
             unchanged = [who for who, still in (("导入人", fresh), ("您", own_fresh)) if still]
             out[row.id] = FRESH_PASSWORD.format(setter=usernames.get(setter, setter), who="和".join(unchanged))
-        else:
-            out[row.id] = None
     return out
 
 

@@ -24,7 +24,7 @@ from ..domain.scheme_calendar import day_bounds
 from ..payments.models import Recovery, SupplementaryPayment
 from ..store.tables import Case, Household
 from .models import CaseHold, SamplingDeviation, SamplingResult, SamplingRound
-from . import visits
+from . import consequences, visits
 from .service import evaluate, load_round
 
 KINDS = ("eligibility", "amount", "income")
@@ -45,6 +45,9 @@ def _round_record(session: Session, rnd: SamplingRound, *, with_cases: bool) -> 
         .outerjoin(Recovery, Recovery.id == SamplingDeviation.recovery_id)
         .outerjoin(SupplementaryPayment, SupplementaryPayment.id == SamplingDeviation.supplement_id)
         .where(SamplingDeviation.round_id == rnd.id).order_by(SamplingDeviation.case_id)).all()
+    # a supplement back after a bank return marked it failed: who imported that return (`consequences.failure_importer`)
+    to_confirm = [row[0].supplement_id for row in rows if row[8] == "open" and row[10] is None and row[0].supplement_id]
+    failed_by = consequences.failure_importers(session, to_confirm) if with_cases else {}
     by_kind = dict.fromkeys(KINDS, 0)
     over = under = recovered = outstanding = 0
     recovery_status: dict[str, int] = {}
@@ -73,7 +76,9 @@ def _round_record(session: Session, rnd: SamplingRound, *, with_cases: bool) -> 
                 "recovery_repaid": None if rec_repaid is None else format_yuan(rec_repaid),
                 "supplement_id": dev.supplement_id, "supplement_status": sup_status,
                 # a supplement is paid once a second county reviewer confirms it (consequences.confirm_supplement)
-                "supplement_opened_by": sup_opened_by, "supplement_confirmed_by": sup_confirmed_by})
+                "supplement_opened_by": sup_opened_by, "supplement_confirmed_by": sup_confirmed_by,
+                # back after a bank return marked it failed, to confirm again (not by the return's importer)
+                "supplement_failed_by": failed_by.get(dev.supplement_id or "")})
     out: dict[str, Any] = {
         "round_id": rnd.id, "county_code": rnd.county_code, "checked_from": rnd.checked_from.isoformat(),
         "checked_to": rnd.checked_to.isoformat(), "verdict": ev.verdict, "checked": int(checked),

@@ -31,6 +31,7 @@ Conventions
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -285,9 +286,39 @@ IMPORTER_LINKED = ("按“四眼原则”，这笔补发的转账是由与您的
 def failure_importer(session: Session, supplement_id: str) -> str | None:
     """Who imported the bank return that marked the supplement's latest transfer failed (None: none failed). A
     failed supplement waits for a county reviewer's confirmation again (`payments.bank.import_return`), not theirs."""
-    return session.scalar(select(BankReturn.imported_by).join(PaymentItem, PaymentItem.return_id == BankReturn.id)
-                          .where(PaymentItem.supplement_id == supplement_id, PaymentItem.status == "failed")
-                          .order_by(PaymentItem.settled_at.desc(), PaymentItem.id.desc()).limit(1))
+    return failure_importers(session, [supplement_id]).get(supplement_id)
+
+
+def failure_importers(session: Session, supplement_ids: Iterable[str]) -> dict[str, str]:
+    """`failure_importer` of each of the supplements (those with a failed transfer), in one statement whatever their
+    number: a round's page carries them to say why one waits for a confirmation again (`importer_refused`)."""
+    ids = sorted(set(supplement_ids))
+    if not ids:
+        return {}
+    out: dict[str, str] = {}
+    for sup_id, importer in session.execute(
+            select(PaymentItem.supplement_id, BankReturn.imported_by)
+            .join(BankReturn, PaymentItem.return_id == BankReturn.id)
+            .where(PaymentItem.supplement_id.in_(ids), PaymentItem.status == "failed")
+            .order_by(PaymentItem.supplement_id, PaymentItem.settled_at.desc(), PaymentItem.id.desc())):
+        out.setdefault(sup_id, importer)  # the latest failed transfer's
+    return out
+
+
+def _failed_by_own(importer: str | None, principal: Principal) -> str | None:
+    return FAILED_BY_IMPORTER if importer is not None and principal.id == importer else None
+
+
+def _importer_parts(importer: str | None, case_id: str) -> list[refusals.LinkedPart]:
+    return [refusals.LinkedPart(importer, IMPORTER_LINKED, case_id=case_id)] if importer else []
+
+
+def importer_refused(session: Session, importer: str | None, case_id: str, principal: Principal) -> str | None:
+    """Why `principal` may not confirm again a supplement of `case_id` a bank return imported by `importer` marked
+    failed (`confirm_supplement` refuses them so: the importer, or an account linked to theirs by a password), or
+    None: a page shows it instead of the button. Nothing is recorded."""
+    return _failed_by_own(importer, principal) or refusals.linked_said(
+        session, principal, _importer_parts(importer, case_id))
 
 
 def confirm_supplement(session: Session, supplement_id: str, *, principal: Principal, clock: Clock) -> dict[str, Any]:
@@ -308,8 +339,8 @@ def confirm_supplement(session: Session, supplement_id: str, *, principal: Princ
     importer = failure_importer(session, sup.id)
     if principal.id == sup.opened_by:
         took_part = OPENED_BY_CLOSER if sup.round_id is None else OPENED_BY_RECHECK
-    elif importer is not None and principal.id == importer:
-        took_part = FAILED_BY_IMPORTER
+    elif (own := _failed_by_own(importer, principal)) is not None:
+        took_part = own
     elif password_links(session, principal.id, {sup.opened_by}):  # the roster's rule, as the follow-up's 回避 reads it
         took_part = OPENER_LINKED
     elif independence.took_part(session, sup.case_id, principal.id):
@@ -322,7 +353,7 @@ def confirm_supplement(session: Session, supplement_id: str, *, principal: Princ
     # the importer's of the return that failed it
     refusals.refuse_linked(session, principal, "supplement_confirm",
                            independence.linked_parts(session, sup.case_id, CHECKED_LINKED)
-                           + ([refusals.LinkedPart(importer, IMPORTER_LINKED, case_id=sup.case_id)] if importer else []),
+                           + _importer_parts(importer, sup.case_id),
                            clock=clock)
     # 回避: nor a member, or declared relative of one, of the household, kept under this step (not the re-check's).
     recusal.refuse_case(session, principal, sup.case_id, step="supplement_confirm", clock=clock)

@@ -56,8 +56,9 @@ class FollowupPages(Controller):
                        show: FromQuery[Literal["due", "done", ""]] = "",
                        q: Annotated[str, Parameter(max_length=200)] = "",
                        page_no: Annotated[str | None, QueryParameter(name="page", max_length=12)] = None) -> Template:
-        """An officer sees the cases they checked (or, with `all=1`, the county's); others the county's. The
-        follow-ups due are paged; `show=done` pages the follow-ups recorded instead."""
+        """An officer sees the follow-ups they may record (`own_due`, with how many others are due in their
+        counties, 须由其他核查员回访; with `all=1`, the county's, those they will be refused marked); others the
+        county's. The follow-ups due are paged; `show=done` pages the follow-ups recorded instead."""
         user = request.user
         today = ctx.clock.today()
         officer_only = user.has("field_officer") and not user.has("insurer_supervisor", "county_reviewer", "auditor")
@@ -66,10 +67,10 @@ class FollowupPages(Controller):
         at = page_param(page_no)
         with ctx.db.read() as session:
             if show == "done":
-                due, overdue_total = None, 0
+                due, overdue_total, others = None, 0, 0
                 done = followup_listing.find_recorded(session, user, q=q, page=at, page_size=paging.PAGE_SIZE)
             else:
-                due, overdue_total = followup_listing.find_due(session, user, today=today, mine=mine, q=q, page=at,
+                due, overdue_total, others = followup_listing.find_due(session, user, today=today, mine=mine, q=q, page=at,
                                                                page_size=paging.PAGE_SIZE)
                 done = followup_listing.find_recorded(session, user, q=q, page=1, page_size=RECENT)
             names = user_names(session, [f.recorded_by for f, _, _ in done.items])
@@ -81,7 +82,7 @@ class FollowupPages(Controller):
                     today=today, mine=mine, officer_only=officer_only, recorder=user.has(*followup_service.RECORDERS),
                     referrer=user.has("field_officer", "insurer_supervisor"), show=show or "due", q=q, pager=pager,
                     overdue_total=overdue_total, coming_total=(due.total - overdue_total) if due else 0,
-                    done_total=done.total, keep=params)
+                    done_total=done.total, keep=params, others=others)
 
     @get("/new", opt=RECORDERS)
     def new(self, ctx: Ctx, request: Req, item: Annotated[str, Parameter(max_length=40)] = "") -> Any:

@@ -40,6 +40,7 @@ from ..recusal import refusals as recusal_refusals
 from ..recusal import service as recusal_service
 from ..registers import confirmation as register_confirmation
 from ..roster import comparison as roster_comparison
+from ..store.vault import Vault
 from ..notices.service import REVIEW_FAIL_CONFIRMERS, clerk_home, review_fail_proposals
 from . import dashboard as dashboard_page
 from . import stagelabels
@@ -106,7 +107,7 @@ class LoginPages(Controller):
         return Redirect(path="/login", status_code=303, cookies=[gone])
 
 
-def _tasks(session: Session, user: Principal, today: date) -> list[dict[str, Any]]:
+def _tasks(session: Session, user: Principal, today: date, vault: Vault) -> list[dict[str, Any]]:
     """The cards of the home page: one per thing the user does, with how many are waiting."""
     counts = count_by_status(session, user)
     cards: list[dict[str, Any]] = []
@@ -147,9 +148,11 @@ def _tasks(session: Session, user: Principal, today: date) -> list[dict[str, Any
         card("导入监测信息", "/referrals/import", None, "医保、民政、应急管理、教育部门的名单")
     if user.has(*followup_service.READERS) and not user.has("auditor"):
         mine = user.has("field_officer") and not user.has("insurer_supervisor", "county_reviewer")
-        overdue, due = followup_service.home_counts(session, user, today, mine=mine)
+        # an officer's: those they may record (the list /followups shows them), the others left to other officers
+        overdue, due, others = followup_service.home_counts(session, user, today, mine=mine)
         card("逾期未回访", "/followups", overdue, "保障金到账后超过合同期限、尚未回访")
-        card("待回访", "/followups", due, "保障金已到账、在期限内待回访")
+        card("待回访", "/followups", due, "保障金已到账、在期限内待回访"
+             + (f"；另有 {others} 户须由其他核查员回访（见本县全部）" if others else ""))
     if user.has("county_reviewer"):
         card("未收到救助金待核实", "/receipt-alerts", receipt.open_count(session, user),
              "回访时农户称未收到或只收到部分保障金，待县级审核人员核实")
@@ -157,7 +160,7 @@ def _tasks(session: Session, user: Principal, today: date) -> list[dict[str, Any
         still, late = need_figures.count_open(session, user, today)
         card("转交部门待答复", "/need-referrals", still, "已转交责任部门、尚未答复的需求")
         card("部门逾期未答复", "/need-referrals?state=overdue", late)
-    cards.extend(payment_cards(session, user, counts))
+    cards.extend(payment_cards(session, user, counts, vault))
     cards.extend(sampling_cards(session, user))
     if user.has(*conflict_service.READERS):
         card("跨县登记冲突", "/conflicts", conflict_service.count_conflicts(session, user),
@@ -216,7 +219,7 @@ class HomePage(Controller):
                 flagged = [{**f, "texts": stagelabels.hand_picked_reasons(f)} for f in flagged]
                 share_names = user_names(session, [s["user_id"] for s in shares]
                                          + [o for f in flagged for o in (f["planned_by"], *f["officers"])])
-            cards = _tasks(session, user, today)
+            cards = _tasks(session, user, today, ctx.vault)
             counts = count_by_status(session, user)
             feeds = feed_rows(session, user, today) if user.has("county_reviewer") else []
             # Screen-outs one clerk proposed on bureau-referred cases, waiting for a second person (cases/service.py)

@@ -40,6 +40,17 @@ RECHECK_BARS = {"objection": "参加过异议成立的核查", "linked_objection
 REASSIGN = "原走访人员须回避，请改派"
 REASSIGN_NOTE = ("当前走访已失效：原走访人员参加过本案须由其他核查员重新核查的核查（或其账号与这些核查员的账号有密码关联），"
                  "须回避。请改派其他核查员，保存后原走访结束。")
+# The same, by why the visit ended (`cases.service.stale_whys`): the rotation rule (轮换) bars its officers now (the
+# officer was told at the door to wait for the supervisor); too few others in the county, sent again by hand.
+REASSIGNS = {"recheck": REASSIGN,
+             "rotation": "轮换规则：原走访人员上次核查过该户（另一案件），须回避，请改派",
+             "rotation_by_hand": "轮换规则：原走访人员上次核查过该户（另一案件）；本县没有其他核查员可派，"
+                                 "请主管说明理由后手动重新安排"}
+REASSIGN_NOTES = {"recheck": REASSIGN_NOTE,
+                  "rotation": ("当前走访已失效：按轮换规则，原走访人员上次核查过该户（另一案件），本次须由其他核查员走访。"
+                               "请改派其他核查员，保存后原走访结束。"),
+                  "rotation_by_hand": ("当前走访已失效：按轮换规则，原走访人员上次核查过该户（另一案件）。本县没有其他核查员可派："
+                                       "您可以再次安排他们，但须在“原因”中说明理由（记入审计日志），保存后原走访结束。")}
 RECHECK_HEADLINES = {"objection": "本案公示期间异议成立，须由其他核查员重新入户核查。",
                      "sent_back": "本案的核查已被退回，须由其他核查员重新入户核查。",
                      "review": "本案已登记复核申请，复核须由其他核查员入户核查。"}

@@ -77,9 +77,12 @@ class VisitPages(Controller):
         with ctx.db.read() as session:
             cards = fieldlist.visit_cards(session, request.user, ctx.vault, today, q=q)
             names = user_names(session, [o for c in cards for o in c.visit.officer_ids])
-        items = [{"visit": c.visit, "case": c.case, "head": c.head, "address": c.address, "phone": c.phone,
-                  "tel": c.tel, "overdue": c.overdue_days,
+        every = [{"visit": c.visit, "case": c.case, "head": c.head, "address": c.address, "phone": c.phone,
+                  "tel": c.tel, "overdue": c.overdue_days, "stopped": c.stopped,
                   "partners": [names.get(o, o) for o in c.visit.officer_ids if o != request.user.id]} for c in cards]
+        # a visit he would be refused on (stale, or barred by rotation now) is no work: apart, with why
+        items = [i for i in every if not i["stopped"]]
+        stopped = [i for i in every if i["stopped"]]
         late = [i for i in items if i["overdue"]]
         rest = [i for i in items if not i["overdue"]]
         groups = [
@@ -89,7 +92,7 @@ class VisitPages(Controller):
         ]
         if late:
             groups.insert(0, ("已超过核查期限", late))
-        return page(request, "visits.html", groups=groups, today=today, total=len(items), q=q)
+        return page(request, "visits.html", groups=groups, today=today, total=len(items), q=q, stopped=stopped)
 
 
 ROUTE_READERS: dict[str, Any] = {"roles": route_sheet.READERS}
@@ -111,7 +114,7 @@ class RouteSheetPages(Controller):
         supervisor = user.has("insurer_supervisor")
         with ctx.db.read() as session:
             sheets = route_sheet.route_sheets(session, user, ctx.vault, day=chosen,
-                                              officer_id=(officer or None) if supervisor else user.id)
+                                              officer_id=(officer or None) if supervisor else user.id, today=today)
             officers = ({o.id: o.display_name for county in counties_of(session, user)
                          for o in field_officers(session, county)} if supervisor else {})
         return page(request, "route_sheet.html", status_code=422 if message else 200, sheets=sheets, day=chosen,

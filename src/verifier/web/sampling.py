@@ -158,6 +158,11 @@ def render_round(request: Req, ctx: Any, round_id: str, *, status_code: int = 20
         assessment = round_assessment(session, round_id, user) if r.status == "drawn" else None
         if assessment:
             names |= user_names(session, {c["supplement_opened_by"] or "" for c in assessment.get("cases", [])})
+        # a supplement back after a bank return marked it failed: why the caller may not confirm it again (the
+        # return's importer, or an account linked to theirs), as `confirm_supplement` refuses them
+        again = [c for c in (assessment or {}).get("cases", []) if c["supplement_failed_by"]]
+        supplement_refused = {c["supplement_id"]: consequences.importer_refused(
+            session, c["supplement_failed_by"], c["case_id"], user) for c in again} if user.has("county_reviewer") else {}
     pending = [i for i in r.items if i.result is None and (r.kind != "monetary" or i.units > 0)]
     writer = user.has("county_reviewer")
     mine = [party for party, role in smp.PARTY_ROLES.items() if user.has(role)]
@@ -169,6 +174,7 @@ def render_round(request: Req, ctx: Any, round_id: str, *, status_code: int = 20
                 names=names, pending=pending, writer=writer, forms=forms or {}, sl=sl, mine=mine, by_party=by_party,
                 late=late, today=today, message=sl.zh(message) if message else None,
                 fixable=fixable if writer else set(), visitable=visitable if writer else set(), assessment=assessment, visits=shown_visits, members=members,
+                supplement_refused=supplement_refused,
                 kept=kept, uploaded=uploaded or {}, view=_sample_view(r.items, heads, numbers, q, town, r.kind),
                 audit_links=user.has(*AUDIT_READERS["roles"]))
 

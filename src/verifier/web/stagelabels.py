@@ -57,7 +57,9 @@ HOLD_PROPOSAL_STATUS = {"waiting": "待县级确认", "confirmed": "县级已确
                         "withdrawn": "随暂停支付撤销（复核结果更正）",
                         # withdrawn while the hold stayed (`holds.hold_out` `stale`)
                         "stale": "已撤销：提出后县级复核结果有变化（更正了复核结果，或另一轮抽样复核也发现偏差），"
-                                 "不能再确认或驳回，须由主管按县级现在的复核结果重新认定"}
+                                 "不能再确认或驳回，须由主管按县级现在的复核结果重新认定",
+                        # the same, in the list of proposals answered or withdrawn (/hold-proposals?status=done)
+                        "changed": "县级复核结果有变，已撤销（更正了复核结果，或另一轮抽样复核也发现偏差）"}
 RECOVERY_STATUS = dict(RECOVERY_STATUS_ZH)
 WAIVER_OUTCOMES = {None: "待确认", "confirmed": "已确认核销", "declined": "已驳回",
                    "withdrawn": "已撤回（追回已结束）"}

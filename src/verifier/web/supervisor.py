@@ -12,6 +12,7 @@ from litestar import Controller, Response
 from litestar.params import MultipartBody, Parameter, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
+from ..accounts.probes import Limit, TooManyLookups
 from ..cases import service as case_service
 from ..cases.present import recorded_days_after
 from ..cases.workflow import load_case
@@ -47,7 +48,7 @@ from .common import (
     user_names,
 )
 from . import paging
-from .labels import CHANNELS, REASSIGN, REASSIGN_NOTE, RECHECK_BARS, RECHECK_HEADLINES, message_zh
+from .labels import CHANNELS, REASSIGN_NOTES, REASSIGNS, RECHECK_BARS, RECHECK_HEADLINES, message_zh
 from .paging import Pager, page_param
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -66,7 +67,7 @@ def _schedule_page(request: Req, ctx: Any, case_id: str, state: FormState, statu
                     for u in case_service.pickable_officers(session, case.county_code, request.user)]
         visit = case_service.active_visit(session, case.id)
         # a stale visit (its officers stand aside: `stale_visits`): said, and its officers not offered again
-        stale = visit is not None and bool(case_service.stale_visits(session, [visit]))
+        stale = case_service.stale_whys(session, [visit]).get(visit.id) if visit is not None else None
         due = case_service.due_date(session, case)
         head = case.household.head_name
         vehicles = sorted(case_service.vehicles_in_use(session) | set(case_service.default_vehicles(len(officers))))
@@ -90,7 +91,7 @@ def _schedule_page(request: Req, ctx: Any, case_id: str, state: FormState, statu
     return page(request, "schedule_case.html", status_code=status_code, case=case, head=head, officers=officers,
                 visit=visit, due=due, vehicles=vehicles, form=state, today=ctx.clock.today(), barred=barred,
                 holding=holding, objected=shown, recheck_headline=headline,
-                stale_note=REASSIGN_NOTE if stale else "")
+                stale_note=REASSIGN_NOTES[stale] if stale else "")
 
 
 def _plan_page(request: Req, ctx: Any, state: FormState, *, proposal: dict[str, Any] | None = None,
@@ -99,7 +100,8 @@ def _plan_page(request: Req, ctx: Any, state: FormState, *, proposal: dict[str, 
     q = fold_search(q)
     with ctx.db.read() as session:
         counties = counties_of(session, user)
-        found = case_service.find_screened(session, user, q=q, page=page_no, page_size=paging.PAGE_SIZE)
+        listed = case_service.find_waiting(session, user, q=q, page=page_no, page_size=paging.PAGE_SIZE)
+        found = listed.found
         due = case_service.due_dates(session, found.items)
         tried = attempts.last_attempts(session, [c.id for c in found.items])
         overdue = case_service.late_visits(session, user, ctx.clock.today())
@@ -110,7 +112,7 @@ def _plan_page(request: Req, ctx: Any, state: FormState, *, proposal: dict[str, 
                  "stale": v.id in stale} for v, c in overdue]
         waiting = [(c, c.household.head_name, due[c.id], tried.get(c.id)) for c in found.items]
         # scheduled on a stale visit, or screened with one still active: others are to be sent (原走访人员须回避)
-        reassign = case_service.reassign(session, [c.id for c in found.items])
+        reassign = listed.reassign
         # cases back after an upheld objection: the row says so (other officers go; the case's page names who not)
         objected = set(case_service.objected_officers(session, [c.id for c in found.items]))
         rows: list[dict[str, Any]] = []
@@ -132,7 +134,7 @@ def _plan_page(request: Req, ctx: Any, state: FormState, *, proposal: dict[str, 
     return page(request, "schedule.html", status_code=status_code, form=state, counties=counties, waiting=waiting,
                 shares=shares, share_names=share_names, share_days=case_service.HAND_PICKED_DAYS,
                 proposal=proposal, rows=rows, unplaced=unplaced, today=ctx.clock.today(), q=q, late=late,
-                objected=objected, reassign=reassign, reassign_label=REASSIGN,
+                objected=objected, reassign=reassign, reassign_labels=REASSIGNS,
                 pager=Pager.over("/schedule", {"q": q}, found),
                 **({"form_page": stands_as} if stands_as else {}))
 
@@ -369,10 +371,14 @@ class ImportPages(Controller):
                 ctx.db, vault=ctx.vault, source=upload.file, filename=upload.filename,
                 channel=clean(data.get("channel")), county_code=folded(data.get("county_code")),
                 principal=request.user, role=request.user.acting_role(("insurer_supervisor", "county_reviewer")),
-                clock=ctx.clock, limits=ctx.settings.imports)
+                clock=ctx.clock, limits=ctx.settings.imports, lookups=Limit.of(ctx.settings))
         except ValidationFailed as exc:
             state, in_rows = import_refused(values, exc, ("channel", "county_code", "file"))
             return self._form(request, ctx, state, status_code=exc.status, rows=in_rows)
+        except TooManyLookups as exc:  # the rows' answers withheld (referrals/roster_probes.py), nothing counted
+            state = form_state(values, None, ("channel", "county_code", "file"))
+            state.general.append(exc.detail)
+            return self._form(request, ctx, state, status_code=429)
         # the import's id alone: the page reads what this run brought in back from the store (`import_run`)
         return see_other("/referrals/import", done=IMPORT_DONE[1] if result.repeated else IMPORT_DONE[0],
                          **{"import": result.batch_id})

@@ -46,7 +46,7 @@ def batches_xlsx(session: Session, user: Principal, vault: Vault, *, status: str
                  county_code: str | None = None, todo: str | None = None, q: str = "", to_decide: bool = False) -> bytes:
     """Sheet 支付批次: one row a batch (the list's filters: status or 待办, county, search, `to_decide`; all its pages,
     read as the list reads them, `batch_list.find_batches`); sheet 支付明细: the items of those batches."""
-    only = (batch_list.waiting(session, user, todo).mine if to_decide and todo in batch_list.DECIDED else None)
+    only = (batch_list.waiting(session, user, todo, vault).mine if to_decide and todo in batch_list.DECIDED else None)
     batches = batch_list.find_batches(session, user, status=status or None, todo=todo or None,
                                       county_code=county_code or None, q=q, page=1, page_size=MAX_ROWS,
                                       only=only).items

@@ -8,9 +8,10 @@ from sqlalchemy.orm import Session
 
 from ...accounts.auth import Principal
 from ...payments import batch_list, payees
+from ...store.vault import Vault
 
 
-def home_cards(session: Session, user: Principal, counts: dict[str, int]) -> list[dict[str, Any]]:
+def home_cards(session: Session, user: Principal, counts: dict[str, int], vault: Vault) -> list[dict[str, Any]]:
     """The home page's payment cards for the user's roles."""
     cards: list[dict[str, Any]] = []
 
@@ -23,17 +24,17 @@ def home_cards(session: Session, user: Principal, counts: dict[str, int]) -> lis
         card("支付中", "/cases?status=in_batch", counts.get("in_batch", 0))
     if user.has("finance"):
         card("待审批批次", "/payments?todo=approve&to_decide=1",
-             batch_list.count_waiting(session, user, "approve"),
+             batch_list.count_waiting(session, user, "approve", vault),
              "制单人、移出过明细或经手收款人变更的人员以外的财务人员审批")
-        card("待发放批次", "/payments?todo=release", batch_list.count_waiting(session, user, "release"))
-        card("待导入银行回单", "/payments?todo=return", batch_list.count_waiting(session, user, "return"))
+        card("待发放批次", "/payments?todo=release", batch_list.count_waiting(session, user, "release", vault))
+        card("待导入银行回单", "/payments?todo=return", batch_list.count_waiting(session, user, "return", vault))
     if user.has("finance", "insurer_supervisor"):
         card("支付失败待更正", "/payments#failed", counts.get("payment_failed", 0), "更正收款信息后重新支付")
     if user.has(*payees.APPROVERS):
         card("待审批的收款人变更", "/payee-changes?todo=decide", payees.pending_for(session, user),
              "收款人变更须由申请人以外的人员批准")
     if user.has("county_reviewer"):
-        card("待县级签批批次", "/payments?todo=signoff&to_decide=1", batch_list.count_waiting(session, user, "signoff"),
+        card("待县级签批批次", "/payments?todo=signoff&to_decide=1", batch_list.count_waiting(session, user, "signoff", vault),
              "金额达到合同规定的县级签批金额")
     if user.has("finance", "county_reviewer", "auditor"):
         card("资金情况", "/fund", None, "预算、已占用、已支付、服务费和余额")

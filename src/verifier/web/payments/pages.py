@@ -41,7 +41,7 @@ def _list_page(request: Req, ctx: Any, *, status: str | None = None, todo: str |
     q = fold_search(q)
     deciding = deciding and todo in batch_list.DECIDED
     with ctx.db.read() as session:
-        waiting = batch_list.waiting(session, user, todo or "") if deciding else None
+        waiting = batch_list.waiting(session, user, todo or "", ctx.vault) if deciding else None
         found = batch_list.find_batches(session, user, status=status or None, todo=todo or None,
                                         county_code=county_code or None, q=q, page=page_param(page_no),
                                         page_size=paging.PAGE_SIZE,
