@@ -147,7 +147,8 @@ def visit_endings(history: list[HistoryOut]) -> dict[str, str]:
     """Why each visit of a case that is no longer current ended, by visit id, from the case's log (visits do not
     keep it): a later visit planned while it was current (rescheduled), a visit that came to nothing recorded on it
     (failed), its check sent back (sent_back), an upheld objection that ended it (objection_upheld), a stale visit
-    ended when the case was scheduled anew with other officers (officers_stood_aside), the case merged
+    ended when the case was scheduled anew with other officers (officers_stood_aside; or `rotation`,
+    `rotation_by_hand`, one the rotation rule stopped), the case merged
     into another (merged). A visit none of these names is left out (the page says only that it ended)."""
     ended: dict[str, str] = {}
     current: str | None = None

@@ -58,7 +58,8 @@ class VisitOut(msgspec.Struct):
     by_hand: bool | None = None  # officers chosen by a supervisor (True) or the planner (False); None: not kept then
     reason: str | None = None  # a supervisor's reason for choosing them
     # why a visit no longer current ended, derived from the case's record (cases/present.py `visit_endings`):
-    # rescheduled | failed | sent_back | objection_upheld | merged | ended (none of these found); None while current
+    # rescheduled | failed | sent_back | objection_upheld | officers_stood_aside | rotation | rotation_by_hand |
+    # merged | ended (none of these found); None while current
     ended: str | None = None
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -182,19 +182,42 @@ def visit_calendar(session: Session, contract_id: str) -> Calendar:
                     holidays=frozenset(visits.holidays), extra_workdays=frozenset(visits.extra_workdays))
 
 
-def barred_officers(session: Session, case_ids: list[str]) -> dict[str, frozenset[str]]:
+def barred_officers(session: Session, case_ids: list[str],
+                    candidates: Iterable[str] = ()) -> dict[str, frozenset[str]]:
     """The officers who may not make a case's next visit: for a case under review (the household asked for a review
     of an ineligible decision), those who made its checks up to the one reviewed; for a case whose check the supervisor sent back,
     the officers of the sent-back check; for a case an objection to its notice was upheld against, the officers of
     the checks recorded before it was upheld (the doubt is settled by other eyes); and the household's officers of
-    last time, or of a visit of another of its cases still to be made (rotation, `domain.rotation`). The accounts
-    linked to the first three by a password are `recheck_barred`'s."""
+    last time, or of a visit of another of its cases still to be made (rotation, `domain.rotation`), and of
+    `candidates` the accounts linked to one of those by a password (`rotation_links`). The accounts linked to the
+    first three by a password are `recheck_barred`'s."""
     barred = {k: set(v) for k, v in _barred_by_own_checks(session, case_ids).items()}
+    rotating: dict[str, set[str]] = {}
     for case_id, officers in last_household_officers(session, case_ids).items():
-        barred.setdefault(case_id, set()).update(officers)
+        rotating.setdefault(case_id, set()).update(officers)
     for case_id, officers in open_household_visits(session, case_ids).items():
+        rotating.setdefault(case_id, set()).update(officers)
+    candidates = list(candidates)
+    for case_id, linked in rotation_links(session, rotating, dict.fromkeys(rotating, candidates)).items():
+        rotating[case_id].update(linked)
+    for case_id, officers in rotating.items():
         barred.setdefault(case_id, set()).update(officers)
     return {k: frozenset(v) for k, v in barred.items()}
+
+
+def rotation_links(session: Session, barred: Mapping[str, Iterable[str]],
+                   candidates: Mapping[str, Iterable[str]]) -> dict[str, frozenset[str]]:
+    """Rotation (`domain.rotation`): per key (a case, a visit), of its `candidates` the accounts linked by a password
+    (`roster.service.password_links_of`) to one of its `barred` officers, not barred themselves: the same person's
+    second account, barred alike. One statement whatever their number; nothing read when no key has both barred
+    officers and other candidates (a key with none is left out)."""
+    others = {k: set(candidates.get(k, ())) - set(b) for k, b in barred.items() if b}
+    others = {k: v for k, v in others.items() if v}
+    if not others:
+        return {}
+    links = password_links_of(session, {o for k in others for o in barred[k]}, set().union(*others.values()))
+    out = {k: rotation.linked_to(barred[k], v, links) for k, v in others.items()}
+    return {k: v for k, v in out.items() if v}
 
 
 def _barred_by_own_checks(session: Session, case_ids: list[str]) -> dict[str, frozenset[str]]:
@@ -316,10 +339,15 @@ def stale_whys(session: Session, visits: Iterable[Visit]) -> dict[str, str]:
     if rotated:
         holding = open_household_visits(session, sorted({v.case_id for v, _, _ in rotated}))
         officers: dict[str, list[str]] = {}
-        for v, county, last in rotated:
+        for _, county, _ in rotated:
             if county not in officers:
                 officers[county] = [u.id for u in field_officers(session, county)]
-            spare = rotation_spare(officers[county], last, holding.get(v.case_id, frozenset()))
+        # the county's accounts linked by a password to the household's officers are the same persons: not others
+        linked = rotation_links(session, {v.id: last | holding.get(v.case_id, frozenset()) for v, _, last in rotated},
+                                {v.id: officers[county] for v, county, _ in rotated})
+        for v, county, last in rotated:
+            spare = rotation_spare(officers[county], last, holding.get(v.case_id, frozenset()),
+                                   linked.get(v.id, frozenset()))
             stale[v.id] = ROTATED if len(spare) >= len(v.officer_ids) else ROTATED_BY_HAND
     return stale
 
@@ -334,15 +362,16 @@ def rotation_spare(eligible: Iterable[str], *barred: Iterable[str]) -> list[str]
 
 
 def _rotation_stale(session: Session, visits: list[Visit]) -> list[tuple[Visit, str, frozenset[str]]]:
-    """Of `visits`, those of a case still `scheduled` whose officers the rotation rule bars now (`rotation_barred`),
-    each with its case's county and the household's officers of last time."""
+    """Of `visits`, those of a case still `scheduled` whose officers the rotation rule bars now (`rotation_barred`:
+    or an account linked to one's by a password), each with its case's county and the household's officers of last
+    time."""
     if not visits:
         return []
     cases = dict(session.execute(select(Case.id, Case.county_code).where(
         Case.id.in_(sorted({v.case_id for v in visits})), Case.status == "scheduled")).tuples().all())
     last = last_household_checks(session, sorted(cases))
-    return [(v, cases[v.case_id], last[v.case_id].officer_ids) for v in visits
-            if v.case_id in last and _rotated(last[v.case_id], v)]
+    rotated = _rotation_bars(session, {v.id: (last[v.case_id], v) for v in visits if v.case_id in last})
+    return [(v, cases[v.case_id], last[v.case_id].officer_ids) for v in visits if v.id in rotated]
 
 
 # A case with a check in doubt (`first_check_officers`): only such a case's visit may be stale, or one whose household
@@ -441,22 +470,34 @@ def open_household_visits(session: Session, case_ids: list[str]) -> dict[str, fr
     return {c: frozenset(o) for c, o in out.items()}
 
 
-def rotation_barred(session: Session, case: Case, visit: Visit) -> frozenset[str]:
+def rotation_barred(session: Session, case: Case, visit: Visit) -> tuple[frozenset[str], frozenset[str]]:
     """Of a visit's officers, those the rotation rule bars from recording on it now (`domain.rotation.barred_on_visit`:
     the household's latest check on another case, unless the visit was scheduled by hand with its reason knowing
-    it). The check's recording asks the same rule of the case's one locked read (`checks.recording`); a visit
-    without a check and the evidence added ask it here. Only of a visit still to be recorded (a case scheduled): the
-    visit of a case checked already stays what it was."""
+    it), and those linked to one of that check's officers by a password (the same person's second account). The
+    check's recording asks the same rule of the case's one locked read (`checks.recording`); a visit without a check
+    and the evidence added ask it here. Only of a visit still to be recorded (a case scheduled): the visit of a case
+    checked already stays what it was."""
     if case.status != "scheduled":
-        return frozenset()
-    return _rotated(last_household_checks(session, [case.id]).get(case.id), visit)
+        return frozenset(), frozenset()
+    last = last_household_checks(session, [case.id]).get(case.id)
+    return _rotation_bars(session, {visit.id: (last, visit)}).get(visit.id, (frozenset(), frozenset()))
 
 
-def _rotated(last: rotation.LastCheck | None, visit: Visit) -> frozenset[str]:
-    """Of the visit's officers, those `domain.rotation.barred_on_visit` bars given the household's latest check on
-    another case: `rotation_barred`'s rule, and the lists' (`stale_whys`)."""
-    return rotation.barred_on_visit(last, scheduled_at=visit.created_at, by_hand=visit.by_hand,
-                                    reason=visit.reason) & frozenset(visit.officer_ids)
+def _rotation_bars(session: Session, visits: Mapping[str, tuple[rotation.LastCheck | None, Visit]]
+                   ) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
+    """Per key, of the visit's officers those `domain.rotation.barred_on_visit` bars given the household's latest
+    check on another case, and those linked by a password to an officer it bars (`rotation_links`, one statement for
+    them all, none when no visit has a barred officer): `rotation_barred`'s rule, and the lists' (`stale_whys`,
+    `stopped_officers`). A key with neither is left out."""
+    bars = {k: rotation.barred_on_visit(last, scheduled_at=v.created_at, by_hand=v.by_hand, reason=v.reason)
+            for k, (last, v) in visits.items()}
+    linked = rotation_links(session, bars, {k: v.officer_ids for k, (_, v) in visits.items()})
+    out: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+    for k, (_, v) in visits.items():
+        own = bars[k] & frozenset(v.officer_ids)
+        if own or k in linked:
+            out[k] = (own, linked.get(k, frozenset()))
+    return out
 
 
 _ACTIVE_VISIT = select(Visit).where(Visit.case_id == bindparam("case_id"), Visit.active.is_(True))
@@ -484,10 +525,11 @@ def assigned_visit(session: Session, case_id: str, user: Principal, *, adding: b
 
 
 def why_stopped(user_id: str, officers: Iterable[str], barred: Iterable[str], linked: Iterable[str],
-                rotated: frozenset[str]) -> str | None:
+                rotated: frozenset[str], rotated_linked: frozenset[str] = frozenset()) -> str | None:
     """What an officer of a visit is told when he opens it (`refuse_stale`'s words, in its order), or None when he
     may record on it: `barred`/`linked`, the case's officers of its checks in doubt and the visit's accounts linked to
-    theirs (`recheck_barred`); `rotated`, the visit's officers the rotation rule bars now (`rotation_barred`)."""
+    theirs (`recheck_barred`); `rotated`/`rotated_linked`, the visit's officers the rotation rule bars now and its
+    accounts linked to one it bars by a password (`rotation_barred`)."""
     barred, linked = frozenset(barred), frozenset(linked)
     if user_id in barred:
         return objection_recheck.OWN_STALE
@@ -497,7 +539,11 @@ def why_stopped(user_id: str, officers: Iterable[str], barred: Iterable[str], li
         return objection_recheck.VISIT_ENDED
     if user_id in rotated:
         return rotation.LAST_OFFICER
-    return rotation.VISIT_ENDED if rotated else None
+    if user_id in rotated_linked:
+        return rotation.LINKED_LAST_OFFICER
+    if rotated:
+        return rotation.VISIT_ENDED
+    return rotation.LINKED_VISIT_ENDED if rotated_linked else None
 
 
 def stopped_visits(session: Session, user_id: str, visits: Iterable[tuple[Visit, Case]]) -> dict[str, str]:
@@ -512,20 +558,21 @@ def stopped_officers(session: Session, visits: Iterable[tuple[Visit, Case]]) -> 
     what every officer of it is told (`why_stopped`: one barred makes the visit no work for his partner either).
     Set-based: the checks in doubt and the households' latest checks read once for them all (`first_check_officers`,
     `last_household_checks`), the password links in one statement for them all (`linked_to_barred_of`, as
-    `stale_whys`)."""
+    `stale_whys`; and one for rotation's, `_rotation_bars`, when a visit has an officer it bars)."""
     rows = [(v, c) for v, c in visits if v.active and c.status == "scheduled"]
     ids = sorted({c.id for _, c in rows})
     doubted = first_check_officers(session, ids)
     last = last_household_checks(session, ids)
     held = {v.id: doubted[c.id] for v, c in rows if doubted.get(c.id)}
     links = linked_to_barred_of(session, held, {v.id: v.officer_ids for v, _ in rows if v.id in held})
+    rotating = _rotation_bars(session, {v.id: (last.get(c.id), v) for v, c in rows})
     out: dict[str, dict[str, str]] = {}
     for v, c in rows:
         barred = doubted.get(c.id, {})
         linked = links.get(v.id, {})
-        rotated = _rotated(last.get(c.id), v)
+        rotated, rotated_linked = rotating.get(v.id, (frozenset(), frozenset()))
         whys = {o: why for o in v.officer_ids
-                if (why := why_stopped(o, v.officer_ids, barred, linked, rotated)) is not None}
+                if (why := why_stopped(o, v.officer_ids, barred, linked, rotated, rotated_linked)) is not None}
         if whys:
             out[v.id] = whys
     return out
@@ -547,8 +594,9 @@ def refuse_stale(session: Session, case: Case, visit: Visit, principal: Principa
         raise exc
     # Rotation, as it holds now: an officer of the household's latest check on another of its cases (recorded since
     # the visit was scheduled, or a visit scheduled before the rule held) makes no visit of it; his partner is told
-    # the visit ended (`rotation_barred`). The words are `why_stopped`'s, which the officer's lists show.
-    why = why_stopped(principal.id, visit.officer_ids, barred, linked, rotation_barred(session, case, visit))
+    # the visit ended (`rotation_barred`); an account linked to his by a password alike. The words are
+    # `why_stopped`'s, which the officer's lists show.
+    why = why_stopped(principal.id, visit.officer_ids, barred, linked, *rotation_barred(session, case, visit))
     if why is not None:
         raise Forbidden(why)
 
@@ -621,11 +669,20 @@ def schedule(
     problems += [FieldError(f"officers[{i}]", recusal_rules.OFFICER_RECUSED) for i, o in enumerate(officers)
                  if by_name.get(o, o) in recused]
     reason = (reason or "").strip()
-    again = [i for i, o in enumerate(officers) if by_name.get(o, o) in (last_time | holding) - barred]
-    spare = rotation_spare(eligible, last_time, holding, barred)
+    # and the accounts linked to one of theirs by a password (the same person's second account), barred alike and
+    # counted as the same persons when the small county counts the others it has
+    rotating = {"last": last_time, "open": holding}
+    rotated_links = rotation_links(session, rotating, dict.fromkeys(rotating, eligible))
+    linked_last = rotated_links.get("last", frozenset())
+    linked_open = rotated_links.get("open", frozenset()) - last_time - linked_last
+    again = [i for i, o in enumerate(officers)
+             if by_name.get(o, o) in (last_time | holding | linked_last | linked_open) - barred - set(linked)]
+    spare = rotation_spare(eligible, last_time, holding, barred, linked_last, linked_open)
+    words = {**dict.fromkeys(linked_open, rotation.LINKED_OPEN_VISIT),
+             **dict.fromkeys(linked_last, rotation.LINKED_LAST_OFFICER), **dict.fromkeys(holding, rotation.OPEN_VISIT),
+             **dict.fromkeys(last_time, rotation.LAST_OFFICER)}
     if len(spare) >= len(officers):  # the county has others enough: the household's last officers do not go again
-        problems += [FieldError(f"officers[{i}]", rotation.LAST_OFFICER if by_name.get(officers[i], officers[i])
-                                in last_time else rotation.OPEN_VISIT) for i in again]
+        problems += [FieldError(f"officers[{i}]", words[by_name.get(officers[i], officers[i])]) for i in again]
     elif again and not reason:  # too few others (a small county): they may go again, with the reason on record
         problems.append(FieldError("reason", SAME_OFFICERS_REASON))
     if reason_required and not reason:
@@ -650,6 +707,12 @@ def schedule(
     return _assign(session, case, ids, visit_on, vehicle, due, principal, clock, by_hand=True, reason=reason)
 
 
+def _rotation_stopped(session: Session, visit: Visit) -> str | None:
+    """Why the rotation rule stopped the visit (`stale_whys`'s key), or None: read when it ends."""
+    why = stale_whys(session, [visit]).get(visit.id)
+    return why if why in (ROTATED, ROTATED_BY_HAND) else None
+
+
 def _assign(session: Session, case: Case, officer_ids: list[str], visit_on: date, vehicle: str, due: date,
             principal: Principal, clock: Clock, *, by_hand: bool, reason: str = "") -> Visit:
     previous = active_visit(session, case.id)
@@ -661,6 +724,9 @@ def _assign(session: Session, case: Case, officer_ids: list[str], visit_on: date
                        if o in barred or o in linked}
         if stood_aside:  # a stale visit (`stale_visits`) ends: why, in the entry (the officers and their why)
             ended = {"visit_ended": [previous.id], "visit_ended_why": STOOD_ASIDE, "officers_stood_aside": stood_aside}
+        elif (why := _rotation_stopped(session, previous)) is not None:
+            # one the rotation rule stopped (`stale_whys`: `ROTATED`, `ROTATED_BY_HAND`): its key, nothing more
+            ended = {"visit_ended": [previous.id], "visit_ended_why": why}
     visit = Visit(id=new_id("visit"), case_id=case.id, visit_on=visit_on, due_on=due, officer_ids=list(officer_ids),
                   vehicle=vehicle, active=True, planned_by=principal.id, created_at=clock.now(), by_hand=by_hand,
                   reason=reason if by_hand else None)
@@ -735,12 +801,17 @@ def plan(
     still = reassign(session, [c.id for c in cases if c.status == "scheduled"])
     cases = [c for c in cases if c.status == "screened" or (c.status == "scheduled" and c.id in still)]
     due = due_dates(session, cases)
-    barred = barred_officers(session, [c.id for c in cases])
     # The planning supervisor is never among the planned officers: one holding both roles could preview the plan
     # again and again and apply it once it sends him where he wants (another supervisor's plan may send him).
     # Nor his second account (a password links it to his).
-    officers = [planning.Officer(user_id=u.id, capacity_per_day=calendar.capacity_per_day)
-                for u in pickable_officers(session, county_code, principal)]
+    pickable = [u.id for u in pickable_officers(session, county_code, principal)]
+    # rotation: each officer's accounts linked to his by a password are the same person (within one plan too: not
+    # the one to a household's case and the other to another of its cases), one statement
+    same = password_links_of(session, set(pickable), set(pickable))
+    officers = [planning.Officer(user_id=o, capacity_per_day=calendar.capacity_per_day,
+                                 linked=same.get(o, frozenset())) for o in pickable]
+    # (and the household's officers of last time, or of its other cases' visits, with their linked accounts)
+    barred = barred_officers(session, [c.id for c in cases], pickable)
     # 回避: an officer is not planned onto a household of which he is a member or a declared relative of one (he is
     # left out of that case; other officers, or another day, take it).
     recused = recusal.conflicts_by_case(session, [c.id for c in cases], [o.user_id for o in officers])

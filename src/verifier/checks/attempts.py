@@ -49,8 +49,9 @@ def record_attempt(session: Session, case_id: str, data: AttemptInput, *, princi
                                     clock, "visit")
     # nor on a case checked again, by an officer of the checks in doubt or a linked account (an old visit they hold)
     problems += objection_recheck.refusals(officers, *recheck_barred(session, case.id, officers))
-    # nor by an officer the rotation rule bars now (the household's latest check on another case, since scheduled)
-    problems += rotation.refusals(officers, rotation_barred(session, case, visit))
+    # nor by an officer the rotation rule bars now (the household's latest check on another case, since scheduled),
+    # nor by an account linked to one of theirs by a password
+    problems += rotation.refusals(officers, *rotation_barred(session, case, visit))
     if data.outcome not in OUTCOMES:
         problems.append(FieldError("outcome", "请选择未能核查的原因"))
     note = data.note.strip()

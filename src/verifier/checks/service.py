@@ -17,7 +17,7 @@ from ..accounts.probes import Limit
 from ..accounts.auth import Principal
 from ..audit import log as audit
 from ..audit.counties import as_county, county_of
-from ..cases.service import active_visit, recheck_barred, refuse_stale
+from ..cases.service import active_visit, recheck_barred, refuse_stale, rotation_links
 from ..cases.workflow import advance, load_case
 from ..clock import Clock
 from ..conflicts import service as conflicts
@@ -365,9 +365,14 @@ def record_check(
     # recorded since the visit was scheduled (or before, unless scheduled by hand knowing it), read with the case
     last = (None if case.last_checked_at is None
             else rotation.LastCheck(frozenset(case.last_officers), _moment(case.last_checked_at)))
-    problems += rotation.refusals(officers, rotation.barred_on_visit(
+    rotated = rotation.barred_on_visit(
         last, scheduled_at=None if case.assigned_at is None else _moment(case.assigned_at), by_hand=case.by_hand,
-        reason=case.visit_reason))
+        reason=case.visit_reason)
+    # nor an account linked to one of theirs by a password (the same person's second account): the links read only
+    # when the rule bars someone and passes the check's two themselves (a check with no rotation at stake reads none)
+    rotated_linked = (frozenset() if not rotated or rotated & set(officers)
+                      else rotation_links(session, {"": rotated}, {"": officers}).get("", frozenset()))
+    problems += rotation.refusals(officers, rotated, rotated_linked)
     late_reason = late_entry.clean_reason(data.late_entry_reason)
     contract = contract_store.known_contract(session, case.contract_id, case.content_hash)
     due = planning.due_date(case.review_received or case.referred_on, contract.spec.deadlines.check_within_days)

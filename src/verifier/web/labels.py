@@ -43,13 +43,15 @@ REASSIGN_NOTE = ("当前走访已失效：原走访人员参加过本案须由�
 # The same, by why the visit ended (`cases.service.stale_whys`): the rotation rule (轮换) bars its officers now (the
 # officer was told at the door to wait for the supervisor); too few others in the county, sent again by hand.
 REASSIGNS = {"recheck": REASSIGN,
-             "rotation": "轮换规则：原走访人员上次核查过该户（另一案件），须回避，请改派",
-             "rotation_by_hand": "轮换规则：原走访人员上次核查过该户（另一案件）；本县没有其他核查员可派，"
-                                 "请主管说明理由后手动重新安排"}
+             "rotation": "轮换规则：原走访人员上次核查过该户（另一案件），或其账号与上次核查的核查员有密码关联，须回避，请改派",
+             "rotation_by_hand": "轮换规则：原走访人员上次核查过该户（另一案件），或其账号与上次核查的核查员有密码关联；"
+                                 "本县没有其他核查员可派，请主管说明理由后手动重新安排"}
 REASSIGN_NOTES = {"recheck": REASSIGN_NOTE,
-                  "rotation": ("当前走访已失效：按轮换规则，原走访人员上次核查过该户（另一案件），本次须由其他核查员走访。"
+                  "rotation": ("当前走访已失效：按轮换规则，原走访人员上次核查过该户（另一案件），或其账号与上次核查的核查员"
+                               "有密码关联，本次须由其他核查员走访。"
                                "请改派其他核查员，保存后原走访结束。"),
-                  "rotation_by_hand": ("当前走访已失效：按轮换规则，原走访人员上次核查过该户（另一案件）。本县没有其他核查员可派："
+                  "rotation_by_hand": ("当前走访已失效：按轮换规则，原走访人员上次核查过该户（另一案件），或其账号与上次核查的"
+                                       "核查员有密码关联。本县没有其他核查员可派："
                                        "您可以再次安排他们，但须在“原因”中说明理由（记入审计日志），保存后原走访结束。")}
 RECHECK_HEADLINES = {"objection": "本案公示期间异议成立，须由其他核查员重新入户核查。",
                      "sent_back": "本案的核查已被退回，须由其他核查员重新入户核查。",
@@ -113,7 +115,8 @@ EVIDENCE_KINDS = {"image/jpeg": "JPEG 照片", "image/png": "PNG 照片", "image
                   "application/pdf": "PDF 扫描件"}
 VISIT_OUTCOMES = {"not_home": "家中无人", "refused": "拒绝核查", "moved_away": "已搬离", "other": "其他原因"}
 VISIT_ENDED = {"rescheduled": "已改期", "failed": "未能核查", "sent_back": "核查被退回", "objection_upheld": "异议成立后撤销",
-               "officers_stood_aside": "原走访人员须回避，已改派", "merged": "案件已合并", "ended": "已结束"}
+               "officers_stood_aside": "原走访人员须回避，已改派", "rotation": "轮换规则：原走访人员须回避，已改派",
+               "rotation_by_hand": "轮换规则：原走访人员须回避，已重新安排", "merged": "案件已合并", "ended": "已结束"}
 """Why a visit no longer current ended (`VisitOut.ended`, derived on the case page's read model)."""
 CHANNELS = dict(CHANNEL_ZH)
 # why a photo of a notice on the wall does or does not count for its posting (domain.photo_times.wall_photo_standing)

@@ -35,6 +35,9 @@ class Officer:
     user_id: str
     capacity_per_day: int = DEFAULT_CAPACITY
     unavailable: frozenset[date] = frozenset()
+    # Accounts linked to this one by a password (the same person, rotation): sent to a household's case, they are
+    # not sent to another of its cases either.
+    linked: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

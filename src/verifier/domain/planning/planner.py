@@ -80,6 +80,7 @@ def plan_visits(
     assignments: list[Assignment] = []
     placed: set[str] = set()
     met: dict[str, set[str]] = {}  # household → the officers this plan sends to one of its cases (rotation)
+    same = {o.user_id: o.linked for o in officer_list if o.linked}  # and their linked accounts, the same persons
     pending = [c for c in cases if c.referred_on <= c.due_on and c.referred_on <= window_end]
 
     for day in plan_days:
@@ -92,7 +93,7 @@ def plan_visits(
             teams_formed.add(day)
 
         eligible = [c for c in pending if earliest(c) <= day]
-        assignments += _fill_day(day, teams, eligible, last_chance, placed, met)
+        assignments += _fill_day(day, teams, eligible, last_chance, placed, met, same)
         pending = [c for c in pending if c.case_id not in placed]
 
     unplaced = [
@@ -111,9 +112,11 @@ def _fill_day(
     last_chance: Mapping[str, date | None],
     placed: set[str],
     met: dict[str, set[str]],
+    same: Mapping[str, frozenset[str]],
 ) -> list[Assignment]:
     """Steps 2 to 4 of the algorithm for one day; ``eligible`` is in EDF order; adds to ``placed``, and to ``met``
-    the officers sent to each household (rotation: no officer is sent to two cases of one household)."""
+    the officers sent to each household and their linked accounts (``same``; rotation: no officer is sent to two
+    cases of one household)."""
     out: list[Assignment] = []
     by_village: dict[tuple[str, str], deque[PlanCase]] = defaultdict(deque)
     by_town: dict[str, deque[PlanCase]] = defaultdict(deque)
@@ -128,7 +131,7 @@ def _fill_day(
     def place(team: _Team, case: PlanCase) -> None:
         placed.add(case.case_id)
         if case.household:
-            met.setdefault(case.household, set()).update(team.officer_ids)
+            met.setdefault(case.household, set()).update(team.officer_ids, *(same.get(o, ()) for o in team.officer_ids))
         team.room -= 1
         out.append(Assignment(case.case_id, day, team.officer_ids, team.vehicle_id, days_late(day, case.due_on)))
 
