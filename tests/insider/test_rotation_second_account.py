@@ -97,6 +97,12 @@ def test_attack_last_times_officer_sends_his_second_account(ctx, client, users) 
         assert r.json()["errors"] == [{"field": "officers[1]", "message": LINKED_LAST_OFFICER}]
         assert "密码关联" in LINKED_LAST_OFFICER and "轮换规则" in LINKED_LAST_OFFICER
     assert _written(ctx, disaster) == ("screened", 0, 0, 0, 0)
+    # the schedule form names them before the supervisor picks
+    pages = Pages(client, users)
+    pages.login("sup")
+    form = pages.get(f"/cases/{disaster}/schedule").text
+    said = form[form.index('id="rotation-linked"'):].split("</p>")[0]
+    assert "密码关联" in said and "pal" in said and "twin" in said and "off3" not in said, said
     # The planner, many times over (preview): never off1, off2, nor off1's linked accounts, on the disaster case.
     for days in (1, 2, 3):
         r = client.post("/api/schedule/plan", headers=sup, json={"county_code": COUNTY, "from": today, "days": days})

@@ -77,9 +77,13 @@ def _schedule_page(request: Req, ctx: Any, case_id: str, state: FormState, statu
                             "visit_on": visit.visit_on.isoformat()}
         last_time = case_service.last_household_officers(session, [case.id]).get(case.id, frozenset())
         open_ones = case_service.open_household_visits(session, [case.id]).get(case.id, frozenset()) - last_time
-        known = user_names(session, list(last_time | open_ones))
+        # and the accounts linked to theirs by a password: the same persons, barred alike
+        linked_ids = case_service.rotation_links(session, {"": last_time | open_ones},
+                                                 {"": [o for o, _ in officers]}).get("", frozenset())
+        known = user_names(session, list(last_time | open_ones | linked_ids))
         barred = sorted(known.get(o, o) for o in last_time)
         holding = sorted(known.get(o, o) for o in open_ones)
+        rotation_linked = sorted(known.get(o, o) for o in linked_ids)
         # checked again (an upheld objection, a check sent back, a review request): who may not go, and why, said
         # before the supervisor picks (not only once refused); their second accounts too
         objected = case_service.recheck_bars(session, case.id, [o for o, _ in officers])
@@ -90,7 +94,7 @@ def _schedule_page(request: Req, ctx: Any, case_id: str, state: FormState, statu
     headline = next((RECHECK_HEADLINES[w] for w in objection_recheck.ORDER if w in whys), "")
     return page(request, "schedule_case.html", status_code=status_code, case=case, head=head, officers=officers,
                 visit=visit, due=due, vehicles=vehicles, form=state, today=ctx.clock.today(), barred=barred,
-                holding=holding, objected=shown, recheck_headline=headline,
+                holding=holding, rotation_linked=rotation_linked, objected=shown, recheck_headline=headline,
                 stale_note=REASSIGN_NOTES[stale] if stale else "")
 
 
