@@ -273,5 +273,13 @@ def test_a_small_county_counts_a_second_account_as_the_same_officer(ctx, client,
     r = client.post(f"/api/cases/{disaster}/schedule", headers=sup,
                     json={**body, "reason": "本县其他核查员不足，已核查该户因病案件"})
     assert r.status_code == 200, r.text
+    # the county reviewer's list of hand-picked visits worth a look says the household's officer went again
+    from verifier.accounts.auth import principal_of
+    from verifier.cases import hand_picked
+
+    reviewer = users.add("rev", "county_reviewer", counties=(COUNTY,))
+    with ctx.db.read() as session:
+        listed = hand_picked.to_review(session, principal_of(session.get(User, reviewer)), since=ctx.clock.today())
+    assert [v["flags"] for v in listed if v["case_id"] == disaster] == [["same_officers"]], listed
     r = _check(ctx, client, users.headers("pal"), disaster, [pal, off3])
     assert r.status_code == 201, r.text

@@ -9,8 +9,8 @@ reason that applies:
 * `sent_back` — a check of the household (any of its cases) was sent back by a supervisor before;
 * `deviation` — a county re-check of the household found a deviation before (`sampling_deviation`);
 * `review` — the household asked for a review of an ineligible decision before;
-* `same_officers` — an officer of the household's last check goes again (allowed only in a county with too few
-  others, with a reason);
+* `same_officers` — an officer of the household's last check goes again, or an account linked to one of theirs by a
+  password (allowed only in a county with too few others, with a reason);
 * `picked_before` — the same supervisor had already hand-picked one of these officers for this household;
 * `high_share` — the supervisor chose by hand more than `SHARE_LIMIT` of the visits they scheduled in the window
   (at least `SHARE_MIN_VISITS` of them known).
@@ -33,7 +33,7 @@ from ..accounts.auth import Principal
 from ..clock import SCHEME_TZ
 from ..sampling.models import SamplingDeviation
 from ..store.tables import Case, Check, ReviewRequest, Visit
-from .service import hand_picked_shares
+from .service import hand_picked_shares, rotation_links
 
 SHARE_LIMIT = Decimal("50")  # percent of a supervisor's visits chosen by hand
 SHARE_MIN_VISITS = 4  # a share over fewer visits says little
@@ -89,6 +89,15 @@ def to_review(session: Session, principal: Principal, *, since: date,
                              .where(Visit.case_id.in_(cases), Visit.by_hand.is_(True))):
         picks[case_household[p.case_id]].append(p)
     shares = {s["user_id"]: s for s in hand_picked_shares(session, principal, since=since, county_code=county_code)}
+    # the officers of each visit's household's latest check on another case before it, and of the visit's officers
+    # the accounts linked to theirs by a password (the same persons: rotation's; one statement for them all)
+    last_of: dict[str, frozenset[str]] = {}
+    for visit, _number, household, _county in rows:
+        others = [c for c in checks.get(household, ()) if c.recorded_at <= visit.created_at
+                  and c.case_id != visit.case_id]
+        if others:
+            last_of[visit.id] = frozenset(max(others, key=lambda c: c.recorded_at).officer_ids)
+    linked = rotation_links(session, last_of, {visit.id: visit.officer_ids for visit, *_ in rows})
     out = []
     for visit, number, household, _county in rows:
         at = visit.created_at
@@ -103,8 +112,7 @@ def to_review(session: Session, principal: Principal, *, since: date,
             flags.append("deviation")
         if household in first_review and first_review[household] <= at:
             flags.append("review")
-        others = [c for c in household_checks if c.case_id != visit.case_id]
-        if others and mine & set(max(others, key=lambda c: c.recorded_at).officer_ids):
+        if mine & last_of.get(visit.id, frozenset()) or visit.id in linked:
             flags.append("same_officers")
         if any(p.id != visit.id and p.planned_by == visit.planned_by and p.created_at <= at
                and mine & set(p.officer_ids) for p in picks.get(household, ())):
