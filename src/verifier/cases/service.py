@@ -487,11 +487,13 @@ def _rotation_bars(session: Session, visits: Mapping[str, tuple[rotation.LastChe
                    ) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
     """Per key, of the visit's officers those `domain.rotation.barred_on_visit` bars given the household's latest
     check on another case, and those linked by a password to an officer it bars (`rotation_links`, one statement for
-    them all, none when no visit has a barred officer): `rotation_barred`'s rule, and the lists' (`stale_whys`,
-    `stopped_officers`). A key with neither is left out."""
+    them all; read, as the check reads them, only for a visit the rule bars someone of and none of its officers
+    themselves): `rotation_barred`'s rule, and the lists' (`stale_whys`, `stopped_officers`). A key with neither is
+    left out."""
     bars = {k: rotation.barred_on_visit(last, scheduled_at=v.created_at, by_hand=v.by_hand, reason=v.reason)
             for k, (last, v) in visits.items()}
-    linked = rotation_links(session, bars, {k: v.officer_ids for k, (_, v) in visits.items()})
+    linked = rotation_links(session, {k: b for k, b in bars.items() if not b & set(visits[k][1].officer_ids)},
+                            {k: v.officer_ids for k, (_, v) in visits.items()})
     out: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
     for k, (_, v) in visits.items():
         own = bars[k] & frozenset(v.officer_ids)
