@@ -580,7 +580,7 @@ def test_the_batch_cards_read_only_the_waiting_batches_cases_changes_and_checks(
                                      principal=_who("insurer_claims"), clock=scaled.clock)
         session.flush()
         event.listen(conn, "before_cursor_execute", record)
-        waiting = batch_list.waiting(session, _who("finance"), "approve", vault)
+        waiting = batch_list.waiting(session, _who("finance"), "approve", vault, scaled.clock.today())
         event.remove(conn, "before_cursor_execute", record)
         hands = {(h.case_id, h.change) for h in payees_of(session, batch.id, vault)}
         conn.execute(text("SET enable_seqscan = off"))
