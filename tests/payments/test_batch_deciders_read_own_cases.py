@@ -149,7 +149,7 @@ def test_the_cards_read_as_much_whatever_other_counties_hold(ctx) -> None:  # ty
     finance = _who(scene["county"], "fin", "finance")
 
     def ask(session: Any) -> Any:
-        waiting = batch_list.waiting(session, finance, "approve", ctx.vault)
+        waiting = batch_list.waiting(session, finance, "approve", ctx.vault, ctx.clock.today())
         return waiting.mine, waiting.others, {b: sorted((h.case_id, h.change, h.first) for h in hs) for b, hs in
                                               payees.payee_hands_of(session, [scene["x"], scene["y"]],
                                                                     ctx.vault).items()}
@@ -191,7 +191,7 @@ def test_a_first_check_stored_without_its_index_is_opened_and_compared(ctx, monk
 
     monkeypatch.setattr(ctx.vault, "open", spy)
     with ctx.db.read() as session:
-        waiting = batch_list.waiting(session, officer, "approve", ctx.vault)
+        waiting = batch_list.waiting(session, officer, "approve", ctx.vault, ctx.clock.today())
         batches = {b.id: b for b in session.scalars(select(PaymentBatch).where(
             PaymentBatch.id.in_([scene["x"], scene["y"]])))}
         refused = deciders.refusals(session, list(batches.values()), officer, "approve", ctx.vault)
@@ -227,5 +227,5 @@ def test_the_same_answer_with_the_index_filled(ctx) -> None:  # type: ignore[no-
     officer = Principal(id=OFFICER, username="officer", display_name="officer", roles=("finance",),
                         counties=(scene["county"],))
     with ctx.db.read() as session:
-        assert batch_list.waiting(session, officer, "approve", ctx.vault).mine == [scene["y"]]
+        assert batch_list.waiting(session, officer, "approve", ctx.vault, ctx.clock.today()).mine == [scene["y"]]
         assert [c.case_id for c in payees.changed_items(session, scene["y"], ctx.vault)] == []

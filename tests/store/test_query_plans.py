@@ -524,7 +524,8 @@ def test_a_checks_look_ups_in_the_window_are_read_through_the_buckets_index(scal
 
 def test_the_batch_cards_read_only_the_waiting_batches_cases_changes_and_checks(scaled: Any) -> None:
     """The home cards 待审批批次 and 待县级签批批次 ask, on every load, who may decide each waiting batch
-    (`batch_list.waiting` → `deciders.refusals` → `payees.payee_hands_of`): the approved payee changes and the later
+    (`batch_list.waiting` → `deciders.refusals` → `payees.payee_hands_of`) and what stops it for everyone
+    (`batch_stops`: its items' accounts through their indexes, as the approval re-checks them): the approved payee changes and the later
     checks naming a payee are read for the waiting batches' cases only, through the changes' index of their case and
     the checks' unique index of case and number, never by reading either table (rows added for the test, then rolled
     back: an approved change and a later check for every case of the other counties, and for two of the county's
@@ -580,7 +581,7 @@ def test_the_batch_cards_read_only_the_waiting_batches_cases_changes_and_checks(
                                      principal=_who("insurer_claims"), clock=scaled.clock)
         session.flush()
         event.listen(conn, "before_cursor_execute", record)
-        waiting = batch_list.waiting(session, _who("finance"), "approve", vault)
+        waiting = batch_list.waiting(session, _who("finance"), "approve", vault, scaled.clock.today())
         event.remove(conn, "before_cursor_execute", record)
         hands = {(h.case_id, h.change) for h in payees_of(session, batch.id, vault)}
         conn.execute(text("SET enable_seqscan = off"))
@@ -596,6 +597,13 @@ def test_the_batch_cards_read_only_the_waiting_batches_cases_changes_and_checks(
     assert hands == {(changed, True), (steered, False)}  # every statement ran, on rows of the batch's cases
     assert whole_reads(found) == []
     assert not [n for _, nodes in found for n in nodes if n["Node Type"] == "Seq Scan"], found
+    # what stops the batch for everyone (`batch_stops`): its items' accounts looked up in the checks' and items'
+    # account indexes (one statement), as the approval's own re-check does; the people who decide are read below
+    recheck = [(sql, nodes) for sql, nodes in found if "staff_account" in sql and "EXISTS" in sql.upper()]
+    assert len(recheck) == 1
+    assert {"ix_home_check_payee_account_index", "ix_payment_item_payee_account_index",
+            "ix_payment_item_batch_status"} <= indexes_used(recheck)
+    found = [(sql, nodes) for sql, nodes in found if (sql, nodes) not in recheck]
     touching = [(sql, n) for sql, nodes in found for n in nodes
                 if "payee_correction" in n.get("Relation Name", "") + n.get("Index Name", "")
                 or "home_check" in n.get("Relation Name", "") + n.get("Index Name", "")]

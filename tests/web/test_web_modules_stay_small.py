@@ -140,6 +140,7 @@ OUTSIDE_WEB = {
     ("payments/recoveries.py", "_DECIDED_ZH"): "a decided repayment, in a refusal",
     ("payments/bankfiles.py", "BANK_FILE_COLUMNS_ZH"): "the bank file's columns, in a release's refusal",
     ("payments/bankfiles.py", "RETURN_COLUMNS_ZH"): "a bank return's columns, in its refusal",
+    ("payments/batch_stops.py", "CONTRACT_WHAT"): "what a batch's step is called in its contract's refusal",
     ("followups/receipt.py", "DID"): "what a follow-up's or a receipt review's refusal says the person did",
     ("sampling/replay.py", "_NAMES"): "the replay's findings name the round's fields",
     ("sampling/replay.py", "_PARTIES"): "the replay's findings name the parties",

@@ -47,7 +47,7 @@ import hmac
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -225,21 +225,32 @@ def village_recorders(session: Session, notice_id: str) -> set[str]:
     return recorders_of(session, [notice_id]).get(notice_id, set())
 
 
-def recorders_of(session: Session, notice_ids: Sequence[str]) -> dict[str, set[str]]:
-    """`village_recorders` of each notice, by notice, in two statements whatever their count."""
+def _people_of(session: Session, notice_ids: Sequence[str], reads: Callable[[Any], list[Any]]) -> dict[str, set[str]]:
+    """Per notice of `notice_ids`, the people the SELECTs `reads(on)` name (`on`: the notices' items), one statement
+    each whatever the notices' count: each row the notice's id, then people (a user id, a list of them, or none)."""
     out: dict[str, set[str]] = {}
     ids = sorted(set(notice_ids))
     if not ids:
         return out
-    on = NoticeItem.notice_id.in_(ids)
-    for notice_id, who in [
-            *session.execute(select(NoticeItem.notice_id, VillageReview.recorded_by)
-                             .join(VillageReview, VillageReview.id == NoticeItem.review_id).where(on)),
-            *session.execute(select(NoticeItem.notice_id, VillageMeeting.recorded_by)
-                             .join(VillageMeetingReview, VillageMeetingReview.review_id == NoticeItem.review_id)
-                             .join(VillageMeeting, VillageMeeting.id == VillageMeetingReview.meeting_id).where(on))]:
-        out.setdefault(notice_id, set()).add(who)
+    for stmt in reads(NoticeItem.notice_id.in_(ids)):
+        for notice_id, *named in session.execute(stmt):
+            people = out.setdefault(notice_id, set())
+            for who in named:
+                if isinstance(who, (list, tuple)):
+                    people.update(who)
+                elif who:
+                    people.add(who)
     return out
+
+
+def recorders_of(session: Session, notice_ids: Sequence[str]) -> dict[str, set[str]]:
+    """`village_recorders` of each notice, by notice, in two statements whatever their count."""
+    return _people_of(session, notice_ids, lambda on: [
+        select(NoticeItem.notice_id, VillageReview.recorded_by)
+        .join(VillageReview, VillageReview.id == NoticeItem.review_id).where(on),
+        select(NoticeItem.notice_id, VillageMeeting.recorded_by)
+        .join(VillageMeetingReview, VillageMeetingReview.review_id == NoticeItem.review_id)
+        .join(VillageMeeting, VillageMeeting.id == VillageMeetingReview.meeting_id).where(on)])
 
 
 def deciders(session: Session, notice_id: str) -> set[str]:
@@ -252,26 +263,12 @@ def deciders(session: Session, notice_id: str) -> set[str]:
 
 def deciders_of(session: Session, notice_ids: Sequence[str]) -> dict[str, set[str]]:
     """`deciders` of each notice, by notice, in three statements whatever their count."""
-    out: dict[str, set[str]] = {}
-    ids = sorted(set(notice_ids))
-    if not ids:
-        return out
-    on = NoticeItem.notice_id.in_(ids)
-    for notice_id, who in [
-            *session.execute(select(NoticeItem.notice_id, Determination.confirmed_by)
-                             .join(Determination, Determination.case_id == NoticeItem.case_id).where(on)),
-            *session.execute(select(NoticeItem.notice_id, Visit.planned_by)
-                             .join(Visit, Visit.case_id == NoticeItem.case_id).where(on))]:
-        out.setdefault(notice_id, set()).add(who)
-    for notice_id, officers, recorder, sent_back_by in session.execute(
-            select(NoticeItem.notice_id, Check.officer_ids, Check.recorded_by, Check.sent_back_by)
-            .join(Check, Check.case_id == NoticeItem.case_id).where(on)):
-        people = out.setdefault(notice_id, set())
-        people.update(officers or ())
-        people.add(recorder)
-        if sent_back_by:
-            people.add(sent_back_by)
-    return out
+    return _people_of(session, notice_ids, lambda on: [
+        select(NoticeItem.notice_id, Determination.confirmed_by)
+        .join(Determination, Determination.case_id == NoticeItem.case_id).where(on),
+        select(NoticeItem.notice_id, Visit.planned_by).join(Visit, Visit.case_id == NoticeItem.case_id).where(on),
+        select(NoticeItem.notice_id, Check.officer_ids, Check.recorded_by, Check.sent_back_by)
+        .join(Check, Check.case_id == NoticeItem.case_id).where(on)])
 
 
 def bare_reviews(session: Session, notice_id: str) -> list[tuple[str, str]]:

@@ -6,8 +6,10 @@ beside them (cases ready or failed, what waits for the caller, a batch's bank re
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
@@ -20,7 +22,7 @@ from ..store import contracts as contract_store
 from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
 from ..store.tables import Case, Household
 from ..store.vault import Vault
-from . import deciders
+from . import batch_stops, deciders
 from .models import BankReturn, PaymentBatch, PaymentItem
 from .schemas import BatchOut, ItemOut
 from .service import batch_item_rows, batch_out, get_batch, item_out
@@ -110,31 +112,44 @@ def count_failed(session: Session, principal: Principal) -> int:
 @dataclass(frozen=True)
 class Waiting:
     """The batches of the caller's counties at a step the caller decides (`DECIDED`): those the caller may take it
-    on (`mine`, ids: what the home card counts and /payments?todo=…&to_decide=1 lists) and how many others wait at
-    it for someone else."""
+    on now (`mine`, ids: what the home card counts and /payments?todo=…&to_decide=1 lists), those the caller would
+    take but that nobody can now (`stopped`: (id, `batch_stops.KINDS` kind), said apart as 暂不能…), and how many
+    others wait at it for someone else."""
 
     mine: list[str]
     others: int
+    stopped: list[tuple[str, str]] = field(default_factory=list)
+
+    def stopped_by_kind(self) -> list[tuple[str, int]]:
+        """(kind, how many) of `stopped`, in the steps' order of asking."""
+        counted = Counter(kind for _, kind in self.stopped)
+        return [(k, counted[k]) for k in dict.fromkeys(k for ks in batch_stops.KINDS.values() for k in ks)
+                if counted[k]]
 
 
-DECIDED = tuple(deciders.VERBS)  # the steps whose card counts by who may take them: approve, signoff
+DECIDED = tuple(deciders.VERBS)  # the steps whose card counts by who may take them: approve, signoff, release
 
 
-def waiting(session: Session, principal: Principal, todo: str, vault: Vault) -> Waiting:
-    """The batches of the caller's counties at step `todo` (one of `DECIDED`), asked `deciders.refusals`, the rule the
-    step refuses by, all at once."""
+def waiting(session: Session, principal: Principal, todo: str, vault: Vault, today: date) -> Waiting:
+    """The batches of the caller's counties at step `todo` (one of `DECIDED`), asked `deciders.refusals` (who may) and
+    `batch_stops.stops` (what stops it for everyone), the rules the step refuses by, all at once."""
     stmt = _scope(select(PaymentBatch).where(TODO[todo]), PaymentBatch.county_code, principal)
     rows = list(session.scalars(stmt))
-    refused = deciders.refusals(session, rows, principal, deciders.VERBS[todo], vault)
-    mine = sorted(b.id for b in rows if refused[b.id] is None)
-    return Waiting(mine, len(rows) - len(mine))
+    verb = deciders.VERBS[todo]
+    refused = deciders.refusals(session, rows, principal, verb, vault)
+    theirs = [b for b in rows if refused[b.id] is None]
+    stops = batch_stops.stops(session, theirs, verb, today)
+    mine = sorted(b.id for b in theirs if stops[b.id] is None)
+    stopped = sorted((b.id, stop.kind) for b in theirs if (stop := stops[b.id]) is not None)
+    return Waiting(mine, len(rows) - len(theirs), stopped)
 
 
-def count_waiting(session: Session, principal: Principal, todo: str, vault: Vault) -> int:
-    """How many batches of the caller's counties wait at a step (`TODO`) for them: to approve or sign off, those
-    `waiting` finds the caller may (the step's own rule); to import the bank's return of, not one they released."""
+def count_waiting(session: Session, principal: Principal, todo: str, vault: Vault, today: date) -> int:
+    """How many batches of the caller's counties wait at a step (`TODO`) for them: to approve, sign off or release,
+    those `waiting` finds the caller may take now (the step's own rules); to import the bank's return of, not one
+    they released."""
     if todo in DECIDED:
-        return len(waiting(session, principal, todo, vault).mine)
+        return len(waiting(session, principal, todo, vault, today).mine)
     conditions = [TODO[todo]]
     if todo == "return":
         conditions.append(func.coalesce(PaymentBatch.released_by, "") != principal.id)

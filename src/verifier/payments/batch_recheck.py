@@ -65,15 +65,15 @@ def _named(ix: Any, own: Any, today: date) -> Any:
             | select(1).where(StaffAccount.account_index == ix, StaffAccount.removed_at.is_(None)).exists())
 
 
-def _suspects(batch_id: str, live: str, today: date) -> Any:
-    """(case id, account index) of the batch's live items whose account is named in the window by a case of another
-    household or is a live staff account (`_named`), in the items' order: one statement."""
+def _suspects(batch_ids: list[str], live: str, today: date) -> Any:
+    """(batch id, case id, account index) of the batches' live items whose account is named in the window by a case of
+    another household or is a live staff account (`_named`), in the items' order: one statement."""
     item = PaymentItem
     own = aliased(Case, name="own")
     ix = item.payee_account_index
-    return (select(item.case_id, ix).join(own, own.id == item.case_id)
-            .where(item.batch_id == batch_id, item.status == live, ix.is_not(None), _named(ix, own, today))
-            .order_by(item.seq))
+    return (select(item.batch_id, item.case_id, ix).join(own, own.id == item.case_id)
+            .where(item.batch_id.in_(batch_ids), item.status == live, ix.is_not(None), _named(ix, own, today))
+            .order_by(item.batch_id, item.seq))
 
 
 def ready_suspects(session: Session, county_code: str, contract_id: str, status: str, today: date) -> set[str]:
@@ -92,33 +92,55 @@ def ready_suspects(session: Session, county_code: str, contract_id: str, status:
     return set(session.scalars(union(by_check, by_change)))
 
 
+def _live(status: str) -> str:
+    return "pending" if status in ("prepared", "approved", "signed_off") else "sent"
+
+
 def held_items(session: Session, batch: PaymentBatch, today: date) -> list[tuple[str, str, str]]:
     """(case id, case number, reason) of each live item of the batch whose payee account is held now."""
-    live = "pending" if batch.status in ("prepared", "approved", "signed_off") else "sent"
-    pairs = [(case_id, ix) for case_id, ix in session.execute(_suspects(batch.id, live, today))]
-    held = one_account.held_reasons(session, pairs, today)
-    if not held:
-        return []
-    rows: list[tuple[int, str, str]] = []
-    wanted = sorted(held)
-    for start in range(0, len(wanted), 500):  # every live item of a held case, as before (a case's second item too)
-        rows += session.execute(
-            select(PaymentItem.seq, PaymentItem.case_id, Case.number).join(Case, Case.id == PaymentItem.case_id)
-            .where(PaymentItem.batch_id == batch.id, PaymentItem.status == live,
-                   PaymentItem.case_id.in_(wanted[start:start + 500]))).tuples().all()
-    return [(case_id, number, held[case_id]) for _, case_id, number in sorted(rows)]
+    return held_items_of(session, [batch], today).get(batch.id, [])
 
 
-def refuse_held_accounts(session: Session, batch: PaymentBatch, verb: str, today: date) -> None:
-    """422 naming each held item's case number when the batch may not be `verb`ed (approve, sign off, release,
-    bank file) because its payee account is held now and not cleared."""
-    found = held_items(session, batch, today)
-    if not found:
-        return
+def held_items_of(session: Session, batches: list[PaymentBatch], today: date) -> dict[str, list[tuple[str, str, str]]]:
+    """Per batch with any, `held_items`: a statement for each kind of live item the batches hold (one for batches
+    waiting at a step) and, only when an account is held, one for the held cases' numbers."""
+    out: dict[str, list[tuple[str, str, str]]] = {}
+    by_live: dict[str, list[str]] = {}
+    for b in batches:
+        by_live.setdefault(_live(b.status), []).append(b.id)
+    for live, ids in sorted(by_live.items()):
+        found = [(batch_id or "", case_id, ix) for batch_id, case_id, ix in
+                 session.execute(_suspects(sorted(ids), live, today))]
+        held = one_account.held_reasons(session, [(case_id, ix) for _, case_id, ix in found], today)
+        if not held:
+            continue
+        rows: list[tuple[str, int, str, str]] = []
+        wanted = sorted(held)
+        for start in range(0, len(wanted), 500):  # every live item of a held case, as before (a case's second item too)
+            rows += session.execute(
+                select(PaymentItem.batch_id, PaymentItem.seq, PaymentItem.case_id, Case.number)
+                .join(Case, Case.id == PaymentItem.case_id)
+                .where(PaymentItem.batch_id.in_(sorted(ids)), PaymentItem.status == live,
+                       PaymentItem.case_id.in_(wanted[start:start + 500]))).tuples().all()
+        for batch_id, _, case_id, number in sorted(rows):
+            out.setdefault(batch_id, []).append((case_id, number, held[case_id]))
+    return out
+
+
+def held_accounts_refusal(batch: PaymentBatch, found: list[tuple[str, str, str]], verb: str) -> ValidationFailed:
+    """The refusal (422) naming each held item's case number (`held_items`) when the batch may not be `verb`ed."""
     act = VERBS[verb].format(code=batch.code)
     problems = [FieldError("items", f"案件 {number}：{reason_zh(reason)}，须经县级审核人员在“一账多户”中核实放行后"
                                     f"才能{act}{_way_out(batch.status)}。本次未做任何更改。")
                 for _, number, reason in found[:MAX_NAMED]]
     if len(found) > MAX_NAMED:
         problems.append(FieldError("items", f"另有 {len(found) - MAX_NAMED} 个案件同样暂缓。"))
-    raise ValidationFailed(problems)
+    return ValidationFailed(problems)
+
+
+def refuse_held_accounts(session: Session, batch: PaymentBatch, verb: str, today: date) -> None:
+    """422 naming each held item's case number when the batch may not be `verb`ed (approve, sign off, release,
+    bank file) because its payee account is held now and not cleared."""
+    found = held_items(session, batch, today)
+    if found:
+        raise held_accounts_refusal(batch, found, verb)

@@ -1,16 +1,16 @@
-"""Who may approve a payment batch, or sign it off (or refuse to) for the county: the one rule the steps refuse by
-(`service.approve`, `service.county_signoff`, `service.refuse_signoff`) and the home cards 待审批批次 and 待县级签批批次
-count by (`batch_list.waiting`, what /payments?todo=…&to_decide=1 lists), asked for any number of batches at once in
-a fixed number of statements, reading only those batches' cases' payee changes and checks, nothing decrypted but a
-later check's account stored without its blind index.
+"""Who may approve a payment batch, sign it off (or refuse to) for the county, or release it: the one rule the steps
+refuse by (`service.approve`, `service.county_signoff`, `service.refuse_signoff`, `service.release`) and the home
+cards 待审批批次, 待县级签批批次 and 待发放批次 count by (`batch_list.waiting`, what /payments?todo=…&to_decide=1 lists),
+asked for any number of batches at once in a fixed number of statements, reading only those batches' cases' payee
+changes and checks, nothing decrypted but a later check's account stored without its blind index.
 
 A batch of the caller's counties, not prepared by the caller (nor approved by them, to sign off), no item of it taken
-out by them, no payee it pays changed by their hand (`payees.payee_refusal`: a payee change requested or approved, a
-later check naming another payee recorded or confirmed), their account linked by a password to none of those
-(`roster.service.password_links`), and no household it pays one they are a member or a declared relative of (回避,
-`recusal.guard.recused_cases`). What the batch's state refuses to anyone (the contract not accepted, a case held,
-an account held, the fund short) is the step's to say: such a batch still waits for this person.
-"""
+out by them (to approve or sign off), no payee it pays changed by their hand (`payees.payee_refusal`: a payee change
+requested or approved, a later check naming another payee recorded or confirmed), their account linked by a password
+to none of those (`roster.service.password_links`), and no household it pays one they are a member or a declared
+relative of (回避, `recusal.guard.recused_cases`). What the batch's state refuses to anyone (the contract not
+accepted, a case held, an account held, the fund short) is `batch_stops`'s to say: the card counts such a batch
+apart, as one nobody can take now."""
 
 from __future__ import annotations
 
@@ -30,10 +30,12 @@ from ..store.vault import Vault
 from . import payees
 from .models import PaymentBatch, PaymentItem
 
-VERBS = {"approve": "approve", "signoff": "sign off"}  # a `batch_list.TODO` → the step as `payees.BATCH_STEPS` says it
-STEP_NAMES = {"approve": "batch_approve", "sign off": "batch_signoff"}  # on 回避拦截记录
+VERBS = {"approve": "approve", "signoff": "sign off", "release": "release"}  # a `batch_list.TODO` → the step as
+# `payees.BATCH_STEPS` says it
+STEP_NAMES = payees.BATCH_STEP_NAMES  # on 回避拦截记录
 
 OWN_BATCH = "按“四眼原则”，制单人不能审批自己制作的批次，须由另一名财务人员审批。"
+OWN_BATCH_RELEASE = "按“四眼原则”，批次 {code} 由您制作，须由其他财务人员发放"
 REMOVED_APPROVE = "您移出过本批次的明细：按“四眼原则”，须由另一名财务人员审批。"
 REMOVED_SIGNOFF = "您移出过本批次的明细：按“四眼原则”，县级签批须由其他县级复核人员办理。"
 SIGNOFF_FOUR_EYES = "按“四眼原则”，县级签批须由既未制单、也未审批本批次的人员办理。"
@@ -121,9 +123,13 @@ def _refusal(session: Session, batch: PaymentBatch, principal: Principal, verb: 
              others: str) -> Refusal | None:
     if not principal.may_see_county(batch.county_code):
         return Refusal(NOT_OF_COUNTY)
-    signoff = verb == "sign off"
+    signoff, release = verb == "sign off", verb == "release"
+    if release and principal.id == batch.prepared_by:
+        return Refusal(OWN_BATCH_RELEASE.format(code=batch.code))
     if principal.id == batch.prepared_by or (signoff and principal.id == batch.approved_by):
         return Refusal(SIGNOFF_FOUR_EYES if signoff else OWN_BATCH)
+    if release:  # who took items out of it was the approval's to ask
+        removers = []
     if principal.id in removers:
         return Refusal(REMOVED_SIGNOFF if signoff else REMOVED_APPROVE)
     parts = {**dict.fromkeys(removers, "移出过案件的人员"), **({batch.approved_by or "": "审批人"} if signoff else {}),

@@ -46,7 +46,6 @@ from ..audit import log as audit
 from ..clock import Clock
 from ..domain.errors import (
     FieldError,
-    Forbidden,
     InvalidState,
     NotFound,
     ValidationFailed,
@@ -63,8 +62,7 @@ from ..domain.cells import formula_cells
 from ..sampling.models import CaseHold
 from ..notices.models import NoticeItem
 from ..notices.posting import UNCONFIRMED_CASES
-from . import bankfiles, batch_recheck, deciders, ledger, one_account, payees
-from .deciders import LINKED_TO_BATCH, RECUSED_FROM_BATCH
+from . import bankfiles, batch_recheck, batch_stops, deciders, ledger, one_account
 from .ledger_models import FundMovement
 from ..followups.models import MISDIRECTED_STANDS, Followup, FollowupReceiptReview
 from .models import PayeeCorrection, PaymentBatch, PaymentBatchSignoff, PaymentItem, SupplementaryPayment
@@ -146,16 +144,6 @@ def held_cases(session: Session, case_ids: Sequence[str]) -> set[str]:
         held.update(session.scalars(select(CaseHold.case_id).where(CaseHold.status == "open",
                                                                    CaseHold.case_id.in_(chunk))))
     return held
-
-
-def _refuse_held(session: Session, batch: PaymentBatch, what: str) -> None:
-    """A batch holding a case held for re-determination is neither approved nor released (409)."""
-    held = sorted(set(session.scalars(  # one statement, by the batch's items (not 100,000 case ids sent back)
-        select(CaseHold.case_id).join(PaymentItem, PaymentItem.case_id == CaseHold.case_id)
-        .where(PaymentItem.batch_id == batch.id, PaymentItem.status == "pending", CaseHold.status == "open"))))
-    if held:
-        raise InvalidState(f"批次 {batch.code} 中有 {len(held)} 户因抽样复核发现偏差而暂停支付，须待重新认定：请先将其移出批次"
-                           f"（或撤销批次）再{'审批' if what == 'approve' else '发放'}。")
 
 
 def _ready_cases(session: Session, county_code: str, contract_id: str | None) -> list[tuple[str, str]]:
@@ -437,42 +425,19 @@ def _pending_total(session: Session, batch: PaymentBatch) -> tuple[int, int]:
     return int(n), int(total)
 
 
-def _refuse_recused(session: Session, batch: PaymentBatch, principal: Principal, step: str,
-                    clock: Clock | None = None) -> None:
-    """回避: 422 when the caller is a member, or a declared relative of a member, of a household the batch pays (the
-    case is not named, nor the member)."""
-    cases = select(PaymentItem.case_id).where(PaymentItem.batch_id == batch.id, PaymentItem.status != "cancelled")
-    recusal.refuse_cases_in(session, principal, cases, step=step, message=RECUSED_FROM_BATCH, clock=clock)
-
-
 PREPARER_RECUSED = "须由其他经办人制单"
 """Why a case is left out of the batch its preparer is tied to, told to the preparer only: neutral (no 回避, no member,
 no relation), and not kept in the batch's creation entry."""
-
-
-def _refuse_linked(session: Session, batch: PaymentBatch, principal: Principal, parts: dict[str, str], verb: str,
-                   clock: Clock | None) -> None:
-    """The batch's four eyes held by one person through two accounts: 403 when the caller's account is linked by a
-    password (`roster.service.password_links`: either set a password of the other, or one person set both and
-    either has not changed it) to an account whose part in the batch (`parts`: user id → that part, in Chinese)
-    the caller's step (`verb`, as `payees.BATCH_STEPS` names it) checks (of several, the first by user id). Kept on
-    回避拦截记录 under that step, the batch as its subject (`recusal.refusals.refuse_linked`)."""
-    act, others = payees.BATCH_STEPS[verb]
-    extra = {"batch_id": batch.id, "why": "password_linked"}
-    recusal_refusals.refuse_linked(session, principal, payees.BATCH_STEP_NAMES[verb], [
-        recusal_refusals.LinkedPart(who, LINKED_TO_BATCH.format(part=part, act=act, code=batch.code, others=others),
-                                    households=[], county_code=batch.county_code, subject=batch.id, extra=extra)
-        for who, part in sorted(parts.items())], clock=clock)
 
 
 def approve(session: Session, batch_id: str, *, principal: Principal, vault: Vault, clock: Clock) -> BatchOut:
     batch = get_batch(session, batch_id, principal, for_update=True)
     # who may approve it: the one rule the home card counts by (preparer, removers, payees' hands, links, 回避)
     deciders.refuse(session, batch, principal, "approve", vault, clock)
-    contract_store.require_accepted(session, batch.contract_id, "按它审批支付批次")
+    # what stops it for everyone: the one rule the home card counts by too (the fund's below, under its lock)
+    batch_stops.refuse(session, batch, "approve", clock.today(), "contract")
     target = next_batch_status(batch.status, "approve")
-    _refuse_held(session, batch, "approve")
-    batch_recheck.refuse_held_accounts(session, batch, "approve", clock.today())  # shared or staff's since prepared
+    batch_stops.refuse(session, batch, "approve", clock.today(), "held", "accounts")  # accounts held since prepared
     n, total = _pending_total(session, batch)
     if (n, total) != (batch.item_count, batch.total):
         raise InvalidState("批次明细与制单时不一致，请撤销后重新制单。")
@@ -525,10 +490,10 @@ def county_signoff(session: Session, batch_id: str, *, principal: Principal, vau
                    opinion: str = "") -> BatchOut:
     batch = get_batch(session, batch_id, principal, for_update=True)
     # Only the sign-off waits for the county's acceptance of the contract: refusing it (below) is always open.
-    contract_store.require_accepted(session, batch.contract_id, "按它的签批金额签批支付批次")
+    batch_stops.refuse(session, batch, "sign off", clock.today(), "contract")
     _signoff_checks(session, batch, principal, "sign off", vault, clock)
     target = next_batch_status(batch.status, "county_signoff")
-    batch_recheck.refuse_held_accounts(session, batch, "sign off", clock.today())
+    batch_stops.refuse(session, batch, "sign off", clock.today(), "accounts")
     now = clock.now()
     batch.status, batch.signed_off_by, batch.signed_off_at, batch.updated_at = target, principal.id, now, now
     batch.signoff_opinion = opinion.strip() or None
@@ -637,7 +602,7 @@ def take_out_held(session: Session, case_id: str, *, principal: Principal, clock
     """Take a case just held for re-determination out of its batch when that batch is not yet approved (the case is
     ready to pay again, and stays held); a batch left empty is cancelled. Nothing of the fund is committed before
     approval, so nothing is released. A case in an approved batch stays in it: that batch is refused approval and
-    release while it holds the case (`_refuse_held`). Returns what was done, for the hold's audit entry."""
+    release while it holds the case (`batch_stops`). Returns what was done, for the hold's audit entry."""
     row = session.execute(
         select(PaymentItem, PaymentBatch).join(PaymentBatch, PaymentBatch.id == PaymentItem.batch_id)
         .where(PaymentItem.case_id == case_id, PaymentItem.status == "pending")).first()
@@ -666,12 +631,9 @@ def take_out_held(session: Session, case_id: str, *, principal: Principal, clock
 def release(session: Session, batch_id: str, *, principal: Principal, vault: Vault, clock: Clock) -> BatchOut:
     """Release an approved (and, when required, signed-off) batch to the bank: its bank file is written now."""
     batch = get_batch(session, batch_id, principal, for_update=True)
-    if principal.id == batch.prepared_by:
-        raise Forbidden(f"按“四眼原则”，批次 {batch.code} 由您制作，须由其他财务人员发放")
-    _refuse_linked(session, batch, principal, {batch.prepared_by: "制单人"}, "release", clock)
-    payees.refuse_payee_changers(session, batch.id, batch.code, principal, "release", vault, clock=clock)
-    _refuse_recused(session, batch, principal, "batch_release", clock)
-    contract_store.require_accepted(session, batch.contract_id, "按它发放支付批次")
+    # who may release it, and what stops it for everyone: the rules the home card 待发放批次 counts by
+    deciders.refuse(session, batch, principal, "release", vault, clock)
+    batch_stops.refuse(session, batch, "release", clock.today(), "contract")
     if batch.status == "approved" and batch.signoff_required and (refused := refused_in_batch(session, batch)):
         raise InvalidState(REFUSED_BEFORE.format(code=batch.code, n=len(refused),
                                                  numbers=_numbers(session, refused)))
@@ -681,8 +643,7 @@ def release(session: Session, batch_id: str, *, principal: Principal, vault: Vau
             f"{format_yuan(_threshold(session, batch))} 元，须经县级审核人员签批后方可发放。")
     before = batch.status
     target = next_batch_status(batch.status, "release")
-    _refuse_held(session, batch, "release")
-    batch_recheck.refuse_held_accounts(session, batch, "release", clock.today())
+    batch_stops.refuse(session, batch, "release", clock.today(), "held", "accounts")
     sent = session.execute(
         update(_item).where(_item.c.batch_id == batch.id, _item.c.status == "pending").values(status="sent")
     ).rowcount

@@ -119,14 +119,27 @@ def require_accepted(session: Session, contract_id: str, what: str) -> None:
     """409 unless the county has accepted the contract: a loaded contract prices nothing, opens no sampling round
     and signs off nothing until a county reviewer of every county it covers accepts it."""
     row = session_reader(session).first(_CONTRACT_STATUS, {"id": contract_id})
+    refusal = _not_accepted(contract_id, row, what)
+    if refusal is not None:
+        raise refusal
+
+
+def not_accepted(session: Session, contract_ids: set[str], what: str) -> dict[str, Exception]:
+    """Per contract of `contract_ids` the county has not accepted, what `require_accepted` raises: one statement."""
+    rows = {r.id: r for r in session.execute(select(ContractRow.id, ContractRow.status, ContractRow.title)
+                                             .where(ContractRow.id.in_(sorted(contract_ids))))}
+    return {c: e for c in sorted(contract_ids) if (e := _not_accepted(c, rows.get(c), what)) is not None}
+
+
+def _not_accepted(contract_id: str, row: Any, what: str) -> Exception | None:
     if row is None:
-        raise NotFound(f"服务合同 {contract_id} 不存在")
+        return NotFound(f"服务合同 {contract_id} 不存在")
     if row.status == ACCEPTED:
-        return
+        return None
     if row.status == REFUSED:
-        raise InvalidState(f"服务合同 {contract_id}（{row.title}）已被县级复核员拒绝确认，不生效：不能{what}")
-    raise InvalidState(f"服务合同 {contract_id}（{row.title}）待县审核确认：合同载入后须由所覆盖每个县（区）的县级复核员"
-                       f"核对并确认，才能{what}")
+        return InvalidState(f"服务合同 {contract_id}（{row.title}）已被县级复核员拒绝确认，不生效：不能{what}")
+    return InvalidState(f"服务合同 {contract_id}（{row.title}）待县审核确认：合同载入后须由所覆盖每个县（区）的县级复核员"
+                        f"核对并确认，才能{what}")
 
 
 def contract_for(session: Session, county_code: str, on: date) -> Contract | None:

@@ -160,7 +160,7 @@ def _tasks(session: Session, user: Principal, today: date, vault: Vault) -> list
         still, late = need_figures.count_open(session, user, today)
         card("转交部门待答复", "/need-referrals", still, "已转交责任部门、尚未答复的需求")
         card("部门逾期未答复", "/need-referrals?state=overdue", late)
-    cards.extend(payment_cards(session, user, counts, vault))
+    cards.extend(payment_cards(session, user, counts, vault, today))
     cards.extend(sampling_cards(session, user))
     if user.has(*conflict_service.READERS):
         card("跨县登记冲突", "/conflicts", conflict_service.count_conflicts(session, user),

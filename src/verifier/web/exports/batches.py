@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -43,10 +44,13 @@ def batch_items_xlsx(session: Session, user: Principal, vault: Vault, batch_id: 
 
 
 def batches_xlsx(session: Session, user: Principal, vault: Vault, *, status: str | None = None,
-                 county_code: str | None = None, todo: str | None = None, q: str = "", to_decide: bool = False) -> bytes:
-    """Sheet 支付批次: one row a batch (the list's filters: status or 待办, county, search, `to_decide`; all its pages,
-    read as the list reads them, `batch_list.find_batches`); sheet 支付明细: the items of those batches."""
-    only = (batch_list.waiting(session, user, todo, vault).mine if to_decide and todo in batch_list.DECIDED else None)
+                 county_code: str | None = None, todo: str | None = None, q: str = "", to_decide: bool = False,
+                 today: date) -> bytes:
+    """Sheet 支付批次: one row a batch (the list's filters: status or 待办, county, search, `to_decide` as of `today`;
+    all its pages, read as the list reads them, `batch_list.find_batches`); sheet 支付明细: the items of those
+    batches."""
+    only = (batch_list.waiting(session, user, todo, vault, today).mine
+            if to_decide and todo in batch_list.DECIDED else None)
     batches = batch_list.find_batches(session, user, status=status or None, todo=todo or None,
                                       county_code=county_code or None, q=q, page=1, page_size=MAX_ROWS,
                                       only=only).items

@@ -55,7 +55,7 @@ def batches_response(ctx: Any, user: Principal, status: str, county_code: str, t
                      q: str = "", to_decide: bool = False) -> Response[bytes]:
     with ctx.db.read() as session:
         content = batches_xlsx(session, user, ctx.vault, status=status, county_code=county_code, todo=todo, q=q,
-                               to_decide=to_decide)
+                               to_decide=to_decide, today=ctx.clock.today())
     _logged(ctx, user, "payment_batches", {"status": status, "county_code": county_code, "todo": todo or None,
                                            "q": q or None, **({"to_decide": True} if to_decide else {})},
             content, county_code)

@@ -3,6 +3,7 @@ items (and those whose payee was changed), its bank returns."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from litestar.response import Template
@@ -12,7 +13,7 @@ from ...cases import numbers as case_numbers
 from ...cases import service as case_service
 from ...domain.errors import FieldError
 from ...domain.money import parse_yuan
-from ...payments import batch_list, batch_recheck, payees
+from ...payments import batch_list, batch_recheck, batch_stops, deciders, payees
 from ...payments import service as pay
 from ...payments.schemas import BatchOut, ChangedPayeeOut
 from ...contract_review import reads as contract_reads
@@ -104,6 +105,18 @@ def _actions(b: BatchOut, user: Principal, changed: list[ChangedPayeeOut],
     return acts, notes
 
 
+def _stopped(session: Any, batch: Any, today: date) -> str | None:
+    """What stops the batch's next step for everyone now, said (`batch_stops`: the rule the step refuses by and the
+    home card counts by; held accounts are listed on the page apart)."""
+    todo = ("approve" if batch.status == "prepared" else "signoff" if batch.status == "approved"
+            and batch.signoff_required else "release" if batch.status in ("approved", "signed_off") else None)
+    stop = batch_stops.stops(session, [batch], deciders.VERBS[todo], today)[batch.id] if todo else None
+    if stop is None or todo is None:
+        return None
+    detail = "" if stop.kind == "accounts" else "：" + str(getattr(stop.error(), "detail", ""))
+    return f"本批次暂不能{sl.BATCH_TODO_ACT[todo]}（{sl.BATCH_STOPS[stop.kind]}）{detail}"
+
+
 def render_batch(request: Req, ctx: Any, batch_id: str, *, status_code: int = 200, message: str | None = None,
                  return_errors: list[FieldError] | None = None, q: str = "", page_no: str | None = None,
                  typed: dict[str, str] | None = None) -> Template:
@@ -132,6 +145,7 @@ def render_batch(request: Req, ctx: Any, batch_id: str, *, status_code: int = 20
         linked_return = (pay.linked_importer(session, batch, user)
                          if batch.status == "released" and user.has("finance") else None)
         contract = contract_reads.contract(session, batch.contract_id)
+        stopped = _stopped(session, batch, ctx.clock.today())
         steps = _steps(b)
         names = user_names(session, [s["by"] for s in steps] + [r.imported_by for r in returns]
                            + [b.signoff_refused_by or ""] + [d.decided_by for d in b.signoffs]
@@ -146,6 +160,7 @@ def render_batch(request: Req, ctx: Any, batch_id: str, *, status_code: int = 20
                                           + b.signoff_refused_cases)
     skipped = [(s["case_id"], sl.skip_reason_zh(s["reason"])) for s in created.get("skipped", [])]
     acts, notes = _actions(b, user, changed, numbers, took_file, linked_return)
+    notes = [stopped, *notes] if stopped else notes
     bad_lines = [{"row": e.row, "field": sl.field_zh(e.field), "message": sl.zh(e.message)}
                  for e in (return_errors or [])]
     return page(request, "payment_batch.html", status_code=status_code, b=b, items=items.items, q=q,

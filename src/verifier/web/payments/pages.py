@@ -24,6 +24,7 @@ from .. import stagelabels as sl
 from ..common import Req, clean, confirmed, counties_of, folded, page, see_other, user_names
 from ..paging import Pager, page_param
 from .batch_page import render_batch
+from .cards import stopped_said
 from .roles import CANCELLERS, CLAIMS, FINANCE, PAYEE_EDITORS, READERS, REVIEWER, Id
 
 
@@ -35,13 +36,14 @@ def _list_page(request: Req, ctx: Any, *, status: str | None = None, todo: str |
                county_code: str | None = None, q: str = "", page_no: str | None = None, status_code: int = 200,
                create_errors: list[str] | None = None, create_skipped: list[tuple[str, str]] | None = None,
                deciding: bool = False) -> Template:
-    """`deciding` (with a `todo` of `batch_list.DECIDED`): only the batches the user may approve or sign off there
-    (the home card's count, `batch_list.waiting`); empty, the page says how many wait for someone else."""
+    """`deciding` (with a `todo` of `batch_list.DECIDED`): only the batches the user may approve, sign off or release
+    there now (the home card's count, `batch_list.waiting`); the page says how many nobody can take now, and why,
+    and, empty, how many wait for someone else."""
     user = request.user
     q = fold_search(q)
     deciding = deciding and todo in batch_list.DECIDED
     with ctx.db.read() as session:
-        waiting = batch_list.waiting(session, user, todo or "", ctx.vault) if deciding else None
+        waiting = batch_list.waiting(session, user, todo or "", ctx.vault, ctx.clock.today()) if deciding else None
         found = batch_list.find_batches(session, user, status=status or None, todo=todo or None,
                                         county_code=county_code or None, q=q, page=page_param(page_no),
                                         page_size=paging.PAGE_SIZE,
@@ -63,12 +65,13 @@ def _list_page(request: Req, ctx: Any, *, status: str | None = None, todo: str |
     return page(request, "payments.html", status_code=status_code, batches=batches, pager=pager, q=q,
                 export_url=export.url(),
                 status=status or "", todo=todo or "", county_code=county_code or "", names=names,
-                ready=ready, failed=failed, failed_total=failed_total, asked=asked, counties=counties, sl=sl, todos=sl.BATCH_TODO,
+                ready=ready, failed=failed, failed_total=failed_total, asked=asked, counties=counties, sl=sl, todos=sl.BATCH_TODO, acts=sl.BATCH_TODO_ACT, others_who=sl.BATCH_TODO_OTHERS,
                 create_errors=create_errors or [], create_skipped=create_skipped or [],
                 numbers=numbers, unposted=unposted, shared_held=shared_held,
                 can_create=user.has("insurer_claims"), can_correct=user.has(*PAYEE_EDITORS["roles"]),
                 can_see_changes=user.has(*payees.APPROVERS), to_decide=deciding,
-                others=waiting.others if waiting is not None else 0)
+                others=waiting.others if waiting is not None else 0,
+                stopped=stopped_said(waiting, todo or "") if waiting is not None else "")
 
 
 def _items(data: Any) -> dict[str, Any]:
@@ -92,8 +95,8 @@ class PaymentPages(Controller):
         page_no: Annotated[str | None, QueryParameter(name="page", max_length=12)] = None,
         to_decide: Annotated[str, QueryParameter(max_length=1)] = "",
     ) -> Template:
-        """The batches, by status or 待办, county and search; `to_decide=1` with 待审批 or 待县级签批: those the user
-        may approve or sign off (the home card's count)."""
+        """The batches, by status or 待办, county and search; `to_decide=1` with 待审批, 待县级签批 or 待发放: those the
+        user may approve, sign off or release now (the home card's count)."""
         return _list_page(request, ctx, status=status, todo=todo, county_code=county_code, q=q, page_no=page_no,
                           deciding=to_decide == "1")
 
