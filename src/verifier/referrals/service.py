@@ -651,10 +651,9 @@ def check_file(
             if roster_rows is not None and vault is not None and roster_in_force():
                 decides = _group_decides(contracts, county_code, channel, chunk, today)
             chunk = _groups_from_roster(session, vault, county_code, chunk)
-        if decides and roster_rows is not None:  # their answers held apart (`roster_probes.answer`)
+        if decides and roster_rows is not None and vault is not None:  # answers held apart (`roster_probes.answer`)
             held = set(decides)
-            roster_rows.rows.extend((chunk[i].row, vault.blind_index(chunk[i].id_number, "id_number"))  # type: ignore[union-attr]
-                                    for i in decides)
+            roster_rows.rows.extend((chunk[i].row, vault.blind_index(chunk[i].id_number, "id_number")) for i in decides)
             _bind_contracts(contracts, county_code, channel, [chunk[i] for i in decides], today, roster_rows.problems)
             _bind_contracts(contracts, county_code, channel, [r for i, r in enumerate(chunk) if i not in held], today,
                             errors if len(errors) < _MAX_ERRORS else [])
