@@ -72,9 +72,17 @@ def staff(ctx, county: str = COUNTY, team: int = 0) -> Staff:  # type: ignore[no
     return Staff(**made)
 
 
+_DAYS = 3650  # the birth dates of `new_id_number`: ten years from `born`, then the same again
+
+
 def new_id_number(born: date = date(1970, 1, 1)) -> str:
+    """A valid ID number of the county not made before in this process: born within ten years of `born` (the
+    count's day wraps, so that no birth date passes the clock's today however long the run), the sequence part
+    carrying the count's turns round them (3651 × turn + day, modulo 1000: a turn's numbers differ from every
+    other's for the first thousand turns, 3,650,000 numbers; the first turn's are those made before the wrap)."""
     n = next(_seq)
-    return make_id_number("340223", born + timedelta(days=n), n % 1000)
+    turn, day = divmod(n, _DAYS)
+    return make_id_number("340223", born + timedelta(days=day), (3651 * turn + day) % 1000)
 
 
 def free_team(ctx, county: str = COUNTY) -> int:  # type: ignore[no-untyped-def]

@@ -92,9 +92,7 @@ class Allowance:
         if not keys:
             return []
         bucket = self._bucket(user_id)
-        rows = list(session.execute(select(LoginAttempt.at, LoginAttempt.digest)
-                                    .where(LoginAttempt.bucket == bucket, LoginAttempt.at > now - limit.window)
-                                    .order_by(LoginAttempt.at)))
+        rows = self._window_rows(session, bucket, now, limit)
         stamps = self._stamps(user_id, keys, rows, now, limit)
         self.write(session, stamps, now, limit.window)
         return stamps
@@ -121,14 +119,51 @@ class Allowance:
         counted there already costs nothing again, a row without a digest (one written before digests) counts
         alone. TooManyLookups when the new ones would go past the allowance."""
         bucket = self._bucket(user_id)
-        last: dict[Any, datetime] = {}  # each number's latest look-up in the window (its own, for no digest)
-        for i, (at, digest) in enumerate(rows):
-            last[digest if digest is not None else i] = max(at, last.get(digest if digest is not None else i, at))
+        last = self._counted(rows)
         new = sorted({d for d in (self.digest(user_id, k) for k in keys) if d not in last})
         if not new:
             return []
         self._refuse_past(sorted(last.values()), len(new), now, limit)
         return [{"bucket": bucket, "at": now, "digest": d} for d in new]
+
+    def share(self, session: Session, user_id: str, keys: Iterable[str], now: datetime,
+              limit: Limit) -> tuple[set[str], int]:
+        """For answers withheld one by one rather than refused whole (a refused bureau file's rows,
+        `referrals/roster_probes.py`): of `keys` (blind indexes, in their order), those that may be answered, and how
+        many were counted now. The numbers counted in the window already cost nothing; the new ones are counted, in
+        their order, while the allowance lasts (written in `session`, as `count` writes them); the others are
+        withheld and count nothing. Never TooManyLookups."""
+        bucket = self._bucket(user_id)
+        rows = self._window_rows(session, bucket, now, limit)
+        last = self._counted(rows)
+        room = max(0, limit.per_window - len(last))
+        answered: set[str] = set()
+        stamps: list[Stamp] = []
+        for key in dict.fromkeys(keys):
+            digest = self.digest(user_id, key)
+            if digest in last:
+                answered.add(key)
+            elif room > 0:
+                stamps.append({"bucket": bucket, "at": now, "digest": digest})
+                answered.add(key)
+                room -= 1
+        self.write(session, stamps, now, limit.window)
+        return answered, len(stamps)
+
+    @staticmethod
+    def _window_rows(session: Session, bucket: str, now: datetime, limit: Limit) -> list[Any]:
+        return list(session.execute(select(LoginAttempt.at, LoginAttempt.digest)
+                                    .where(LoginAttempt.bucket == bucket, LoginAttempt.at > now - limit.window)
+                                    .order_by(LoginAttempt.at)))
+
+    @staticmethod
+    def _counted(rows: list[Any]) -> dict[Any, datetime]:
+        """Each number's latest look-up in the window, `rows` (time, digest) the bucket's there: a row without a
+        digest (one written before digests) counts alone."""
+        last: dict[Any, datetime] = {}
+        for i, (at, digest) in enumerate(rows):
+            last[digest if digest is not None else i] = max(at, last.get(digest if digest is not None else i, at))
+        return last
 
     def _refuse_past(self, times: list[datetime], n: int, now: datetime, limit: Limit) -> None:
         """TooManyLookups when `n` more numbers would go past the allowance, `times` (oldest first) those of the

@@ -11,16 +11,31 @@ the application is refused (429) before the roster is read. Without a roster in 
 
 A bureau's file without household groups takes each row's from the roster (referrals/service.py), and its rows are
 then checked against the contract: where the contract's answer for a row depends on the group (a contract serving
-one of the groups only), a refused file's rows would tell, refused or not, the roster's group
-of whole ID numbers the importer typed. Those rows' numbers are counted per importer (`FILE_ALLOWANCE`, distinct
-numbers in the window) when the file is refused; past the allowance the refusal is withheld (429). Rows whose
-answer is the same for every group, and files taken in (written under their import, the groups on record), count
-nothing: under a contract serving both groups, a file counts nothing at all.
+one of the groups only), a refused file's rows would tell, refused or not, the roster's group of whole ID numbers the
+importer typed. Those rows (`RosterRows`) are answered per importer, distinct numbers in the window
+(`FILE_ALLOWANCE`), when the file is refused (`answer`): the numbers counted in the window already, then new ones in
+the file's order while the allowance lasts, are answered as any row (and counted); past it a row is still named, but
+as 需核对 (`WITHHELD`), whether the contract takes it or not, so that the answer says nothing of the roster; the file's
+other errors are said in full. A large file sent in good faith thus always gets every row's problem back, and a
+prober learns no more groups than the allowance. The contract's problems with those rows are held apart from the
+file's other errors while it is read (`RosterRows.problems`), so that nothing else said (the list's cut at its
+length, say) depends on the roster's answers. Each such refusal is on record (`ACTION`: the file's digest, rows
+compared and withheld, numbers counted; never a number). Rows whose answer is the same for every group, and files
+taken in (written under their import, the groups on record), count nothing: under a contract serving both groups, a
+file counts nothing at all.
 """
 
 from __future__ import annotations
 
-from ..accounts.probes import Allowance
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from ..accounts.probes import Allowance, Limit
+from ..audit import log as audit
+from ..domain.errors import FieldError
 
 ALLOWANCE = Allowance("application_roster",
                       "按身份证号核对县防返贫监测名单过于频繁，请 {minutes} 分钟后再试"
@@ -29,3 +44,39 @@ ALLOWANCE = Allowance("application_roster",
 FILE_ALLOWANCE = Allowance("referral_file_roster",
                            "导入文件中按县防返贫监测名单确定户类型的身份证号过于频繁，请 {minutes} 分钟后再试"
                            "（每位导入人员 {window} 分钟内最多 {limit} 个）")
+
+ACTION = "referrals.import_refused_roster"  # a refused file's rows compared with the roster, or withheld
+
+WITHHELD = ("需核对：本行户类型取自县防返贫监测名单，您 {window} 分钟内按名单核对的身份证号已达 {limit} 个，"
+            "本行是否符合服务合同暂不显示；请在文件的「户类型」列填写本行户类型后重新导入，或过一段时间再导入")
+
+
+@dataclass
+class RosterRows:
+    """A bureau's file's rows whose answer the roster's group decides, as it is read (`referrals.service.check_file`):
+    each one's row and its number's blind index, in the file's order, and the contract's problems with them, held
+    apart from the file's `others` (its other errors, set once it is refused)."""
+
+    sha256: str = ""
+    rows: list[tuple[int | None, str]] = field(default_factory=list)
+    problems: list[FieldError] = field(default_factory=list)
+    others: list[FieldError] = field(default_factory=list)
+    refused: bool = False  # refused for its rows' errors (`others`, `problems`), not for a problem of the whole
+
+
+def answer(session: Session, rows: RosterRows, *, principal: Any, role: str, county_code: str, channel: str,
+           now: datetime, limit: Limit, clock: Any) -> list[FieldError]:
+    """A refused file's errors (sorted by row): its `others`, and for the rows whose answer the roster decides the
+    contract's problems while the importer's allowance lasts (`FILE_ALLOWANCE.share`, counted in `session`), past it
+    `WITHHELD` for each, whatever its answer. On record in `session` (`ACTION`)."""
+    answered, counted = FILE_ALLOWANCE.share(session, principal.id, (key for _, key in rows.rows), now, limit)
+    held = {row for row, key in rows.rows if key not in answered}
+    words = WITHHELD.format(window=max(1, int(limit.window.total_seconds() // 60)), limit=limit.per_window)
+    errors = list(rows.others) + [e for e in rows.problems if e.row not in held]
+    errors += [FieldError("household_group", words, row) for row in sorted(held, key=lambda r: r or 0)]
+    audit.append(session, actor=principal.id, role=role, action=ACTION, subject=f"file:{rows.sha256}",
+                 payload={"county_code": county_code, "channel": channel, "file_sha256": rows.sha256,
+                          "rows_compared": len(rows.rows) - sum(row in held for row, _ in rows.rows),
+                          "rows_withheld": sum(row in held for row, _ in rows.rows), "numbers_counted": counted},
+                 county_code=county_code, clock=clock)
+    return sorted(errors, key=lambda e: (e.row or 0, e.field))

@@ -148,13 +148,14 @@ _ROSTER_GROUPS = tuple(sorted({*GROUP_OF.values(), NOT_ON_ROSTER_GROUP}))
 
 
 def _group_decides(contracts: list[Contract], county_code: str, channel: str, rows: list[ReferralRow],
-                   today: date) -> list[ReferralRow]:
+                   today: date) -> list[int]:
     """The rows without a group of their own whose answer (refused, and in what words, or not) depends on the group
     the county's roster gives them: read from a refused file, such an answer tells the roster's group for a whole ID
-    number (`roster_probes.FILE_ALLOWANCE`). Decided by the contracts alone, before the roster is read."""
+    number (`roster_probes.FILE_ALLOWANCE`): their places in `rows`. Decided by the contracts alone, before the
+    roster is read."""
     answers: dict[tuple[date, str], set[tuple[str, str] | None]] = {}
     decides = []
-    for r in rows:
+    for i, r in enumerate(rows):
         if r.household_group is not None:
             continue
         key = (r.referred_on or today, r.cause)
@@ -165,7 +166,7 @@ def _group_decides(contracts: list[Contract], county_code: str, channel: str, ro
                 problem = _bound(contracts, county_code, channel, key[0], group, r.cause)[1]
                 said.add(None if problem is None else (problem.field, problem.message))
         if len(said) > 1:
-            decides.append(r)
+            decides.append(i)
     return decides
 
 
@@ -601,7 +602,7 @@ def check_file(
     limits: ImportLimits,
     progress: Callable[[ReferralStream], None] | None = None,
     vault: Vault | None = None,
-    roster_keys: set[str] | None = None,
+    roster_rows: roster_probes.RosterRows | None = None,
 ) -> CheckedFile:
     """Read and check a whole referral file (`session` only reads: the contracts, and whether the file came before).
 
@@ -609,8 +610,10 @@ def check_file(
     written. Run it outside the write transaction (see `import_referral_file`), so that other writes never wait on
     the parsing of a large file.
 
-    `roster_keys`, when given, gets the blind indexes of the ID numbers whose rows take their group from the
-    county's roster in force and whose answer depends on it (`_group_decides`), for the importer's allowance.
+    `roster_rows`, when given, gets the rows that take their group from the county's roster in force and whose
+    answer depends on it (`_group_decides`), for the importer's allowance (`roster_probes.answer`): their numbers'
+    blind indexes, and the contract's problems with them held apart from the other errors (`errors` and its cut
+    at `_MAX_ERRORS` never depend on the roster's answers); the other errors go to its `others` on a refusal.
     """
     today = clock.today()
     _check_target(channel, county_code, principal)
@@ -619,6 +622,8 @@ def check_file(
     check_size(size_of(source), limits)
     sha = sha256_of(source)
     checked = CheckedFile(sha256=sha, filename=filename, channel=channel, county_code=county_code)
+    if roster_rows is not None:
+        roster_rows.sha256 = sha
     earlier = _earlier(session, county_code, channel, sha)
     if isinstance(earlier, ImportResult):
         checked.repeated = earlier
@@ -641,14 +646,22 @@ def check_file(
             if not chunk:
                 return
         checked.rows += len(chunk)
+        decides: list[int] = []
         if any(r.household_group is None for r in chunk):
-            if roster_keys is not None and vault is not None and roster_in_force():
-                roster_keys.update(vault.blind_index(r.id_number, "id_number")
-                                   for r in _group_decides(contracts, county_code, channel, chunk, today))
+            if roster_rows is not None and vault is not None and roster_in_force():
+                decides = _group_decides(contracts, county_code, channel, chunk, today)
             chunk = _groups_from_roster(session, vault, county_code, chunk)
-        _bind_contracts(contracts, county_code, channel, chunk, today, errors if len(errors) < _MAX_ERRORS else [])
+        if decides and roster_rows is not None and vault is not None:  # answers held apart (`roster_probes.answer`)
+            held = set(decides)
+            roster_rows.rows.extend((chunk[i].row, vault.blind_index(chunk[i].id_number, "id_number")) for i in decides)
+            _bind_contracts(contracts, county_code, channel, [chunk[i] for i in decides], today, roster_rows.problems)
+            _bind_contracts(contracts, county_code, channel, [r for i, r in enumerate(chunk) if i not in held], today,
+                            errors if len(errors) < _MAX_ERRORS else [])
+        else:
+            _bind_contracts(contracts, county_code, channel, chunk, today,
+                            errors if len(errors) < _MAX_ERRORS else [])
         _check_places(place_list, chunk, errors if len(errors) < _MAX_ERRORS else [])
-        if not errors:
+        if not errors and not (roster_rows is not None and roster_rows.problems):
             checked.chunks.append(_ROWS.encode(chunk))
 
     table = vocabulary(contracts, today)
@@ -666,9 +679,12 @@ def check_file(
                 take(chunk)
                 if progress is not None:
                     progress(stream)
-    if errors:
+    if errors or (roster_rows is not None and roster_rows.problems):
         checked.chunks.clear()
-        raise ValidationFailed(sorted(errors, key=lambda e: (e.row or 0, e.field)))
+        if roster_rows is not None:
+            roster_rows.others, roster_rows.refused = errors, True
+        raise ValidationFailed(sorted(errors + (roster_rows.problems if roster_rows is not None else []),
+                                      key=lambda e: (e.row or 0, e.field)))
     if checked.rows == 0:
         raise ValidationFailed.one("file", "文件没有数据行")
     return checked
@@ -831,20 +847,24 @@ def import_referral_file(
     `db.begin()`; a route passes its idempotent runner) and its answer is returned.
 
     `lookups` (the routes': `accounts.probes.Limit`): a refused file's rows whose group the county's roster gave
-    and decided their answer are counted for the importer, distinct numbers in the window
-    (`roster_probes.FILE_ALLOWANCE`), before the refusal is answered; past the allowance it is withheld (429,
-    counting nothing). A file taken in is written, under its import, and counts nothing."""
-    roster_keys: set[str] = set()
+    and decided their answer are answered while the importer's allowance lasts, distinct numbers in the window
+    (`roster_probes.FILE_ALLOWANCE`, counted), past it each named 需核对 without the answer (`roster_probes.answer`),
+    the file's other errors in full, the refusal on record; nothing else is written. A file taken in is written,
+    under its import, and counts nothing."""
+    roster_rows = roster_probes.RosterRows()
     try:
         with db.read() as session:
             checked = check_file(session, source=source, filename=filename, channel=channel, county_code=county_code,
                                  principal=principal, clock=clock, limits=limits, progress=progress, vault=vault,
-                                 roster_keys=None if lookups is None else roster_keys)
-    except ValidationFailed:
-        if lookups is not None and roster_keys:
-            with db.begin() as session:
-                roster_probes.FILE_ALLOWANCE.count(session, principal.id, roster_keys, clock.now(), lookups)
-        raise
+                                 roster_rows=None if lookups is None else roster_rows)
+    except ValidationFailed as exc:
+        if lookups is None or not roster_rows.refused or not roster_rows.rows:
+            raise
+        with db.begin() as session:
+            errors = roster_probes.answer(session, roster_rows, principal=principal, role=role,
+                                          county_code=county_code, channel=channel, now=clock.now(), limit=lookups,
+                                          clock=clock)
+        raise ValidationFailed(errors[:_MAX_ERRORS]) from exc
 
     def run(session: Session) -> ImportResult:
         return store_file(session, checked, vault=vault, principal=principal, role=role, clock=clock)

@@ -12,7 +12,7 @@ from litestar import Controller, Response
 from litestar.params import MultipartBody, Parameter, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
-from ..accounts.probes import Limit, TooManyLookups
+from ..accounts.probes import Limit
 from ..cases import service as case_service
 from ..cases.present import recorded_days_after
 from ..cases.workflow import load_case
@@ -379,10 +379,6 @@ class ImportPages(Controller):
         except ValidationFailed as exc:
             state, in_rows = import_refused(values, exc, ("channel", "county_code", "file"))
             return self._form(request, ctx, state, status_code=exc.status, rows=in_rows)
-        except TooManyLookups as exc:  # the rows' answers withheld (referrals/roster_probes.py), nothing counted
-            state = form_state(values, None, ("channel", "county_code", "file"))
-            state.general.append(exc.detail)
-            return self._form(request, ctx, state, status_code=429)
         # the import's id alone: the page reads what this run brought in back from the store (`import_run`)
         return see_other("/referrals/import", done=IMPORT_DONE[1] if result.repeated else IMPORT_DONE[0],
                          **{"import": result.batch_id})
