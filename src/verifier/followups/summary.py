@@ -62,7 +62,7 @@ def _timeline(session: Session, county_code: str) -> list[tuple[str, str, date, 
     return out
 
 
-def _received(f: Followup) -> str:
+def received_as(f: Followup) -> str:
     """How a follow-up counts in `received`: a "yes" waiting for the county's second look of a setter's follow-up
     is not counted received (`review`); a "no" or "partly" counts as said (the county's alert either way)."""
     if f.alone_waits and f.received == "yes":
@@ -93,7 +93,7 @@ def followup_summary(session: Session, county_code: str, first: date, last: date
         income_change=dict(Counter(f.income_change for f in done_rows)),
         satisfaction=dict(Counter(f.satisfaction for f in done_rows)),
         new_needs=dict(Counter(n for f in done_rows for n in f.new_needs)),
-        received=dict(Counter(_received(f) for f in done_rows)),
+        received=dict(Counter(received_as(f) for f in done_rows)),
         not_received=sum(1 for f in done_rows if f.received in NOT_RECEIVED),
     )
 
