@@ -127,3 +127,51 @@ def test_the_setters_not_received_is_not_closed_before_the_second_look(ctx, clie
     r = client.post(f"/api/followups/{no}/receipt-review", headers=users.headers("rev"),
                     json={"note": "银行流水显示已入账", "outcome": "received"})
     assert r.status_code == 200, r.text
+
+
+def test_the_supervisors_assignment_after_a_refusal_and_who_may_not_make_it(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """Refused, the setter's follow-up is due again and he may not record it; the county has no one else. The
+    supervisor assigns it to him with a reason (指派回访): not a supervisor whose password he set, not without a
+    reason, not to someone not an officer of the county; once assigned he records it, and it waits for the second
+    look again. With another officer in the county, no setter is assigned."""
+    person(ctx, users, "sup", "insurer_supervisor")
+    person(ctx, users, "sup_pal", "insurer_supervisor")
+    fid, cases, _ = _alone(ctx, client, users)
+    with ctx.db.begin() as session:
+        from verifier.store.tables import User
+        session.get(User, users.ids["sup_pal"]).password_set_by = users.ids["rev_off"]
+        item = session.scalar(select(PaymentItem.id).where(PaymentItem.case_id == cases[0]))
+    assert client.post(f"/api/followups/{fid}/setter-alone/refuse", headers=users.headers("rev"),
+                       json={"reason": "户主说没有人来回访"}).status_code == 200
+    body = {"payment_item_id": item, "officer_id": users.ids["rev_off"], "reason": "本县只有这几名核查员，原回访被退回"}
+    r = client.post("/api/followups/assignments", headers=users.headers("rev_off"), json=body)
+    assert r.status_code == 403, r.text  # an officer does not assign himself
+    r = client.post("/api/followups/assignments", headers=users.headers("sup_pal"), json=body)
+    assert r.status_code == 403 and "密码关联" in r.json()["detail"], r.text
+    r = client.post("/api/followups/assignments", headers=users.headers("sup"), json={**body, "reason": ""})
+    assert r.status_code == 422 and "指派理由" in r.text, r.text
+    r = client.post("/api/followups/assignments", headers=users.headers("sup"),
+                    json={**body, "officer_id": users.ids["rev"]})
+    assert r.status_code == 422 and "在岗的核查员" in r.text, r.text
+    r = client.post("/api/followups/assignments", headers=users.headers("sup"), json=body)
+    assert r.status_code == 201, r.text
+    with ctx.db.read() as session:
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "followup.assigned")).one()
+    assert json.loads(entry.entry)["payload"]["reason_sha256"] == hashlib.sha256(body["reason"].encode()).hexdigest()
+    assert body["reason"] not in entry.entry.decode("utf-8")
+    mine = client.get("/api/followups?mine=true", headers=users.headers("rev_off")).json()
+    assert item in {d["payment_item_id"] for d in mine["due"]}, mine
+    today = ctx.clock.today().isoformat()
+    r = client.post("/api/followups", headers=users.headers("rev_off"),
+                    json=followup_body(cases[0], today, received="yes", note="再次入户，户主本人说钱收到了"))
+    assert r.status_code == 201 and r.json()["setter_alone"] == "waits", r.text
+    again = r.json()["id"]
+    assert [i["followup_id"] for i in _listed(client, users, "rev")["items"]] == [again]
+    # The other case: another officer in the county now, so its setter is not assigned.
+    person(ctx, users, "off9", "field_officer")
+    with ctx.db.read() as session:
+        other = session.scalar(select(PaymentItem.id).where(PaymentItem.case_id == cases[1]))
+        first = session.scalar(select(Check).where(Check.case_id == cases[1], Check.seq == 1))
+    r = client.post("/api/followups/assignments", headers=users.headers("sup"),
+                    json={**body, "payment_item_id": other, "officer_id": first.recorded_by})
+    assert r.status_code in (409, 422), r.text

@@ -3,7 +3,8 @@ reviewer's second look, confirmed or refused with a reason; a refused one stays 
 payment, so the unique constraint on payment_item_id becomes a unique index of the follow-ups not refused. The
 follow-ups whose `followup.record` entry said `setter_alone` are marked and wait; the others are as they were. The
 database refuses a second look of a follow-up not recorded alone, by its recorder, both ways, or a refusal without
-its reason; the downgrade is refused while one waits or a refused one exists, and keeps the rows otherwise."""
+its reason. A supervisor's assignment (`followup_assignment`) is never to himself. The downgrade is refused while one
+waits, a refused one or an assignment exists, and keeps the rows otherwise."""
 
 from __future__ import annotations
 
@@ -29,6 +30,9 @@ ENTRIES = [logged(1, "followup.record", "fup_1", "o", "2020-06-20 02:00:00",
            logged(2, "followup.record", "fup_other", "o", "2020-06-20 02:00:00", {"case_id": "case_x"})]
 REFUSE = ("UPDATE followup SET alone_refused_by = 'r', alone_refused_at = recorded_at, "
           "alone_refuse_reason = '户主说没有人来回访' WHERE id = 'fup_1'")
+ASSIGN = ("INSERT INTO followup_assignment (id, payment_item_id, case_id, county_code, officer_id, reason, "
+          "assigned_by, assigned_at) VALUES ('fas_1', 'pi_1', 'case_1', '340223', 'o2', '本县无其他核查员', 'sup', "
+          "'2020-06-21 02:00:00')")
 COLUMNS = {"setter_alone", "alone_confirmed_by", "alone_confirmed_at", "alone_refused_by", "alone_refused_at",
            "alone_refuse_reason"}
 
@@ -62,6 +66,13 @@ def test_a_setters_follow_up_waits_and_a_refused_one_is_kept_beside_the_next(dat
         refused(db, FOLLOWUP, id="fup_2")  # one standing follow-up a payment
         with pytest.raises(RuntimeError, match="待县级复核"):
             downgrade(db, "0064")
+        refused(db, ASSIGN.replace("'sup'", "'o2'"))  # a supervisor assigning himself
+        with db.engine.begin() as conn:
+            conn.execute(text(ASSIGN))
+        with pytest.raises(RuntimeError, match="指派"):
+            downgrade(db, "0064")
+        with db.engine.begin() as conn:
+            conn.execute(text("DELETE FROM followup_assignment"))
         with db.engine.begin() as conn:
             conn.execute(text(REFUSE))
             conn.execute(text(FOLLOWUP), {"id": "fup_2"})  # the next follow-up, beside the refused one
@@ -76,6 +87,7 @@ def test_a_setters_follow_up_waits_and_a_refused_one_is_kept_beside_the_next(dat
         downgrade(db, "0064")
         assert current_revision(db) == "0064"
         assert not COLUMNS & {c["name"] for c in inspect(db.engine).get_columns("followup")}
+        assert "followup_assignment" not in inspect(db.engine).get_table_names()
         with db.engine.connect() as conn:
             assert conn.execute(text("SELECT id FROM followup")).scalars().all() == ["fup_2"]
         refused(db, FOLLOWUP, id="fup_3")  # one follow-up a payment, as before

@@ -183,6 +183,27 @@ class FollowupReceiptReview(Base):
     withdrawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
+class FollowupAssignment(Base):
+    """An insurer supervisor's assignment, with a reason, of a payment's follow-up to a setter of its account (the
+    county having no other field officer, or after that setter's follow-up was refused at the county's second look;
+    migration 0065, `followups.assignment`): the officer may record it, and the follow-up waits for the same second
+    look (`setter_alone`). Kept whatever follows."""
+
+    __tablename__ = "followup_assignment"
+    __table_args__ = (CheckConstraint("officer_id <> assigned_by", name="not_oneself"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    payment_item_id: Mapped[str] = mapped_column(ForeignKey("payment_item.id"), index=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("relief_case.id"))
+    county_code: Mapped[str] = mapped_column(String(6))
+    officer_id: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text)
+    assigned_by: Mapped[str] = mapped_column(String(40))
+    assigned_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # the follow-up recorded under it: the assignment is used up (another refusal needs another assignment)
+    followup_id: Mapped[str | None] = mapped_column(ForeignKey("followup.id"), nullable=True, unique=True)
+
+
 FOLLOWUP_STANDS = Followup.alone_refused_at.is_(None)
 """A follow-up not refused at its second look (a refused one is history; the payment is due again)."""
 ALONE_WAITS = and_(Followup.setter_alone.is_(True), Followup.alone_confirmed_by.is_(None),

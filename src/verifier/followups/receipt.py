@@ -326,16 +326,17 @@ def _part(session: Session, who: Involved, user_id: str) -> str | None:
 
 
 def refuse_involved(session: Session, principal: Principal, case: Case, item_id: str, *, role: str,
-                    clock: Clock | None) -> None:
+                    clock: Clock | None, assigned: bool = False) -> None:
     """403 when the caller took part in paying the item (`refused_part`: set or changed its account, moved its batch,
     or checked the case where its account was changed or its payee is no household member); the try is kept
-    (`followup.refused`) once the refused transaction has rolled back."""
+    (`followup.refused`) once the refused transaction has rolled back. `assigned`: a supervisor assigned it to the
+    caller (`assignment`), which lifts a setter's refusal only."""
     item = session.get(PaymentItem, item_id)
     if item is None:
         raise InvalidState("这次回访所对应的支付明细已不存在")
     who = involved(session, item)
     part = _part(session, who, principal.id)
-    if part is None:
+    if part is None or (assigned and part in SETTERS and not (who.changed or who.outside)):
         return
     exc = Forbidden(_refusal(who, part))
     case_id, county = case.id, case.county_code  # read now: the case's row is gone with the rolled-back session

@@ -13,10 +13,10 @@ from ..accounts.auth import Principal
 from ..http import Ctx, JSONBody, get, post
 from ..idempotency import idempotent
 from ..reports.service import parse_month
-from . import alone_look, receipt, receipt_second, receipt_withdraw, service, summary
-from .schemas import (AloneListOut, AloneRefuseIn, FollowupListOut, FollowupOut, ReceiptAlertListOut, ReceiptReturnIn, ReceiptReviewIn,
-                      ReceiptWithdrawConfirmIn, ReceiptWithdrawEndIn, ReceiptWithdrawIn, alert_out, ended_out,
-                      alone_out, due_out, followup_out)
+from . import alone_look, assignment, receipt, receipt_second, receipt_withdraw, service, summary
+from .schemas import (AloneListOut, AloneRefuseIn, FollowupListOut, FollowupOut, ReceiptAlertListOut,
+                      ReceiptReturnIn, ReceiptReviewIn, ReceiptWithdrawConfirmIn, ReceiptWithdrawEndIn,
+                      ReceiptWithdrawIn, alert_out, alone_out, due_out, ended_out, followup_out)
 
 County = Annotated[str, Parameter(pattern=r"^(\d{6})?$")]
 FollowupId = Annotated[str, Parameter(max_length=40)]
@@ -103,6 +103,19 @@ class FollowupController(Controller):
                                     only=waiting.mine if waiting is not None else None)
         return AloneListOut([alone_out(r) for r in found.items], found.total,
                             waiting.others if waiting is not None else 0)
+
+    @post("/assignments", opt={"roles": assignment.ASSIGNERS}, status_code=201)
+    def assign(self, data: JSONBody[assignment.AssignInput], ctx: Ctx,
+               request: Request[Principal, Any, Any]) -> dict[str, Any]:
+        """An insurer supervisor assigns a payment's follow-up to a setter of its account with a reason (指派回访),
+        while the county has no other field officer (after a setter's follow-up was refused, say): the officer may
+        then record it, and it waits for the county's second look. Refused (403) to a supervisor who took part or is
+        linked by a password, and for an officer who took any other part; 409 when another may record it or it was
+        followed up; 422 naming `reason` or `officer_id`."""
+        with ctx.db.begin() as session:
+            row = assignment.assign(session, data, principal=request.user, clock=ctx.clock)
+            return {"id": row.id, "payment_item_id": row.payment_item_id, "case_id": row.case_id,
+                    "officer_id": row.officer_id, "assigned_by": row.assigned_by, "assigned_at": row.assigned_at}
 
     @post("/{followup_id:str}/setter-alone/confirm", opt={"roles": alone_look.LOOKERS}, status_code=200)
     def confirm_alone(self, followup_id: FollowupId, ctx: Ctx,

@@ -36,7 +36,8 @@ from ..store.db import drop_kept
 from ..store.paged import text_search
 from ..store.tables import Case, Check, Household
 from . import receipt
-from .models import FOLLOWUP_STANDS, INCOME_CHANGES, METHODS, RECEIVED, SATISFACTION, Followup
+from .assignment import assigned, assigned_items
+from .models import FOLLOWUP_STANDS, INCOME_CHANGES, METHODS, RECEIVED, SATISFACTION, Followup, FollowupAssignment
 
 RECORDERS = ("field_officer",)
 READERS = ("field_officer", "insurer_supervisor", "county_reviewer", "auditor")
@@ -192,6 +193,8 @@ def _held(session: Session, user_id: str, item_ids: list[str]) -> dict[str, str]
     held = receipt.held_back(session, user_id, item_ids)
     for item_id in refused_recorders(session, item_ids, user_id) - set(held):
         held[item_id] = "您录入的回访已被县级复核退回"
+    for item_id in assigned_items(session, list(held), user_id) if held else ():
+        del held[item_id]  # a supervisor assigned it to the reader (his setter's or refused recorder's bar lifted)
     return held
 
 
@@ -220,8 +223,10 @@ def refuse_recorder(session: Session, principal: Principal, case: Case, item_id:
     The refusal carries its trace, appended once the refused transaction has rolled back."""
     recusal.refuse_principal(session, principal, [case.household_id], step="followup", case_id=case.id, clock=clock)
     if item_id is not None:
-        receipt.refuse_involved(session, principal, case, item_id, role=principal.acting_role(RECORDERS), clock=clock)
-        if refused_recorders(session, [item_id], principal.id):
+        chosen = assigned(session, item_id, principal.id) is not None
+        receipt.refuse_involved(session, principal, case, item_id, role=principal.acting_role(RECORDERS), clock=clock,
+                                assigned=chosen)
+        if not chosen and refused_recorders(session, [item_id], principal.id):
             raise Forbidden(REFUSED_AGAIN)
 
 
@@ -333,7 +338,9 @@ def record_followup(session: Session, data: FollowupInput, *, principal: Princip
     terms = contract_store.get_contract(session, case.contract_id).spec.followup
     # a setter of the account recording it because the county has no one else to send (`receipt.Involved.alone`):
     # not final until a county reviewer's second look (`alone_look`)
-    alone = receipt.setter_alone(receipt.involved(session, session.get(PaymentItem, target.id)), principal.id)
+    chosen = assigned(session, target.id, principal.id)  # a supervisor's assignment: his follow-up waits the same
+    alone = chosen is not None or receipt.setter_alone(receipt.involved(session, session.get(PaymentItem, target.id)),
+                                                        principal.id)
     row = Followup(id=new_id("fup"), case_id=case.id, payment_item_id=target.id, county_code=case.county_code,
                    due_on=settled + timedelta(days=terms.within_days), done_on=data.done_on, method=data.method,
                    income_change=data.income_change, risk_remains=data.risk_remains, satisfaction=data.satisfaction,
@@ -342,8 +349,12 @@ def record_followup(session: Session, data: FollowupInput, *, principal: Princip
                    setter_alone=alone)
     session.add(row)
     session.flush()
+    if chosen is not None:
+        session.get(FollowupAssignment, chosen).followup_id = row.id  # used up
+        session.flush()
     audit.append(session, actor=principal.id, role=principal.acting_role(RECORDERS), action="followup.record",
                  subject=row.id, payload={**({"setter_alone": True} if alone else {}),
+                                          **({"assignment_id": chosen} if chosen else {}),
                                           "case_id": case.id, "payment_item_id": target.id,
                                           "due_on": row.due_on.isoformat(), "done_on": row.done_on.isoformat(),
                                           "method": row.method,

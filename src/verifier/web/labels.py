@@ -238,6 +238,7 @@ ACTIONS = {
     "case.supplement_confirmed": "另一名县级复核人员确认补发",
     "followup.record": "录入回访", "followup.refused": "回访被拒绝：本人参与了改变收款账户或支付",
     "followup.receipt_resolved": "核实回访中未收到救助金",
+    "followup.assigned": "保险公司主管指派登记收款账户的人员回访（本县没有其他核查员）",
     "followup.alone_confirmed": "县级审核人员确认登记收款账户的人员独自录入的回访",
     "followup.alone_refused": "县级审核人员退回登记收款账户的人员独自录入的回访，须重新回访",
     "followup.receipt_confirmed": "另一名县级审核人员复核“核实已收到”（收款账户已变更或收款人不是本户成员）",

@@ -10,6 +10,11 @@ follow-ups whose `followup.record` entry says `setter_alone` are marked so and w
 refuses a second look of a follow-up not recorded alone, by its recorder, both confirmed and refused, and a refusal
 without a time or a reason. The downgrade is refused while one waits or a refused one exists.
 
+A new table, `followup_assignment`: an insurer supervisor's assignment, with a reason, of a payment's follow-up to a
+setter of its account (the county having no one else, or after the setter's follow-up was refused); the follow-up
+that officer records (`followup_id`, which uses the assignment up) is a setter's and waits for the same second look. The database refuses an assignment to the
+supervisor themselves. The downgrade drops the table while it is empty only.
+
 Revision ID: 0065
 Revises: 0064
 Create Date: 2026-12-06
@@ -66,16 +71,43 @@ def upgrade() -> None:
     op.create_index(WAITING_INDEX, TABLE, ["county_code"], unique=False, postgresql_where=sa.text(WAITING),
                     sqlite_where=sa.text(WAITING))
     _mark_alone(op.get_bind())
+    op.create_table(
+        "followup_assignment",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("payment_item_id", sa.String(length=40), nullable=False),
+        sa.Column("case_id", sa.String(length=40), nullable=False),
+        sa.Column("county_code", sa.String(length=6), nullable=False),
+        sa.Column("officer_id", sa.String(length=40), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("assigned_by", sa.String(length=40), nullable=False),
+        sa.Column("assigned_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("followup_id", sa.String(length=40), nullable=True),
+        sa.CheckConstraint("officer_id <> assigned_by", name=op.f("ck_followup_assignment_not_oneself")),
+        sa.ForeignKeyConstraint(["case_id"], ["relief_case.id"],
+                                name=op.f("fk_followup_assignment_case_id_relief_case")),
+        sa.ForeignKeyConstraint(["payment_item_id"], ["payment_item.id"],
+                                name=op.f("fk_followup_assignment_payment_item_id_payment_item")),
+        sa.ForeignKeyConstraint(["followup_id"], ["followup.id"],
+                                name=op.f("fk_followup_assignment_followup_id_followup")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_followup_assignment")),
+        sa.UniqueConstraint("followup_id", name=op.f("uq_followup_assignment_followup_id")),
+    )
+    op.create_index(op.f("ix_followup_assignment_payment_item_id"), "followup_assignment", ["payment_item_id"],
+                    unique=False)
 
 
 def downgrade() -> None:
     # A follow-up waiting for its second look would read as final, and a refused one beside the one after it cannot be
     # kept under one follow-up a payment: refused, not deleted.
     bind = op.get_bind()
+    if bind.execute(sa.text("SELECT count(*) FROM followup_assignment")).scalar():
+        raise RuntimeError("有主管指派的回访（指派记录须保留）：不能降级")
     if bind.execute(sa.text(f"SELECT count(*) FROM {TABLE} WHERE {WAITING}")).scalar():
         raise RuntimeError("有登记收款账户的人员独自录入的回访待县级复核：复核后再降级")
     if bind.execute(sa.text(f"SELECT count(*) FROM {TABLE} WHERE alone_refused_at IS NOT NULL")).scalar():
         raise RuntimeError("有被县级复核退回的回访（退回的回访须保留）：不能降级")
+    op.drop_index(op.f("ix_followup_assignment_payment_item_id"), table_name="followup_assignment")
+    op.drop_table("followup_assignment")
     op.drop_index(WAITING_INDEX, table_name=TABLE)
     op.drop_index(CURRENT, table_name=TABLE)
     op.drop_index(op.f(f"ix_{TABLE}_payment_item_id"), table_name=TABLE)
