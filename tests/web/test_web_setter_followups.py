@@ -58,3 +58,25 @@ def test_the_county_reviewers_page_of_follow_ups_recorded_by_a_setter_alone(ctx,
     assert f'id="alone-{fid}"' in decided.text and "县级已复核确认" in decided.text
     assert _card(pages) == 0
     assert "alone-confirmed" in pages.get(f"/cases/{cases[0]}").text
+
+
+def test_the_supervisor_assigns_a_refused_follow_up_on_its_page(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    fid, cases, _ = setter_alone_followup(ctx, client, users)
+    users.add("sup", "insurer_supervisor", counties=("340223",))
+    assert client.post(f"/api/followups/{fid}/setter-alone/refuse", headers=users.headers("rev"),
+                       json={"reason": "户主说没有人来回访"}).status_code == 200
+    pages = Pages(client, users)
+    pages.login("sup")
+    done = pages.get("/setter-followups?status=done")
+    found = re.search(r'href="/setter-followups/assign\?item=([^"]+)"', done.text)
+    assert done.status_code == 200 and found and "县级复核已退回" in done.text, done.text
+    form = pages.get(f"/setter-followups/assign?item={found.group(1)}")
+    assert form.status_code == 200 and 'id="assign-form"' in form.text, form.text
+    officer = re.search(r'<option value="([^"]+)"', form.text).group(1)
+    blank = pages.post("/setter-followups/assign", {"payment_item_id": found.group(1), "officer_id": officer,
+                                                    "reason": ""})
+    assert blank.status_code == 422 and "指派理由" in blank.text, blank.text
+    sent = pages.post("/setter-followups/assign", {"payment_item_id": found.group(1), "officer_id": officer,
+                                                   "reason": "本县只有这几名核查员"})
+    assert sent.status_code == 303 and "done=followup_assigned" in sent.headers["location"], sent.text
+    assert "已指派" in pages.get(sent.headers["location"]).text

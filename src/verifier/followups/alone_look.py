@@ -100,6 +100,7 @@ class AloneRow:
     """A follow-up recorded by a setter alone, as the list shows it."""
 
     followup_id: str
+    payment_item_id: str
     case_id: str
     case_number: str
     county_code: str
@@ -145,7 +146,7 @@ def find(session: Session, principal: Principal, *, view: str = "", q: str = "",
     rows = [f for f, *_ in found.items]
     said = refusals_of(session, [f for f in rows if f.alone_waits], principal)
     items = [AloneRow(
-        followup_id=f.id, case_id=case.id, case_number=case.number, county_code=case.county_code, town=case.town,
+        followup_id=f.id, payment_item_id=f.payment_item_id, case_id=case.id, case_number=case.number, county_code=case.county_code, town=case.town,
         village=case.village, head_name=head, done_on=f.done_on, method=f.method, received=f.received or "unknown",
         received_amount=f.received_amount, note=f.note, recorded_by=f.recorded_by, recorded_at=f.recorded_at,
         state=receipt.alone_state(f) or "waits", decided_by=f.alone_confirmed_by or f.alone_refused_by,

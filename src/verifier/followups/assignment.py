@@ -13,7 +13,7 @@ entry holds its SHA-256."""
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import msgspec
 from sqlalchemy import select
@@ -23,11 +23,11 @@ from ..accounts.auth import Principal
 from ..audit import log as audit
 from ..cases.workflow import load_case
 from ..clock import Clock
-from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
+from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..payments.models import PaymentItem
 from ..roster.service import password_links
 from ..store.base import new_id
-from ..store.tables import User
+from ..store.tables import Household, User
 from . import receipt
 from .models import FOLLOWUP_STANDS, Followup, FollowupAssignment
 
@@ -113,3 +113,38 @@ def assign(session: Session, data: AssignInput, *, principal: Principal, clock: 
                                           "part": part, "reason_sha256": hashlib.sha256(text.encode()).hexdigest()},
                  county_code=case.county_code, clock=clock)
     return row
+
+
+@dataclass(frozen=True)
+class AssignForm:
+    """What the assignment's page shows: the payment's case and the setters of its account the supervisor may choose
+    (active field officers of the county), or why nothing may be assigned now (`said`)."""
+
+    payment_item_id: str
+    case_id: str
+    case_number: str
+    head_name: str
+    officers: list[tuple[str, str]]  # (user id, display name)
+    said: str | None
+
+
+def form_of(session: Session, principal: Principal, payment_item_id: str) -> AssignForm:
+    """The assignment page's read (404 for a payment outside the reader's counties or unknown)."""
+    item = session.get(PaymentItem, payment_item_id)
+    if item is None:
+        raise NotFound("没有这笔支付")
+    case = load_case(session, item.case_id, principal)
+    head = session.scalar(select(Household.head_name).where(Household.id == case.household_id)) or ""
+    who = receipt.involved(session, item)
+    said = None
+    if session.scalar(select(Followup.id).where(Followup.payment_item_id == item.id, FOLLOWUP_STANDS)):
+        said = "这笔支付已经回访过了（或回访待县级复核），无需指派"
+    elif who.changed or who.outside:
+        said = f"该案件{receipt.why_of(who)}，须由未参与收款人变更、入户核查和支付的核查员回访，不能指派"
+    elif not who.alone:
+        said = "本县还有其他可以回访的核查员：请由他们回访，不指派登记收款账户的人员"
+    officers = [] if said else [
+        (u.id, u.display_name or u.username) for u in session.scalars(
+            select(User).where(User.id.in_(sorted(who.setters))).order_by(User.username))
+        if u.active and "field_officer" in (u.roles or []) and (not u.counties or case.county_code in u.counties)]
+    return AssignForm(item.id, case.id, case.number, head, officers, said)

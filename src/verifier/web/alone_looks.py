@@ -12,14 +12,16 @@ from litestar.params import Parameter, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
 from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
-from ..followups import alone_look
+from ..followups import alone_look, assignment
 from ..http import Ctx, get, post
 from ..store.paged import fold_search
 from . import labels, paging
 from .common import Req, clean, page, refusal_page, see_other, user_names
 from .paging import Pager, page_param
 
-READERS: dict[str, Any] = {"roles": alone_look.READERS}
+READERS: dict[str, Any] = {"roles": (*alone_look.READERS, *assignment.ASSIGNERS)}
+ASSIGNERS: dict[str, Any] = {"roles": assignment.ASSIGNERS}
+ItemId = Annotated[str, Parameter(max_length=40)]
 LOOKERS: dict[str, Any] = {"roles": alone_look.LOOKERS}
 FollowupId = Annotated[str, Parameter(max_length=40)]
 VIEWS = [("done", "已复核")]
@@ -39,7 +41,15 @@ def _render(request: Req, ctx: Any, *, view: str = "", q: str = "", at: int = 1,
     return page(request, "setter_followups.html", status_code=status_code, rows=found.items, p=pager, view=view,
                 views=VIEWS, q=q, to_decide=deciding, others=waiting.others if waiting is not None else 0,
                 names=names, message=message, refusing=refusing or {}, states=labels.FOLLOWUP_ALONE,
-                may_decide=user.has(*alone_look.LOOKERS))
+                may_decide=user.has(*alone_look.LOOKERS), may_assign=user.has(*assignment.ASSIGNERS))
+
+
+def _assign_page(request: Req, ctx: Any, item: str, *, status_code: int = 200, message: str | None = None,
+                 values: dict[str, str] | None = None) -> Template:
+    with ctx.db.read() as session:
+        form = assignment.form_of(session, request.user, item)
+    return page(request, "followup_assign.html", status_code=status_code, form=form, message=message,
+                values=values or {})
 
 
 def _view(value: str) -> str:
@@ -57,6 +67,23 @@ class SetterFollowupPages(Controller):
         """Waiting (oldest first; `to_decide=1`: those the user may confirm or refuse, the home card's count) or
         decided (已复核, newest first), searched by head, case number, town or village."""
         return _render(request, ctx, view=_view(status), q=q, at=page_param(page_no), to_decide=to_decide == "1")
+
+    @get("/assign", opt=ASSIGNERS)
+    def assign_form(self, ctx: Ctx, request: Req, item: ItemId = "") -> Template:
+        """A supervisor's assignment of a payment's follow-up to a setter of its account, with a reason (指派回访)."""
+        return _assign_page(request, ctx, item)
+
+    @post("/assign", opt=ASSIGNERS, status_code=303)
+    def assign(self, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+        values = {k: clean(data.get(k)) for k in ("payment_item_id", "officer_id", "reason")}
+        try:
+            with ctx.db.begin() as session:
+                assignment.assign(session, assignment.AssignInput(**values), principal=request.user, clock=ctx.clock)
+        except (InvalidState, Forbidden, ValidationFailed) as exc:
+            return refusal_page(lambda **kw: _assign_page(request, ctx, values["payment_item_id"], values=values,
+                                                          **kw), exc,
+                                fields={"reason": "指派理由", "officer_id": "回访的核查员"})
+        return see_other("/setter-followups", status="done", done="followup_assigned")
 
     @post("/{followup_id:str}/confirm", opt=LOOKERS, status_code=303)
     def confirm(self, followup_id: FollowupId, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
