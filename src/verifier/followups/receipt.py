@@ -820,7 +820,8 @@ class CaseFollowup:
 
     @property
     def waiting(self) -> bool:
-        return self.received in NOT_RECEIVED and self.resolved_by is None
+        """An open 未收到 alert (a follow-up refused at the county's second look raises none: it answers nothing)."""
+        return self.received in NOT_RECEIVED and self.resolved_by is None and self.alone != "refused"
 
 
 def for_case(session: Session, case_id: str) -> list[CaseFollowup]:
