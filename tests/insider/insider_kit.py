@@ -431,3 +431,39 @@ def bureau_case(ctx: Any, client: Any, users: Any) -> str:
     assert r.status_code == 201 and r.json()["new_cases"] == 1, r.text
     with ctx.db.read() as session:
         return str(session.scalar(select(Referral.case_id).where(Referral.channel == "civil_affairs")))
+
+
+def setter_alone_followup(ctx: Any, client: Any, users: Any) -> tuple[str, list[str], str]:
+    """Two settled cases; the first's check had `rev_off` (a field officer who is also a county reviewer) at the
+    door; `rev_pal`'s password was set by him; the county reviewer `signer` signed off the batch and fin2 (who
+    approved it) is also a county reviewer; every other field officer of the county is inactive. `rev_off` records
+    the first case's follow-up alone: its id, the cases and the batch id."""
+    from deviation_helpers import person
+    from sqlalchemy import select
+
+    from verifier.payments.models import PaymentBatch
+    from verifier.store.tables import Check, User
+
+    for name, *roles in (("rev", "county_reviewer"), ("rev_off", "county_reviewer", "field_officer"),
+                         ("rev_pal", "county_reviewer"), ("signer", "county_reviewer")):
+        person(ctx, users, name, *roles)
+    bid, cases = released_batch(ctx, client, users)
+    settled(client, users, bid)
+    with ctx.db.begin() as session:
+        first = session.scalar(select(Check).where(Check.case_id == cases[0], Check.seq == 1))
+        first.officer_ids = [*first.officer_ids, users.ids["rev_off"]]
+        session.get(User, users.ids["rev_pal"]).password_set_by = users.ids["rev_off"]
+        batch = session.get(PaymentBatch, bid)
+        batch.signed_off_by, batch.signed_off_at = users.ids["signer"], batch.approved_at
+        fin2 = session.get(User, users.ids["fin2"])
+        fin2.roles = [*fin2.roles, "county_reviewer"]
+        setters = {*first.officer_ids, first.recorded_by}
+        for u in session.scalars(select(User)):
+            if "field_officer" in u.roles and u.id not in setters:
+                u.active = False
+    today = ctx.clock.today().isoformat()
+    r = client.post("/api/followups", headers=users.headers("rev_off"),
+                    json=followup_body(cases[0], today, received="yes", note="户主说钱收到了"))
+    assert r.status_code == 201, r.text
+    assert r.json()["setter_alone"] == "waits"
+    return r.json()["id"], cases, bid

@@ -57,6 +57,18 @@ WITHDRAWN_WHEN_PROPOSED = ("(withdraw_proposed_by IS NULL AND withdraw_proposed_
                            " AND withdrawn_at IS NOT NULL AND withdrawn_by <> withdraw_proposed_by"
                            " AND withdrawn_by <> resolved_by)))")
 NOT_RETURNED_WHERE = text("returned_by IS NULL AND withdrawn_at IS NULL")
+# A follow-up a setter of the payee account recorded alone (no other field officer in the county, migration 0065)
+# waits for a county reviewer's second look: confirmed, or refused with a reason (kept; the payment is due again);
+# never by its recorder, never both.
+ALONE_CONFIRMED = ("(alone_confirmed_by IS NULL AND alone_confirmed_at IS NULL) OR (setter_alone"
+                   " AND alone_confirmed_by IS NOT NULL AND alone_confirmed_at IS NOT NULL"
+                   " AND alone_confirmed_by <> recorded_by AND alone_refused_by IS NULL)")
+ALONE_REFUSED = ("(alone_refused_by IS NULL AND alone_refused_at IS NULL AND alone_refuse_reason IS NULL) OR"
+                 " (setter_alone AND alone_refused_by IS NOT NULL AND alone_refused_at IS NOT NULL"
+                 " AND alone_refuse_reason IS NOT NULL AND alone_refused_by <> recorded_by"
+                 " AND alone_confirmed_by IS NULL)")
+NOT_REFUSED_WHERE = text("alone_refused_at IS NULL")
+ALONE_WAITING_WHERE = text("setter_alone AND alone_confirmed_by IS NULL AND alone_refused_at IS NULL")
 RECEIVED_AMOUNT_CHECK = ("received_amount IS NULL OR (received IS NOT NULL AND received IN ('no', 'partly')"
                          " AND received_amount >= 0)")
 
@@ -70,6 +82,14 @@ class Followup(Base):
         CheckConstraint("received IS NULL OR received IN ('yes', 'no', 'partly')", name="received_known"),
         # `received IS NOT NULL` spelled out: `NULL IN (...)` is unknown, and a check that is unknown passes.
         CheckConstraint(RECEIVED_AMOUNT_CHECK, name="received_amount_when_not_all"),
+        CheckConstraint(ALONE_CONFIRMED, name="alone_confirmed"),
+        CheckConstraint(ALONE_REFUSED, name="alone_refused"),
+        # one standing follow-up a payment: a refused one (recorded by a setter alone) is kept beside the next
+        Index("uq_followup_payment_item_current", "payment_item_id", unique=True,
+              postgresql_where=NOT_REFUSED_WHERE, sqlite_where=NOT_REFUSED_WHERE),
+        # the county reviewers' list of follow-ups recorded by a setter alone (待县级复核)
+        Index("ix_followup_alone_waiting", "county_code", postgresql_where=ALONE_WAITING_WHERE,
+              sqlite_where=ALONE_WAITING_WHERE),
         Index("ix_followup_county_done", "county_code", "done_on"),
         # The county's open alerts (the reviewer's home page card, 未收到救助金待核实): only the follow-ups answered no
         # or partly, by county; the other follow-ups insert into no more indexes.
@@ -79,8 +99,9 @@ class Followup(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("relief_case.id"), index=True)
-    # The settled payment it follows up: one follow-up per payment, refused twice by the database.
-    payment_item_id: Mapped[str] = mapped_column(ForeignKey("payment_item.id"), unique=True)
+    # The settled payment it follows up: one standing follow-up per payment, refused twice by the database (a
+    # refused one, `alone_refused_at`, stays beside the next).
+    payment_item_id: Mapped[str] = mapped_column(ForeignKey("payment_item.id"), index=True)
     county_code: Mapped[str] = mapped_column(String(6))
     due_on: Mapped[date] = mapped_column(Date)
     done_on: Mapped[date] = mapped_column(Date)  # the day of the visit or call
@@ -95,6 +116,20 @@ class Followup(Base):
     received_amount: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # fen the household says it got
     recorded_by: Mapped[str] = mapped_column(String(40))
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # Recorded by a setter of the payee account because the county had no other field officer (migration 0065,
+    # `receipt.Involved.alone`): not final until a county reviewer who took no part in paying it confirms it
+    # (`followups.alone_look`); refused with a reason, it is kept as it was and the payment is due again.
+    setter_alone: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    alone_confirmed_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    alone_confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    alone_refused_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    alone_refused_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    alone_refuse_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    @property
+    def alone_waits(self) -> bool:
+        """Recorded by a setter alone, not yet confirmed nor refused (待县级复核): not final."""
+        return self.setter_alone and self.alone_confirmed_by is None and self.alone_refused_at is None
 
 
 class FollowupReceiptReview(Base):
@@ -147,6 +182,33 @@ class FollowupReceiptReview(Base):
     withdrawn_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
+
+class FollowupAssignment(Base):
+    """An insurer supervisor's assignment, with a reason, of a payment's follow-up to a setter of its account (the
+    county having no other field officer, or after that setter's follow-up was refused at the county's second look;
+    migration 0065, `followups.assignment`): the officer may record it, and the follow-up waits for the same second
+    look (`setter_alone`). Kept whatever follows."""
+
+    __tablename__ = "followup_assignment"
+    __table_args__ = (CheckConstraint("officer_id <> assigned_by", name="not_oneself"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    payment_item_id: Mapped[str] = mapped_column(ForeignKey("payment_item.id"), index=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("relief_case.id"))
+    county_code: Mapped[str] = mapped_column(String(6))
+    officer_id: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text)
+    assigned_by: Mapped[str] = mapped_column(String(40))
+    assigned_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # the follow-up recorded under it: the assignment is used up (another refusal needs another assignment)
+    followup_id: Mapped[str | None] = mapped_column(ForeignKey("followup.id"), nullable=True, unique=True)
+
+
+FOLLOWUP_STANDS = Followup.alone_refused_at.is_(None)
+"""A follow-up not refused at its second look (a refused one is history; the payment is due again)."""
+ALONE_WAITS = and_(Followup.setter_alone.is_(True), Followup.alone_confirmed_by.is_(None),
+                   Followup.alone_refused_at.is_(None))
+"""Recorded by a setter alone and waiting for the county's second look (待县级复核)."""
 
 STANDS = and_(FollowupReceiptReview.returned_by.is_(None), FollowupReceiptReview.withdrawn_at.is_(None))
 """A closing that stands: neither returned (退回) nor withdrawn (撤回); a follow-up has at most one

@@ -50,7 +50,8 @@ from ..store.paged import PAGE_SIZE, Paged, count_of, fold_search, page_of, text
 from ..store.db import keep_after_rollback
 from ..store.tables import Case, Check, Determination, Household, User
 from ..store.vault import Vault
-from .models import MISDIRECTED_STANDS, NOT_RECEIVED, OUTCOMES, STANDS, Followup, FollowupReceiptReview
+from .models import (FOLLOWUP_STANDS, MISDIRECTED_STANDS, NOT_RECEIVED, OUTCOMES, STANDS, Followup,
+                     FollowupReceiptReview)
 
 RESOLVERS = ("county_reviewer",)
 ALERT_READERS = ("county_reviewer", "auditor")
@@ -218,6 +219,12 @@ def involved(session: Session, item: PaymentItem) -> Involved:
     return _alone_of(session, [(item, _involved(_paid(session, [item]), item))])[0]
 
 
+def involved_many(session: Session, items: list[PaymentItem]) -> dict[str, Involved]:
+    """Each item's `Involved` (by item id), read for them all at once; `alone` told."""
+    paid = _paid(session, items)
+    return {item.id: who for item, who in zip(items, _alone_of(session, [(i, _involved(paid, i)) for i in items]))}
+
+
 def _alone_of(session: Session, everyone: list[tuple[PaymentItem, Involved]]) -> list[Involved]:
     """Each of `everyone` with `Involved.alone` told: whether its case's county has an active field officer left
     outside `barred_from_followup` and the accounts linked to those by a password; three statements for them all."""
@@ -319,16 +326,17 @@ def _part(session: Session, who: Involved, user_id: str) -> str | None:
 
 
 def refuse_involved(session: Session, principal: Principal, case: Case, item_id: str, *, role: str,
-                    clock: Clock | None) -> None:
+                    clock: Clock | None, assigned: bool = False) -> None:
     """403 when the caller took part in paying the item (`refused_part`: set or changed its account, moved its batch,
     or checked the case where its account was changed or its payee is no household member); the try is kept
-    (`followup.refused`) once the refused transaction has rolled back."""
+    (`followup.refused`) once the refused transaction has rolled back. `assigned`: a supervisor assigned it to the
+    caller (`assignment`), which lifts a setter's refusal only."""
     item = session.get(PaymentItem, item_id)
     if item is None:
         raise InvalidState("这次回访所对应的支付明细已不存在")
     who = involved(session, item)
     part = _part(session, who, principal.id)
-    if part is None:
+    if part is None or (assigned and part in SETTERS and not (who.changed or who.outside)):
         return
     exc = Forbidden(_refusal(who, part))
     case_id, county = case.id, case.county_code  # read now: the case's row is gone with the rolled-back session
@@ -578,7 +586,7 @@ def alert_query(principal: Principal, *, status: str = "open", county_code: str 
             .outerjoin(FollowupReceiptReview, CURRENT)
             .outerjoin(Recovery, Recovery.id == FollowupReceiptReview.recovery_id)
             .outerjoin(SupplementaryPayment, SupplementaryPayment.id == FollowupReceiptReview.supplement_id)
-            .where(Followup.received.in_(NOT_RECEIVED))
+            .where(Followup.received.in_(NOT_RECEIVED), FOLLOWUP_STANDS)
             .order_by(Followup.done_on.desc(), Followup.id.desc()))
     if status == "open":
         stmt = stmt.where(STILL_OPEN)
@@ -663,12 +671,15 @@ def open_count(session: Session, principal: Principal) -> int:
     """How many alerts wait within the caller's counties: the county reviewer's home page card."""
     stmt = (select(func.count()).select_from(Followup)
             .outerjoin(FollowupReceiptReview, CURRENT)
-            .where(Followup.received.in_(NOT_RECEIVED), STILL_OPEN))
+            .where(Followup.received.in_(NOT_RECEIVED), FOLLOWUP_STANDS, STILL_OPEN))
     if principal.counties:
         stmt = stmt.where(Followup.county_code.in_(principal.counties))
     return int(session.scalar(stmt) or 0)
 
 
+ALONE_FIRST = ("这次回访由登记收款账户的人员在本县没有其他核查员时独自录入，待县级复核：先由未参与支付的县级审核人员"
+               "确认这次回访（回访待县级复核），再核实未收到救助金")
+ALONE_REFUSED = "这次回访已被县级复核退回，须重新回访；请核实重新录入的那次回访"
 OUTCOME_MISSING = "请选择核实结果：核实已收到（农户误会或钱已找到），或核实未收到（钱付到了别处，将追回并补发）"
 
 
@@ -703,6 +714,10 @@ def resolve(session: Session, followup_id: str, note: str, *, principal: Princip
         raise NotFound("没有这次回访") from None
     if f.received not in NOT_RECEIVED:
         raise InvalidState("这次回访中农户没有说未收到救助金，无需核实")
+    if f.alone_refused_at is not None:
+        raise InvalidState(ALONE_REFUSED)
+    if f.alone_waits:
+        raise InvalidState(ALONE_FIRST)
     if session.scalar(select(FollowupReceiptReview.id).where(FollowupReceiptReview.followup_id == f.id, STANDS)):
         raise InvalidState("这次回访的未收到救助金已经核实过了")
     item = session.get(PaymentItem, f.payment_item_id)
@@ -799,10 +814,14 @@ class CaseFollowup:
     # them, the current closing's (`under_closings`; a withdrawn closing's are its `ended`)
     withdraw_ended: tuple[EndedProposal, ...] = ()
     closing_ended: tuple[EndedProposal, ...] = ()
+    # recorded by a setter of the account alone (migration 0065): `waits` (待县级复核), `confirmed` or `refused`
+    # (退回重新回访: kept, not counted), None when recorded by anyone else
+    alone: str | None = None
 
     @property
     def waiting(self) -> bool:
-        return self.received in NOT_RECEIVED and self.resolved_by is None
+        """An open 未收到 alert (a follow-up refused at the county's second look raises none: it answers nothing)."""
+        return self.received in NOT_RECEIVED and self.resolved_by is None and self.alone != "refused"
 
 
 def for_case(session: Session, case_id: str) -> list[CaseFollowup]:
@@ -828,5 +847,13 @@ def for_case(session: Session, case_id: str) -> list[CaseFollowup]:
             note=r.note if r else None, outcome=(r.outcome or "unknown") if r else None,
             second_waits=bool(r and r.second_needed and r.confirmed_by is None),
             confirmed_by=r.confirmed_by if r else None, returned=history.get(f.id, ()),
-            withdrawn=withdrawn, withdraw_ended=ended.get(f.id, ()), closing_ended=closing_ended))
+            withdrawn=withdrawn, withdraw_ended=ended.get(f.id, ()), closing_ended=closing_ended,
+            alone=alone_state(f)))
     return out
+
+
+def alone_state(f: Followup) -> str | None:
+    """Where a follow-up recorded by a setter alone stands (`waits`, `confirmed`, `refused`), None for another's."""
+    if not f.setter_alone:
+        return None
+    return "refused" if f.alone_refused_at else "confirmed" if f.alone_confirmed_by else "waits"

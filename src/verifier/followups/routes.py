@@ -13,10 +13,10 @@ from ..accounts.auth import Principal
 from ..http import Ctx, JSONBody, get, post
 from ..idempotency import idempotent
 from ..reports.service import parse_month
-from . import receipt, receipt_second, receipt_withdraw, service, summary
-from .schemas import (FollowupListOut, FollowupOut, ReceiptAlertListOut, ReceiptReturnIn, ReceiptReviewIn,
-                      ReceiptWithdrawConfirmIn, ReceiptWithdrawEndIn, ReceiptWithdrawIn, alert_out, ended_out,
-                      due_out, followup_out)
+from . import alone_look, assignment, receipt, receipt_second, receipt_withdraw, service, summary
+from .schemas import (AloneListOut, AloneRefuseIn, FollowupListOut, FollowupOut, ReceiptAlertListOut,
+                      ReceiptReturnIn, ReceiptReviewIn, ReceiptWithdrawConfirmIn, ReceiptWithdrawEndIn,
+                      ReceiptWithdrawIn, alert_out, alone_out, due_out, ended_out, followup_out)
 
 County = Annotated[str, Parameter(pattern=r"^(\d{6})?$")]
 FollowupId = Annotated[str, Parameter(max_length=40)]
@@ -85,6 +85,54 @@ class FollowupController(Controller):
             found, total = receipt.alerts(session, request.user, ctx.vault, status=status,
                                           county_code=county_code or None, q=q, limit=limit, offset=offset)
         return ReceiptAlertListOut([alert_out(a) for a in found], total, limit, offset)
+
+    @get("/setter-alone", opt={"roles": alone_look.READERS})
+    def setter_alone(self, ctx: Ctx, request: Request[Principal, Any, Any],
+                     status: Annotated[str, Parameter(pattern=r"^(waiting|done)$")] = "waiting",
+                     to_decide: Annotated[str, Parameter(pattern=r"^1?$")] = "",
+                     q: Annotated[str, Parameter(max_length=100)] = "",
+                     page: Annotated[int, Parameter(ge=1)] = 1) -> AloneListOut:
+        """Follow-ups recorded by a setter of the payee account alone (回访待县级复核) in the caller's counties: waiting
+        (oldest first) or `done` (confirmed or refused, newest first); `to_decide=1`: only those the caller may
+        confirm or refuse (the home card's count), `others` counting the waiting ones left to other county reviewers;
+        each waiting one the caller may not decide says why (`refused`); `q`: a head's name, case number, town or
+        village containing it."""
+        with ctx.db.read() as session:
+            waiting = alone_look.waiting(session, request.user) if to_decide == "1" and status == "waiting" else None
+            found = alone_look.find(session, request.user, view="done" if status == "done" else "", q=q, page=page,
+                                    only=waiting.mine if waiting is not None else None)
+        return AloneListOut([alone_out(r) for r in found.items], found.total,
+                            waiting.others if waiting is not None else 0)
+
+    @post("/assignments", opt={"roles": assignment.ASSIGNERS}, status_code=201)
+    def assign(self, data: JSONBody[assignment.AssignInput], ctx: Ctx,
+               request: Request[Principal, Any, Any]) -> dict[str, Any]:
+        """An insurer supervisor assigns a payment's follow-up to a setter of its account with a reason (指派回访),
+        while the county has no other field officer (after a setter's follow-up was refused, say): the officer may
+        then record it, and it waits for the county's second look. Refused (403) to a supervisor who took part or is
+        linked by a password, and for an officer who took any other part; 409 when another may record it or it was
+        followed up; 422 naming `reason` or `officer_id`."""
+        with ctx.db.begin() as session:
+            row = assignment.assign(session, data, principal=request.user, clock=ctx.clock)
+            return {"id": row.id, "payment_item_id": row.payment_item_id, "case_id": row.case_id,
+                    "officer_id": row.officer_id, "assigned_by": row.assigned_by, "assigned_at": row.assigned_at}
+
+    @post("/{followup_id:str}/setter-alone/confirm", opt={"roles": alone_look.LOOKERS}, status_code=200)
+    def confirm_alone(self, followup_id: FollowupId, ctx: Ctx,
+                      request: Request[Principal, Any, Any]) -> FollowupOut:
+        """A county reviewer who took no part in paying the item (nor its recorder, nor an account linked to either
+        by a password: 403, kept on 回避拦截记录) confirms a follow-up a setter recorded alone (确认); once: 409."""
+        with ctx.db.begin() as session:
+            return followup_out(alone_look.confirm(session, followup_id, principal=request.user, clock=ctx.clock))
+
+    @post("/{followup_id:str}/setter-alone/refuse", opt={"roles": alone_look.LOOKERS}, status_code=200)
+    def refuse_alone(self, followup_id: FollowupId, data: JSONBody[AloneRefuseIn], ctx: Ctx,
+                     request: Request[Principal, Any, Any]) -> FollowupOut:
+        """The same county reviewer refuses it with a reason (退回; blank: 422): the follow-up is kept, answers
+        nothing, and the payment is due again for another officer; the same refusals as the confirmation."""
+        with ctx.db.begin() as session:
+            return followup_out(alone_look.refuse(session, followup_id, data.reason, principal=request.user,
+                                                  clock=ctx.clock))
 
     @post("/{followup_id:str}/receipt-review", opt={"roles": receipt.RESOLVERS}, status_code=200)
     def review_receipt(self, followup_id: FollowupId, data: JSONBody[ReceiptReviewIn], ctx: Ctx,

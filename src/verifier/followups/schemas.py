@@ -8,7 +8,8 @@ import msgspec
 
 from ..domain.money import format_yuan
 from .models import Followup
-from .receipt import ReceiptAlert, ReturnedClosing
+from .alone_look import AloneRow
+from .receipt import ReceiptAlert, ReturnedClosing, alone_state
 from .receipt_withdraw import EndedProposal, WithdrawnClosing
 from .service import DueFollowup
 
@@ -47,6 +48,9 @@ class FollowupOut(msgspec.Struct):
     received_amount: str | None
     recorded_by: str
     recorded_at: datetime
+    # recorded by a setter of the payee account alone: `waits` (待县级复核: not final, a "yes" not counted
+    # received), `confirmed` or `refused` (退回: kept, answers nothing; the payment is due again); null otherwise
+    setter_alone: str | None = None
 
 
 class FollowupListOut(msgspec.Struct):
@@ -65,7 +69,44 @@ def followup_out(f: Followup) -> FollowupOut:
                        f.method, f.income_change, f.risk_remains, f.satisfaction, list(f.new_needs), f.note,
                        f.received or "unknown",
                        None if f.received_amount is None else format_yuan(f.received_amount), f.recorded_by,
-                       f.recorded_at)
+                       f.recorded_at, alone_state(f))
+
+
+class AloneOut(msgspec.Struct):
+    """A follow-up recorded by a setter of the payee account alone (回访待县级复核)."""
+
+    followup_id: str
+    case_id: str
+    case_number: str
+    county_code: str
+    village: str
+    head_name: str
+    done_on: date
+    method: str
+    received: str
+    received_amount: str | None
+    recorded_by: str
+    recorded_at: datetime
+    state: str  # waits, confirmed, refused
+    decided_by: str | None
+    decided_at: datetime | None
+    refused: str | None  # why the caller may not confirm or refuse it (a waiting one)
+
+
+class AloneListOut(msgspec.Struct):
+    items: list[AloneOut]
+    total: int
+    others: int  # `to_decide`: waiting ones left to other county reviewers
+
+
+class AloneRefuseIn(msgspec.Struct, forbid_unknown_fields=True):
+    reason: str = ""  # why the follow-up is refused (退回的理由); missing or blank: 422 naming it
+
+
+def alone_out(r: AloneRow) -> AloneOut:
+    return AloneOut(r.followup_id, r.case_id, r.case_number, r.county_code, r.village, r.head_name, r.done_on,
+                    r.method, r.received, None if r.received_amount is None else format_yuan(r.received_amount),
+                    r.recorded_by, r.recorded_at, r.state, r.decided_by, r.decided_at, r.refused)
 
 
 class ReturnedClosingOut(msgspec.Struct):

@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import msgspec
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, select
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
@@ -36,7 +36,8 @@ from ..store.db import drop_kept
 from ..store.paged import text_search
 from ..store.tables import Case, Check, Household
 from . import receipt
-from .models import INCOME_CHANGES, METHODS, RECEIVED, SATISFACTION, Followup
+from .assignment import assigned, assigned_items
+from .models import FOLLOWUP_STANDS, INCOME_CHANGES, METHODS, RECEIVED, SATISFACTION, Followup, FollowupAssignment
 
 RECORDERS = ("field_officer",)
 READERS = ("field_officer", "insurer_supervisor", "county_reviewer", "auditor")
@@ -84,6 +85,10 @@ class DueFollowup:
         return max(0, (today - self.due_on).days)
 
 
+STANDING = and_(Followup.payment_item_id == PaymentItem.id, FOLLOWUP_STANDS)
+"""A payment's standing follow-up, to outer-join it by: a follow-up refused at the county's second look of a setter's
+follow-up (`alone_look`) is kept but answers nothing; the payment is due again."""
+
 SEARCHED = (Household.head_name, Case.number, Case.town, Case.village)
 """What the follow-up lists' search box looks in."""
 
@@ -94,7 +99,7 @@ def paid_items(principal: Principal | None, county_code: str | None, q: str = ""
                    Case.county_code, Case.town, Case.village, Case.cause, Case.contract_id, Household.head_name,
                    Followup.id.label("followup_id"), Followup.done_on)
             .join(Case, Case.id == PaymentItem.case_id).join(Household, Household.id == Case.household_id)
-            .outerjoin(Followup, Followup.payment_item_id == PaymentItem.id)
+            .outerjoin(Followup, STANDING)
             .where(PaymentItem.status == "succeeded", PaymentItem.settled_at.is_not(None)))
     if county_code:
         stmt = stmt.where(Case.county_code == county_code)
@@ -155,7 +160,7 @@ def own_due(session: Session, principal: Principal, *, county_code: str | None =
     "the cases I checked" would be mostly the ones they may not record. The others are counted (the county's list,
     `/followups?all=1`, shows them marked). A 回避 (relative) is not left out here, as `marked` says why."""
     due = due_followups(session, principal, county_code=county_code, q=q)
-    held = receipt.held_back(session, principal.id, [d.payment_item_id for d in due])
+    held = _held(session, principal.id, [d.payment_item_id for d in due])
     return OwnDue(items=[d for d in due if d.payment_item_id not in held], others=len(held))
 
 
@@ -164,8 +169,33 @@ def marked(session: Session, principal: Principal, due: list[DueFollowup]) -> li
     the refusal's own rule (`receipt.refused_part`), read for the whole list at once. A 回避 (relative) is not marked
     here: a list marking every household of one's declared relatives would map them onto the county unrecorded (any
     number may be declared); the form's page says it, and that is kept on 回避拦截记录 (`refusal_before`)."""
-    held = receipt.held_back(session, principal.id, [d.payment_item_id for d in due])
+    held = _held(session, principal.id, [d.payment_item_id for d in due])
     return [replace(d, refused=held[d.payment_item_id]) if d.payment_item_id in held else d for d in due]
+
+
+REFUSED_AGAIN = "您录入的这次回访已被县级复核退回，须由其他核查员重新回访"
+"""The recorder of a follow-up refused at the county's second look (`alone_look.refuse`) records it no more."""
+
+
+def refused_recorders(session: Session, item_ids: list[str], user_id: str) -> set[str]:
+    """Of `item_ids`, the payments whose follow-up `user_id` recorded and the county's second look refused."""
+    wanted = sorted(set(item_ids))
+    out: set[str] = set()
+    for at in range(0, len(wanted), receipt.HELD_CHUNK):
+        out |= set(session.scalars(select(Followup.payment_item_id).where(
+            Followup.payment_item_id.in_(wanted[at:at + receipt.HELD_CHUNK]), Followup.recorded_by == user_id,
+            Followup.alone_refused_at.is_not(None))))
+    return out
+
+
+def _held(session: Session, user_id: str, item_ids: list[str]) -> dict[str, str]:
+    """`receipt.held_back`, and the payments whose follow-up the reader recorded and the county refused."""
+    held = receipt.held_back(session, user_id, item_ids)
+    for item_id in refused_recorders(session, item_ids, user_id) - set(held):
+        held[item_id] = "您录入的回访已被县级复核退回"
+    for item_id in assigned_items(session, list(held), user_id) if held else ():
+        del held[item_id]  # a supervisor assigned it to the reader (his setter's or refused recorder's bar lifted)
+    return held
 
 
 def due_item(session: Session, principal: Principal, payment_item_id: str) -> DueFollowup:
@@ -175,7 +205,7 @@ def due_item(session: Session, principal: Principal, payment_item_id: str) -> Du
     if item is None:
         raise ValidationFailed.one("payment_item_id", "没有这笔支付")
     load_case(session, item.case_id, principal)
-    if session.scalar(select(Followup.id).where(Followup.payment_item_id == payment_item_id)):
+    if session.scalar(select(Followup.id).where(Followup.payment_item_id == payment_item_id, FOLLOWUP_STANDS)):
         raise InvalidState("这笔支付已经回访过了")
     for due in due_followups(session, principal, county_code=None):
         if due.payment_item_id == payment_item_id:
@@ -193,7 +223,11 @@ def refuse_recorder(session: Session, principal: Principal, case: Case, item_id:
     The refusal carries its trace, appended once the refused transaction has rolled back."""
     recusal.refuse_principal(session, principal, [case.household_id], step="followup", case_id=case.id, clock=clock)
     if item_id is not None:
-        receipt.refuse_involved(session, principal, case, item_id, role=principal.acting_role(RECORDERS), clock=clock)
+        chosen = assigned(session, item_id, principal.id) is not None
+        receipt.refuse_involved(session, principal, case, item_id, role=principal.acting_role(RECORDERS), clock=clock,
+                                assigned=chosen)
+        if not chosen and refused_recorders(session, [item_id], principal.id):
+            raise Forbidden(REFUSED_AGAIN)
 
 
 def refusal_before(session: Session, principal: Principal, payment_item_id: str, *,
@@ -262,7 +296,7 @@ def record_followup(session: Session, data: FollowupInput, *, principal: Princip
     case = load_case(session, data.case_id, principal, for_update=True)
     items = list(session.execute(
         select(PaymentItem.id, PaymentItem.settled_at, PaymentItem.amount, Followup.id.label("followup_id"))
-        .outerjoin(Followup, Followup.payment_item_id == PaymentItem.id)
+        .outerjoin(Followup, STANDING)
         .where(PaymentItem.case_id == case.id, PaymentItem.status == "succeeded", PaymentItem.settled_at.is_not(None))
         .order_by(PaymentItem.settled_at, PaymentItem.id)))
     if data.payment_item_id is not None:
@@ -302,17 +336,25 @@ def record_followup(session: Session, data: FollowupInput, *, principal: Princip
     if problems:
         raise ValidationFailed(problems)
     terms = contract_store.get_contract(session, case.contract_id).spec.followup
+    # a setter of the account recording it because the county has no one else to send (`receipt.Involved.alone`):
+    # not final until a county reviewer's second look (`alone_look`)
+    chosen = assigned(session, target.id, principal.id)  # a supervisor's assignment: his follow-up waits the same
+    alone = chosen is not None or receipt.setter_alone(receipt.involved(session, session.get(PaymentItem, target.id)),
+                                                        principal.id)
     row = Followup(id=new_id("fup"), case_id=case.id, payment_item_id=target.id, county_code=case.county_code,
                    due_on=settled + timedelta(days=terms.within_days), done_on=data.done_on, method=data.method,
                    income_change=data.income_change, risk_remains=data.risk_remains, satisfaction=data.satisfaction,
                    new_needs=sorted(set(data.new_needs), key=needs.index), note=note or None,
-                   received=data.received, received_amount=got, recorded_by=principal.id, recorded_at=clock.now())
+                   received=data.received, received_amount=got, recorded_by=principal.id, recorded_at=clock.now(),
+                   setter_alone=alone)
     session.add(row)
     session.flush()
-    # a setter of the account recording it because the county has no one else to send (`receipt.Involved.alone`)
-    alone = receipt.setter_alone(receipt.involved(session, session.get(PaymentItem, target.id)), principal.id)
+    if chosen is not None:
+        session.get(FollowupAssignment, chosen).followup_id = row.id  # used up
+        session.flush()
     audit.append(session, actor=principal.id, role=principal.acting_role(RECORDERS), action="followup.record",
                  subject=row.id, payload={**({"setter_alone": True} if alone else {}),
+                                          **({"assignment_id": chosen} if chosen else {}),
                                           "case_id": case.id, "payment_item_id": target.id,
                                           "due_on": row.due_on.isoformat(), "done_on": row.done_on.isoformat(),
                                           "method": row.method,

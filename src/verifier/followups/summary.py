@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from ..clock import SCHEME_TZ
 from ..contract import FollowupSection
 from ..domain.errors import ValidationFailed
-from .models import NOT_RECEIVED, Followup
+from .models import FOLLOWUP_STANDS, NOT_RECEIVED, Followup
 from .service import contract_terms, paid_items
 
 
@@ -43,7 +43,8 @@ class FollowupSummary(msgspec.Struct):
     new_needs: dict[str, int]
     received: dict[str, int]
     """Of the follow-ups recorded in the period, whether the household received the relief (yes, no, partly;
-    unknown: recorded before the question was asked)."""
+    unknown: recorded before the question was asked; review: a "yes" recorded by a setter of the account alone and
+    not yet confirmed by the county, 待县级复核, which does not count as received)."""
     not_received: int
     """Of those, the households that said they did not receive it, or only part (回访称未收到救助金)."""
 
@@ -61,6 +62,14 @@ def _timeline(session: Session, county_code: str) -> list[tuple[str, str, date, 
     return out
 
 
+def received_as(f: Followup) -> str:
+    """How a follow-up counts in `received`: a "yes" waiting for the county's second look of a setter's follow-up
+    is not counted received (`review`); a "no" or "partly" counts as said (the county's alert either way)."""
+    if f.alone_waits and f.received == "yes":
+        return "review"
+    return f.received or "unknown"
+
+
 def followup_summary(session: Session, county_code: str, first: date, last: date, *, today: date) -> FollowupSummary:
     """The county's follow-up figures for the days `first`..`last` (inclusive), as of `min(today, last)`.
 
@@ -70,7 +79,8 @@ def followup_summary(session: Session, county_code: str, first: date, last: date
     timeline = _timeline(session, county_code)
     in_period = [t for t in timeline if first <= t[2] <= last]
     done_rows = [f for f in session.scalars(select(Followup).where(Followup.county_code == county_code,
-                                                                   Followup.done_on.between(first, last)))]
+                                                                   Followup.done_on.between(first, last),
+                                                                   FOLLOWUP_STANDS))]
     return FollowupSummary(
         county_code=county_code, first=first, last=last, as_of=as_of, due=len(in_period),
         done_on_time=sum(1 for t in in_period if t[3] is not None and t[3] <= as_of and t[3] <= t[2]),
@@ -83,7 +93,7 @@ def followup_summary(session: Session, county_code: str, first: date, last: date
         income_change=dict(Counter(f.income_change for f in done_rows)),
         satisfaction=dict(Counter(f.satisfaction for f in done_rows)),
         new_needs=dict(Counter(n for f in done_rows for n in f.new_needs)),
-        received=dict(Counter(f.received or "unknown" for f in done_rows)),
+        received=dict(Counter(received_as(f) for f in done_rows)),
         not_received=sum(1 for f in done_rows if f.received in NOT_RECEIVED),
     )
 
@@ -102,9 +112,10 @@ def followup_cases(session: Session, county_code: str, first: date, last: date, 
         return sorted({t[0] for t in timeline if t[2] < as_of and (t[3] is None or t[3] > as_of)})
     if which == "done":
         return sorted(set(session.scalars(select(Followup.case_id).where(Followup.county_code == county_code,
-                                                                        Followup.done_on.between(first, last)))))
+                                                                        Followup.done_on.between(first, last),
+                                                                        FOLLOWUP_STANDS))))
     if which == "not_received":
         return sorted(set(session.scalars(select(Followup.case_id).where(
             Followup.county_code == county_code, Followup.done_on.between(first, last),
-            Followup.received.in_(NOT_RECEIVED)))))
+            Followup.received.in_(NOT_RECEIVED), FOLLOWUP_STANDS))))
     raise ValidationFailed.one("figure", f"不认识的回访数字：{which}")

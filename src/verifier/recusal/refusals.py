@@ -54,6 +54,8 @@ STEPS = (
     "recheck_correct",
     "recheck_visit",
     "followup",
+    "followup_alone_confirm",
+    "followup_alone_refuse",
     "receipt_review",
     "receipt_confirm",
     "receipt_return",

@@ -26,7 +26,7 @@ from ..cases.service import (HAND_PICKED_DAYS, SCREEN_OUT_CONFIRMERS, count_by_s
 from ..clock import SCHEME_TZ
 from ..conflicts import service as conflict_service
 from ..dashboard import service as dashboard_service
-from ..followups import receipt
+from ..followups import alone_look, receipt
 from ..households.service import proposals as household_proposals
 from ..followups import service as followup_service
 from ..needs import figures as need_figures
@@ -156,6 +156,8 @@ def _tasks(session: Session, user: Principal, today: date, vault: Vault) -> list
     if user.has("county_reviewer"):
         card("未收到救助金待核实", "/receipt-alerts", receipt.open_count(session, user),
              "回访时农户称未收到或只收到部分保障金，待县级审核人员核实")
+        card("回访待县级复核", "/setter-followups?to_decide=1", len(alone_look.waiting(session, user).mine),
+             "本县没有其他核查员时由登记收款账户的人员独自录入的回访，须由未参与支付的县级审核人员确认或退回")
     if user.has(*need_service.READERS) and not user.has("auditor"):
         still, late = need_figures.count_open(session, user, today)
         card("转交部门待答复", "/need-referrals", still, "已转交责任部门、尚未答复的需求")

@@ -151,6 +151,8 @@ FOLLOWUP_METHODS = {"visit": "入户回访", "phone": "电话回访"}
 INCOME_CHANGES = {"up": "增加", "same": "基本持平", "down": "减少"}
 SATISFACTION = {"satisfied": "满意", "basic": "基本满意", "dissatisfied": "不满意"}
 RECEIVED = {"yes": "已收到", "no": "未收到", "partly": "部分收到", "unknown": "未询问"}  # 是否收到救助金
+# A follow-up recorded by a setter of the payee account alone (followups/alone_look.py, migration 0065).
+FOLLOWUP_ALONE = {"waits": "待县级复核", "confirmed": "县级已复核确认", "refused": "县级复核已退回，须重新回访"}
 # A closed receipt alert's finding (回访核实); `unknown`: closed before the question was asked.
 RECEIPT_OUTCOMES = {"received": "核实已收到", "misdirected": "核实未收到", "unknown": "未记录"}
 # How a proposal to withdraw a 核实未收到 ended without a withdrawal (followups/receipt_withdraw.py, migration 0057).
@@ -241,6 +243,9 @@ ACTIONS = {
     "case.supplement_confirmed": "另一名县级复核人员确认补发",
     "followup.record": "录入回访", "followup.refused": "回访被拒绝：本人参与了改变收款账户或支付",
     "followup.receipt_resolved": "核实回访中未收到救助金",
+    "followup.assigned": "保险公司主管指派登记收款账户的人员回访（本县没有其他核查员）",
+    "followup.alone_confirmed": "县级审核人员确认登记收款账户的人员独自录入的回访",
+    "followup.alone_refused": "县级审核人员退回登记收款账户的人员独自录入的回访，须重新回访",
     "followup.receipt_confirmed": "另一名县级审核人员复核“核实已收到”（收款账户已变更或收款人不是本户成员）",
     "followup.receipt_returned": "另一名县级审核人员退回“核实已收到”，重新核实（收款账户已变更或收款人不是本户成员）",
     "followup.receipt_withdraw_proposed": "提议撤回“核实未收到”（待另一名县级审核人员确认）",
@@ -476,6 +481,9 @@ DONE_MESSAGES = {
     "redetermination_declined": "重新认定提议已驳回：暂停支付继续，须由保险公司主管重新认定。",
     "followup": "回访已记录。",
     "followup_needs": "回访已记录。发现的新需求，请在下方“最近的回访”中点“转交部门”，转交责任部门。",
+    "followup_alone_confirmed": "已确认这次回访：县级复核完毕，回访结果有效。",
+    "followup_alone_refused": "已退回这次回访：这笔保障金须由其他核查员重新回访。",
+    "followup_assigned": "已指派：该核查员录入的回访仍须县级审核人员复核。",
     "followup_already": "这笔保障金已经回访过了（重复提交未再保存）。",
     "receipt_resolved": ("核实结果已记录；核实未收到的，已开立追回和补发（补发待另一名县级审核人员确认）；收款账户已变更而核实已收到的，"
                          "待另一名县级审核人员复核后才算核实完毕。"),
@@ -606,6 +614,8 @@ RECUSAL_STEPS = {
     "recheck_correct": "更正他人录入的县级抽样复核结果",
     "recheck_visit": "为他人录入的县级抽样复核结果补录走访证据",
     "followup": "录入回访",
+    "followup_alone_confirm": "确认登记收款账户的人员独自录入的回访（回访待县级复核）",
+    "followup_alone_refuse": "退回登记收款账户的人员独自录入的回访（回访待县级复核）",
     "receipt_review": "核实回访中未收到救助金",
     "receipt_confirm": "复核回访核实已收到（收款账户已变更或收款人不是本户成员）",
     "receipt_return": "退回回访核实已收到（收款账户已变更或收款人不是本户成员）",

@@ -44,6 +44,7 @@ from .reports import ReportPages
 from .sampling import SamplingPages
 from .security import PageCSRFMiddleware
 from .receipts import ReceiptAlertPages
+from .alone_looks import SetterFollowupPages
 from .shared_accounts import SharedAccountPages
 from .supervisor import DeterminationPages, ImportPages, SchedulePages
 from .recusal import OwnRecusalPages, RecusalAdminPages
@@ -59,7 +60,7 @@ PAGES: list[Any] = [LoginPages, AccountPages, HomePage, CasePages, ApplicationPa
                     AuditPages, BatchChoicePages, PaymentPages, PayeePages, PayeeChangePages, SharedAccountPages, FundPages,
                     SamplingPages, ReportPages, UserPages, UserRolePages, RoleGrantPages, OwnRecusalPages,
                     RecusalAdminPages, OwnAccountPages, AdminAccountPages, ConflictPages, RecusalRefusalPages, PlacePages, MeetingPages, NoticePostingPages, HouseholdPages,
-                    HouseholdChangePages, HouseholdProposalPages, RecoveryPages, RedeterminationPages, HoldProposalPages, FollowupPages, ReceiptAlertPages, NeedPages,
+                    HouseholdChangePages, HouseholdProposalPages, RecoveryPages, RedeterminationPages, HoldProposalPages, FollowupPages, ReceiptAlertPages, SetterFollowupPages, NeedPages,
                     RegisterPages, FindingPages, ContractPages, RosterPages]
 
 
