@@ -26,9 +26,8 @@ from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
 from ..audit import log as audit
-from ..cases.workflow import load_case
 from ..clock import Clock
-from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
+from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..payments.models import PaymentItem
 from ..recusal import guard as recusal, refusals
 from ..roster.service import password_links
@@ -162,13 +161,8 @@ def _waiting_one(session: Session, followup_id: str, principal: Principal, *, st
     `step`) nor a relative (回避); one not recorded by a setter alone, or decided already: 409."""
     if not principal.has(*LOOKERS):
         raise Forbidden("只有县级审核人员可以复核登记收款账户的人员独自录入的回访")
-    f = session.get(Followup, followup_id)
-    if f is None or not principal.may_see_county(f.county_code):
-        raise NotFound("没有这次回访")
-    try:
-        case = load_case(session, f.case_id, principal, for_update=True)
-    except NotFound:
-        raise NotFound("没有这次回访") from None
+    f = receipt.county_followup(session, followup_id, principal)
+    case = receipt.case_locked(session, f, principal)
     session.refresh(f, with_for_update=True)
     if not f.setter_alone:
         raise InvalidState("这次回访不是登记收款账户的人员独自录入的，无需县级复核")

@@ -251,6 +251,24 @@ def setter_alone(who: Involved, user_id: str) -> bool:
     return who.alone and user_id in who.setters and refused_part(replace(who, alone=False), user_id) is not None
 
 
+def county_followup(session: Session, followup_id: str, principal: Principal) -> Followup:
+    """The follow-up `followup_id` of a county the caller reads; another county's reads as one that does not exist
+    (404)."""
+    f = session.get(Followup, followup_id)
+    if f is None or not principal.may_see_county(f.county_code):
+        raise NotFound("没有这次回访")
+    return f
+
+
+def case_locked(session: Session, f: Followup, principal: Principal) -> Case:
+    """The case of follow-up `f`, locked for the step (its rows after it are decided under this lock); 404 as for the
+    follow-up where the caller may not read the case."""
+    try:
+        return load_case(session, f.case_id, principal, for_update=True)
+    except NotFound:
+        raise NotFound("没有这次回访") from None
+
+
 def refused_part(who: Involved, user_id: str, linked: frozenset[str] = frozenset()) -> str | None:
     """The one rule of who may not record the follow-up; what they did (a DID key), or None when they may: whoever
     set the payee account at the door (the officers and the recorder of the check that first recorded one) or changed
@@ -705,13 +723,8 @@ def resolve(session: Session, followup_id: str, note: str, *, principal: Princip
     amount and is closed instead. Nor one of a case no longer paid (409, `NOT_PAID`)."""
     if not principal.has(*RESOLVERS):
         raise Forbidden("只有县级审核人员可以核实农户未收到救助金的回访")
-    f = session.get(Followup, followup_id)
-    if f is None or not principal.may_see_county(f.county_code):
-        raise NotFound("没有这次回访")  # another county's follow-up reads as one that does not exist
-    try:
-        case = load_case(session, f.case_id, principal, for_update=True)
-    except NotFound:
-        raise NotFound("没有这次回访") from None
+    f = county_followup(session, followup_id, principal)
+    case = case_locked(session, f, principal)
     if f.received not in NOT_RECEIVED:
         raise InvalidState("这次回访中农户没有说未收到救助金，无需核实")
     if f.alone_refused_at is not None:

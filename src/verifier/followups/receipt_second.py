@@ -14,15 +14,15 @@ from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
 from ..audit import log as audit
-from ..cases.workflow import load_case
 from ..clock import Clock
-from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
+from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..payments.models import PaymentItem
 from ..recusal import guard as recusal, refusals
 from ..roster.service import password_links
 from ..store.tables import Case
 from .models import STANDS, Followup, FollowupReceiptReview
-from .receipt import MAX_NOTE, RESOLVERS, Involved, barred_from_followup, did_of, involved, returned_closers, why_of
+from .receipt import (MAX_NOTE, RESOLVERS, Involved, barred_from_followup, case_locked, county_followup, did_of, involved,
+                      returned_closers, why_of)
 
 CONFIRM_STEP = "receipt_confirm"
 RETURN_STEP = "receipt_return"
@@ -78,13 +78,8 @@ def _waiting(session: Session, followup_id: str, principal: Principal, *, step: 
     look, has had it, or was returned: 409."""
     if not principal.has(*RESOLVERS):
         raise Forbidden("只有县级审核人员可以复核回访核实结果")
-    f = session.get(Followup, followup_id)
-    if f is None or not principal.may_see_county(f.county_code):
-        raise NotFound("没有这次回访")
-    try:
-        case = load_case(session, f.case_id, principal, for_update=True)
-    except NotFound:
-        raise NotFound("没有这次回访") from None
+    f = county_followup(session, followup_id, principal)
+    case = case_locked(session, f, principal)
     review = session.scalar(select(FollowupReceiptReview).where(FollowupReceiptReview.followup_id == f.id, STANDS)
                             .with_for_update())
     earlier = returned_closers(session, f.id)

@@ -31,9 +31,8 @@ from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
 from ..audit import log as audit
-from ..cases.workflow import load_case
 from ..clock import Clock
-from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
+from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..domain.money import format_yuan
 from ..payments import recoveries
 from ..payments.models import PaymentBatch, PaymentItem, Recovery, RecoveryRepayment, SupplementaryPayment
@@ -43,8 +42,8 @@ from ..sampling.consequences import SUPPLEMENT_WITHDRAWN
 from ..store.tables import Case
 from ..store.base import new_id
 from .models import STANDS, Followup, FollowupReceiptReview, FollowupReceiptWithdrawEnded
-from .receipt import (MAX_NOTE, RESOLVERS, Involved, ReceiptAlert, WithdrawnClosing, barred_from_followup, did_of, involved,
-                      refused_part, returned_closers)
+from .receipt import (MAX_NOTE, RESOLVERS, Involved, ReceiptAlert, WithdrawnClosing, barred_from_followup, case_locked,
+                      county_followup, did_of, involved, refused_part, returned_closers)
 from .receipt_second import second_barred
 
 PROPOSE_STEP = "receipt_withdraw_propose"
@@ -98,18 +97,13 @@ class _Standing:
 def _standing(session: Session, followup_id: str, principal: Principal, *, confirming: bool = False) -> _Standing:
     if not principal.has(*RESOLVERS):
         raise Forbidden("只有县级审核人员可以撤回核实未收到")
-    f = session.get(Followup, followup_id)
-    if f is None or not principal.may_see_county(f.county_code):
-        raise NotFound("没有这次回访")  # another county's follow-up reads as one that does not exist
+    f = county_followup(session, followup_id, principal)
     if confirming:
         # The supplement's row is locked before the case's, in the order a batch takes them (the supplement, then its
         # item's key share on the case): the other order deadlocks a withdrawal and a batch taking the supplement.
         sup = select(FollowupReceiptReview.supplement_id).where(FollowupReceiptReview.followup_id == f.id, STANDS)
         session.execute(select(SupplementaryPayment.id).where(SupplementaryPayment.id.in_(sup)).with_for_update())
-    try:
-        case = load_case(session, f.case_id, principal, for_update=True)
-    except NotFound:
-        raise NotFound("没有这次回访") from None
+    case = case_locked(session, f, principal)
     review = session.scalar(select(FollowupReceiptReview).where(FollowupReceiptReview.followup_id == f.id, STANDS)
                             .with_for_update().execution_options(populate_existing=True))
     if review is None or review.outcome != "misdirected":
