@@ -55,3 +55,24 @@ def test_a_refused_follow_up_is_marked_in_the_file_and_passes_no_need(ctx, clien
                       json={"case_id": cases[0], "need": "medical_assistance", "source": "followup",
                             "followup_id": fid})
     assert api.status_code == 409 and "已被县级复核退回" in api.text, api.text
+
+
+def test_a_setter_recording_alone_is_told_it_waits_for_the_countys_second_look(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    from verifier.followups.models import Followup
+    from verifier.payments.models import PaymentItem
+    from verifier.store.tables import Check
+
+    _, cases, _ = setter_alone_followup(ctx, client, users)
+    with ctx.db.begin() as session:  # rev_off at the second case's door too: its setters are the county's all
+        check = session.scalar(select(Check).where(Check.case_id == cases[1], Check.seq == 1))
+        check.officer_ids = [*check.officer_ids, users.ids["rev_off"]]
+        item = session.scalar(select(PaymentItem.id).where(PaymentItem.case_id == cases[1]))
+    pages = Pages(client, users)
+    pages.login("rev_off")
+    sent = pages.post("/followups", {"payment_item_id": item, "done_on": ctx.clock.today().isoformat(),
+                                     "method": "phone", "received": "yes", "income_change": "same",
+                                     "risk_remains": "no", "satisfaction": "satisfied", "note": "户主说钱收到了"})
+    assert sent.status_code == 303 and "done=followup_alone" in sent.headers["location"], sent.text
+    assert "待县级复核" in pages.get(sent.headers["location"]).text
+    with ctx.db.read() as session:
+        assert session.scalar(select(Followup.setter_alone).where(Followup.payment_item_id == item))

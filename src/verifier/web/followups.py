@@ -118,7 +118,7 @@ class FollowupPages(Controller):
             with ctx.db.read() as session:
                 due = followup_service.due_item(session, request.user, item_id)
             with ctx.db.begin() as session:
-                followup_service.record_followup(session, followup_service.FollowupInput(
+                row = followup_service.record_followup(session, followup_service.FollowupInput(
                     case_id=due.case_id, payment_item_id=item_id, done_on=done_on,  # type: ignore[arg-type]
                     method=clean(data.get("method")), income_change=clean(data.get("income_change")),
                     risk_remains=risk == "yes", satisfaction=clean(data.get("satisfaction")), new_needs=needs,
@@ -137,4 +137,6 @@ class FollowupPages(Controller):
         except InvalidState:
             # Sent twice (the first answer lost on a poor connection): the first one counted.
             return see_other("/followups", done="followup_already")
-        return see_other("/followups", done="followup_needs" if needs else "followup")
+        # recorded by a setter alone: told it waits for the county's second look, not that it is done
+        alone = "_alone" if row.setter_alone else ""
+        return see_other("/followups", done=("followup_needs" if needs else "followup") + alone)
