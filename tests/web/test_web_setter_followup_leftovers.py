@@ -69,6 +69,8 @@ def test_a_setter_recording_alone_is_told_it_waits_for_the_countys_second_look(c
         item = session.scalar(select(PaymentItem.id).where(PaymentItem.case_id == cases[1]))
     pages = Pages(client, users)
     pages.login("rev_off")
+    form = pages.get(f"/followups/new?item={item}")  # told before typing, and again on saving
+    assert form.status_code == 200 and 'id="followup-alone"' in form.text, form.text
     sent = pages.post("/followups", {"payment_item_id": item, "done_on": ctx.clock.today().isoformat(),
                                      "method": "phone", "received": "yes", "income_change": "same",
                                      "risk_remains": "no", "satisfaction": "satisfied", "note": "户主说钱收到了"})

@@ -34,15 +34,18 @@ def _form(request: Req, ctx: Any, item_id: str, state: FormState, *, status_code
     what was typed."""
     with ctx.db.read() as session:
         due = followup_service.due_item(session, request.user, item_id)
-    refusal = None
+    refusal, alone = None, False
     if ask_first:
         try:
             with ctx.db.read() as session:
                 refusal = followup_service.refusal_before(session, request.user, item_id, clock=ctx.clock)
         except ValidationFailed as exc:
             refusal = "；".join(e.message for e in exc.errors)
+    if refusal is None:
+        with ctx.db.read() as session:
+            alone = followup_service.recorded_alone(session, request.user, item_id)
     return page(request, "followup_new.html", status_code=status_code, due=due, form=state, today=ctx.clock.today(),
-                message=message, refusal=refusal, methods=list(labels.FOLLOWUP_METHODS.items()),
+                message=message, refusal=refusal, alone=alone, methods=list(labels.FOLLOWUP_METHODS.items()),
                 income_changes=list(labels.INCOME_CHANGES.items()), satisfaction=list(labels.SATISFACTION.items()),
                 needs=list(labels.NEEDS.items()),
                 received=[(k, v) for k, v in labels.RECEIVED.items() if k != "unknown"])
