@@ -433,11 +433,11 @@ def bureau_case(ctx: Any, client: Any, users: Any) -> str:
         return str(session.scalar(select(Referral.case_id).where(Referral.channel == "civil_affairs")))
 
 
-def setter_alone_followup(ctx: Any, client: Any, users: Any) -> tuple[str, list[str], str]:
+def setter_alone_followup(ctx: Any, client: Any, users: Any, **body: object) -> tuple[str, list[str], str]:
     """Two settled cases; the first's check had `rev_off` (a field officer who is also a county reviewer) at the
     door; `rev_pal`'s password was set by him; the county reviewer `signer` signed off the batch and fin2 (who
     approved it) is also a county reviewer; every other field officer of the county is inactive. `rev_off` records
-    the first case's follow-up alone: its id, the cases and the batch id."""
+    the first case's follow-up alone (`body` over its answers): its id, the cases and the batch id."""
     from deviation_helpers import person
     from sqlalchemy import select
 
@@ -463,7 +463,7 @@ def setter_alone_followup(ctx: Any, client: Any, users: Any) -> tuple[str, list[
                 u.active = False
     today = ctx.clock.today().isoformat()
     r = client.post("/api/followups", headers=users.headers("rev_off"),
-                    json=followup_body(cases[0], today, received="yes", note="户主说钱收到了"))
+                    json=followup_body(cases[0], today, **{"received": "yes", "note": "户主说钱收到了", **body}))
     assert r.status_code == 201, r.text
     assert r.json()["setter_alone"] == "waits"
     return r.json()["id"], cases, bid

@@ -80,3 +80,6 @@ def test_the_supervisor_assigns_a_refused_follow_up_on_its_page(ctx, client, use
                                                    "reason": "本县只有这几名核查员"})
     assert sent.status_code == 303 and "done=followup_assigned" in sent.headers["location"], sent.text
     assert "已指派" in pages.get(sent.headers["location"]).text
+    back = pages.get(f"/setter-followups/assign?item={found.group(1)}")  # Back after assigning: said, not offered
+    assert back.status_code == 200 and 'id="assign-standing"' in back.text and "无需再指派" in back.text, back.text
+    assert f'<option value="{officer}"' not in back.text

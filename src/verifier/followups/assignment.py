@@ -13,7 +13,7 @@ entry holds its SHA-256."""
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import msgspec
 from sqlalchemy import select
@@ -126,6 +126,7 @@ class AssignForm:
     head_name: str
     officers: list[tuple[str, str]]  # (user id, display name)
     said: str | None
+    assigned: list[str] = field(default_factory=list)  # the names of those it stands assigned to, not yet recorded
 
 
 def form_of(session: Session, principal: Principal, payment_item_id: str) -> AssignForm:
@@ -143,8 +144,12 @@ def form_of(session: Session, principal: Principal, payment_item_id: str) -> Ass
         said = f"该案件{receipt.why_of(who)}，须由未参与收款人变更、入户核查和支付的核查员回访，不能指派"
     elif not who.alone:
         said = "本县还有其他可以回访的核查员：请由他们回访，不指派登记收款账户的人员"
-    officers = [] if said else [
+    standing = set(session.scalars(select(FollowupAssignment.officer_id).where(
+        FollowupAssignment.payment_item_id == item.id, FollowupAssignment.followup_id.is_(None))))
+    setters = [] if said else [
         (u.id, u.display_name or u.username) for u in session.scalars(
             select(User).where(User.id.in_(sorted(who.setters))).order_by(User.username))
         if u.active and "field_officer" in (u.roles or []) and (not u.counties or case.county_code in u.counties)]
-    return AssignForm(item.id, case.id, case.number, head, officers, said)
+    assigned = [name for uid, name in setters if uid in standing]  # sent back after assigning: said, not offered
+    return AssignForm(item.id, case.id, case.number, head, [o for o in setters if o[0] not in standing], said,
+                      assigned)

@@ -460,6 +460,8 @@ class ReceiptAlert:
     # Of `withdraw_ended`, those of the current closing (`under_closings`): the page shows them under it, and each
     # withdrawn closing's under that closing (`WithdrawnClosing.ended`).
     closing_ended: tuple[EndedProposal, ...] = ()
+    # recorded by a setter of the account alone and not yet confirmed (回访待县级复核): nobody closes it before
+    alone_waits: bool = False
 
     @property
     def may_withdraw(self) -> bool:
@@ -661,7 +663,7 @@ def _alerts_of(session: Session, vault: Vault, rows: list[Any]) -> list[ReceiptA
             withdrawn=withdrawn,
             withdraw_proposal=waiting_proposal(review, ended),
             decline_barred=decline_bar(barred, review, ended) if review is not None else barred,
-            withdraw_ended=ended, closing_ended=closing_ended))
+            withdraw_ended=ended, closing_ended=closing_ended, alone_waits=f.alone_waits))
     return out
 
 

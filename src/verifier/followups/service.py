@@ -249,6 +249,14 @@ def refusal_before(session: Session, principal: Principal, payment_item_id: str,
     return None
 
 
+def recorded_alone(session: Session, principal: Principal, payment_item_id: str) -> bool:
+    """Whether the reader's follow-up of `payment_item_id` would be recorded by a setter alone (assigned by a
+    supervisor, or no one else of the county to send): it waits for the county's second look; the form says so."""
+    item = session.get(PaymentItem, payment_item_id)
+    return item is not None and (assigned(session, item.id, principal.id) is not None
+                                 or receipt.setter_alone(receipt.involved(session, item), principal.id))
+
+
 class FollowupInput(msgspec.Struct, forbid_unknown_fields=True):
     case_id: str
     done_on: date
@@ -339,8 +347,7 @@ def record_followup(session: Session, data: FollowupInput, *, principal: Princip
     # a setter of the account recording it because the county has no one else to send (`receipt.Involved.alone`):
     # not final until a county reviewer's second look (`alone_look`)
     chosen = assigned(session, target.id, principal.id)  # a supervisor's assignment: his follow-up waits the same
-    alone = chosen is not None or receipt.setter_alone(receipt.involved(session, session.get(PaymentItem, target.id)),
-                                                        principal.id)
+    alone = recorded_alone(session, principal, target.id)
     row = Followup(id=new_id("fup"), case_id=case.id, payment_item_id=target.id, county_code=case.county_code,
                    due_on=settled + timedelta(days=terms.within_days), done_on=data.done_on, method=data.method,
                    income_change=data.income_change, risk_remains=data.risk_remains, satisfaction=data.satisfaction,

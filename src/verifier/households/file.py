@@ -232,6 +232,7 @@ def _recoveries(ctx: Ctx) -> list[dict[str, Any]]:
 
 def _followups(ctx: Ctx) -> list[dict[str, Any]]:
     """Follow-ups (回访) after payment, per case, oldest first."""
+    from ..followups.receipt import alone_state
     from ..followups.service import recorded
 
     rows = []
@@ -242,7 +243,7 @@ def _followups(ctx: Ctx) -> list[dict[str, Any]]:
                          "satisfaction": f.satisfaction, "needs": list(f.new_needs or []),
                          "received": f.received or "unknown",
                          "received_amount": None if f.received_amount is None else format_yuan(f.received_amount),
-                         "recorded_by": ctx.user(f.recorded_by)})
+                         "recorded_by": ctx.user(f.recorded_by), "alone": alone_state(f)})
     return sorted(rows, key=lambda r: r["day"])
 
 
@@ -319,7 +320,7 @@ SECTIONS: list[SectionSource] = [
         C("income_change", "收入变化", "label:INCOME_CHANGES"), C("risk_remains", "风险仍在", "bool"),
         C("satisfaction", "满意度", "label:SATISFACTION"), C("needs", "新的需求", "label:NEEDS"),
         C("received", "是否收到救助金", "label:RECEIVED"), C("received_amount", "户称收到（元）", "money"),
-        C("recorded_by", "回访人", "user")], _followups),
+        C("recorded_by", "回访人", "user"), C("alone", "县级复核", "label:FOLLOWUP_ALONE")], _followups),
     SectionSource("needs", "转交部门的需求（发点球）", [
         C("day", "转交日期", "day"), CASE, C("need", "需求", "label:NEEDS"), C("department", "责任部门"),
         C("due_on", "答复期限", "day"), C("status", "状态", "label:NEED_STATUS"),

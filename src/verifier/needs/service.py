@@ -65,6 +65,16 @@ def followup_of_case(session: Session, case_id: str, followup_id: str | None) ->
     return followup if followup is not None and followup.case_id == case_id else None
 
 
+# A follow-up refused at the county's second look (回访待县级复核, `followups.alone_look`) answers nothing.
+FROM_REFUSED = ("这次回访已被县级复核退回，须重新回访，不能据此转交需求：请在重新回访后从新的回访转交，"
+                "或从入户核查转交")
+
+
+def refused_followup(followup: Followup | None) -> bool:
+    """Whether the follow-up a need would come from was refused at the county's second look (its needs unsaid)."""
+    return followup is not None and followup.alone_refused_at is not None
+
+
 def refer_need(session: Session, data: ReferralInput, *, principal: Principal, clock: Clock) -> NeedReferral:
     if not principal.has(*REFERRERS):
         raise Forbidden("只有核查员或保险公司主管可以把需求转交部门")
@@ -76,8 +86,11 @@ def refer_need(session: Session, data: ReferralInput, *, principal: Principal, c
     if data.source not in SOURCES:
         problems.append(FieldError("source", "来源应为入户核查或回访"))
     elif data.source == "followup":
-        if followup_of_case(session, case.id, data.followup_id) is None:
+        followup = followup_of_case(session, case.id, data.followup_id)
+        if followup is None:
             problems.append(FieldError("followup_id", "没有这次回访，或它不属于该案件"))
+        elif refused_followup(followup):
+            raise InvalidState(FROM_REFUSED)
     elif session.scalar(select(Check.id).where(Check.case_id == case.id).limit(1)) is None:
         problems.append(FieldError("source", "该案件尚未入户核查：需求应来自入户核查或回访"))
     department = data.department.strip() or DEPARTMENTS.get(data.need, "")

@@ -34,15 +34,18 @@ def _form(request: Req, ctx: Any, item_id: str, state: FormState, *, status_code
     what was typed."""
     with ctx.db.read() as session:
         due = followup_service.due_item(session, request.user, item_id)
-    refusal = None
+    refusal, alone = None, False
     if ask_first:
         try:
             with ctx.db.read() as session:
                 refusal = followup_service.refusal_before(session, request.user, item_id, clock=ctx.clock)
         except ValidationFailed as exc:
             refusal = "；".join(e.message for e in exc.errors)
+    if refusal is None:
+        with ctx.db.read() as session:
+            alone = followup_service.recorded_alone(session, request.user, item_id)
     return page(request, "followup_new.html", status_code=status_code, due=due, form=state, today=ctx.clock.today(),
-                message=message, refusal=refusal, methods=list(labels.FOLLOWUP_METHODS.items()),
+                message=message, refusal=refusal, alone=alone, methods=list(labels.FOLLOWUP_METHODS.items()),
                 income_changes=list(labels.INCOME_CHANGES.items()), satisfaction=list(labels.SATISFACTION.items()),
                 needs=list(labels.NEEDS.items()),
                 received=[(k, v) for k, v in labels.RECEIVED.items() if k != "unknown"])
@@ -118,7 +121,7 @@ class FollowupPages(Controller):
             with ctx.db.read() as session:
                 due = followup_service.due_item(session, request.user, item_id)
             with ctx.db.begin() as session:
-                followup_service.record_followup(session, followup_service.FollowupInput(
+                row = followup_service.record_followup(session, followup_service.FollowupInput(
                     case_id=due.case_id, payment_item_id=item_id, done_on=done_on,  # type: ignore[arg-type]
                     method=clean(data.get("method")), income_change=clean(data.get("income_change")),
                     risk_remains=risk == "yes", satisfaction=clean(data.get("satisfaction")), new_needs=needs,
@@ -137,4 +140,6 @@ class FollowupPages(Controller):
         except InvalidState:
             # Sent twice (the first answer lost on a poor connection): the first one counted.
             return see_other("/followups", done="followup_already")
-        return see_other("/followups", done="followup_needs" if needs else "followup")
+        # recorded by a setter alone: told it waits for the county's second look, not that it is done
+        alone = "_alone" if row.setter_alone else ""
+        return see_other("/followups", done=("followup_needs" if needs else "followup") + alone)

@@ -37,7 +37,10 @@ def _new_form(request: Req, ctx: Any, case_id: str, followup_id: str, state: For
         followup = need_service.followup_of_case(session, case.id, followup_id)
         open_needs = {r.referral.need for r in need_service.list_referrals(
             session, request.user, today=ctx.clock.today(), state="open", case_id=case.id)}
+    if need_service.refused_followup(followup):
+        state.general.append(need_service.FROM_REFUSED)
     return page(request, "need_new.html", status_code=status_code, case=case, head=head, followup=followup,
+                refused=need_service.refused_followup(followup),
                 form=state, needs=[(k, v) for k, v in labels.NEEDS.items()], open_needs=open_needs,
                 departments=need_service.DEPARTMENTS, today=ctx.clock.today())
 
@@ -116,7 +119,9 @@ class NeedPages(Controller):
                     note=clean(data.get("note"))), principal=request.user, clock=ctx.clock)
         except ValidationFailed as exc:
             return _new_form(request, ctx, case_id, followup_id, form_state(data, exc, NEW_FIELDS), status_code=422)
-        except InvalidState:
+        except InvalidState as exc:
+            if str(exc) == need_service.FROM_REFUSED:  # the follow-up refused meanwhile: why, not "already sent"
+                return _new_form(request, ctx, case_id, followup_id, FormState(values=dict(data)), status_code=409)
             return see_other("/need-referrals", done="need_already")
         return see_other("/need-referrals", done="need_referred")
 
