@@ -107,6 +107,21 @@ def test_coalesced_checkpoints_catch_up_shortly_after(db: Database, signer: Sign
         assert session.scalar(select(func.count()).select_from(AuditCheckpoint)) <= 12
 
 
+def test_closing_a_coalescing_hook_signs_what_is_due_without_waiting_out_its_interval(
+    db: Database, signer: Signer, add_entries
+) -> None:
+    # A command closing its context right after a write: the checkpoint due is issued then, not after the interval
+    # (an hour here: waiting it out, the close would not return before the test's timeout).
+    hook = install(db, signer, coalesce=3600)
+    add_entries(5)
+    closing = threading.Thread(target=hook.close, daemon=True)
+    closing.start()
+    closing.join(timeout=60)
+    assert not closing.is_alive()
+    with db.read() as session:
+        assert latest_checkpoint(session).tree_size == 5
+
+
 def test_rotation_keeps_old_checkpoints_verifiable(
     db: Database, hook, add_entries, signer: Signer, settings: Settings
 ) -> None:

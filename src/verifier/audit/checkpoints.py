@@ -19,7 +19,6 @@ import logging
 import os
 import secrets
 import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -211,6 +210,7 @@ class _Coalescer:
         self._poked = threading.Event()
         self._idle = threading.Event()
         self._idle.set()
+        self._hurry = threading.Event()  # set by `close`: the interval's wait ends at once (nothing more is coming)
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="audit-checkpoints", daemon=True)
         self._thread.start()
@@ -227,7 +227,7 @@ class _Coalescer:
             self._poked.wait()
             if self._stopping:
                 return
-            time.sleep(self.interval)  # the commits of this interval share one checkpoint
+            self._hurry.wait(self.interval)  # the commits of this interval share one checkpoint
             with self._lock:
                 self._poked.clear()
             _issue_logged(self.db, self.signer, self.clock)
@@ -240,6 +240,8 @@ class _Coalescer:
         return self._idle.wait(timeout)
 
     def close(self) -> None:
+        """Issue the checkpoint still due at once (no commit of this hook is coming to share it), then stop."""
+        self._hurry.set()
         self.flush()
         self._stopping = True
         self._poked.set()
