@@ -79,6 +79,34 @@ def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def
         config.hook.pytest_deselected(items=left)
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):  # type: ignore[no-untyped-def]
+    """`--dist loadfile` (scripts/test), with the browser modules as two units of work, one a worker: xdist hands out
+    files largest first, which scattered the 31 browser modules among the others, so a browser module often found its
+    worker's server starter and Chromium closed (tests/browser/conftest.py closes them when the worker turns to other
+    tests) and started them again: 20-40 s of imports and launches a time on a busy machine. As two runs of modules
+    (every other module by name, so each holds about half) each worker starts the two once; one run alone would be a
+    third of the suite on one worker. Each module still gets its own server, home and contexts."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class BrowserModulesInTwoRuns(LoadFileScheduling):
+        runs: dict[str, str] | None = None
+
+        def _split_scope(self, nodeid: str) -> str:
+            scope = super()._split_scope(nodeid)
+            if not scope.replace("\\", "/").startswith("tests/browser/"):
+                return scope
+            if self.runs is None and self.collection is not None:
+                modules = sorted({super(BrowserModulesInTwoRuns, self)._split_scope(n) for n in self.collection or ()
+                                  if n.replace("\\", "/").startswith("tests/browser/")})
+                self.runs = {m: f"tests/browser/ (run {i % 2 + 1})" for i, m in enumerate(modules)}
+            return (self.runs or {}).get(scope, scope)
+
+    return BrowserModulesInTwoRuns(config, log)
+
+
 def pytest_sessionfinish(session, exitstatus):  # type: ignore[no-untyped-def]
     """The PostgreSQL databases cli_kit made (initialised homes' copies) go with the test process."""
     kit = sys.modules.get("cli_kit")

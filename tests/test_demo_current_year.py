@@ -36,7 +36,7 @@ def test_demo_init_gives_a_contract_in_force_and_a_form_sent_with_its_default_da
         tmp_path: Path, database_url: str) -> None:
     from litestar.testing import TestClient
 
-    from verifier.app import create_app
+    from app_kit import the_app
     from verifier.demo import DEMO_PASSWORD
 
     env = {"VERIFIER_HOME": str(tmp_path / "home"), "VERIFIER_DATABASE_URL": database_url}
@@ -64,7 +64,7 @@ def test_demo_init_gives_a_contract_in_force_and_a_form_sent_with_its_default_da
         assert recorded_after == {0}, recorded_after
         assert last <= today and (today - first).days <= 60 and last.year == today.year
         assert years <= {today.year, today.year - 1}
-        with TestClient(app=create_app(ctx)) as client:
+        with the_app(ctx) as app, TestClient(app=app) as client:  # the process's one application, on this context
             pages = Pages(client, None)
             pages.login("clerk", DEMO_PASSWORD)
             form = pages.get("/applications/new").text

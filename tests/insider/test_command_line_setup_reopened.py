@@ -10,15 +10,24 @@ from __future__ import annotations
 from cli_kit import init_home
 from factories import COUNTY
 from sqlalchemy import select
-from test_role_grants import GIVEN, _cli, cli_client
+from test_role_grants import GIVEN, _cli
 
 from verifier.accounts.models import RoleGrant
 from verifier.store.tables import User
 
 
+def _context(env):  # type: ignore[no-untyped-def]
+    """The context on the database and keys the command line used (no application: these tests read and write
+    through the services; building the application's 700 routes cost 2-4 s a call)."""
+    from verifier.context import Context
+    from verifier.settings import Settings
+
+    return Context.open(Settings.from_env(env))
+
+
 def _roles(env, username: str) -> tuple[list[str], list[str]]:  # type: ignore[no-untyped-def]
     """(roles held, roles waiting) of the account, read in the database the command line used."""
-    ctx, client = cli_client(env)
+    ctx = _context(env)
     try:
         with ctx.db.read() as session:
             user = session.scalar(select(User).where(User.username == username))
@@ -26,7 +35,6 @@ def _roles(env, username: str) -> tuple[list[str], list[str]]:  # type: ignore[n
                                                                     RoleGrant.status == "pending"))
             return sorted(user.roles or ()), sorted(pending)
     finally:
-        client.__exit__(None, None, None)
         ctx.close()
 
 
@@ -81,7 +89,7 @@ def test_a_reviewer_only_proposed_whose_password_was_reset_does_not_end_the_setu
     init_home(env, tmp_path_factory)
     r = _cli(env, "users", "add", "first", "--role", "admin", "--all-counties", input=GIVEN + "\n")
     assert r.exit_code == 0 and "系统初次开通" in r.output, r.output
-    ctx, client = cli_client(env)
+    ctx = _context(env)
     try:
         with ctx.db.begin() as session:
             first = session.scalar(select(User).where(User.username == "first"))
@@ -92,7 +100,6 @@ def test_a_reviewer_only_proposed_whose_password_was_reset_does_not_end_the_setu
             accounts.set_password(session, rev.id, "another one the admin chose", actor=first.id,
                                   actor_role="admin", clock=ctx.clock)
     finally:
-        client.__exit__(None, None, None)
         ctx.close()
     assert _roles(env, "rev") == ([], ["county_reviewer"])
 
