@@ -467,3 +467,33 @@ def setter_alone_followup(ctx: Any, client: Any, users: Any, **body: object) -> 
     assert r.status_code == 201, r.text
     assert r.json()["setter_alone"] == "waits"
     return r.json()["id"], cases, bid
+
+
+def kept_flow(name: str, build: Callable[[Any, Any, Any], Any]) -> Any:
+    """A kept start (tests/kept_rows.py) named `name` for a flow many tests start from, built over HTTP as a test
+    builds it: `build(ctx, client, users)` runs once per test process (a client of the process's application on the
+    building test's context, and a `Users` of its own), and the rows, keys, log and time it left are kept; every later
+    test starts from a copy, so each still starts from rows no other test wrote. The fixture gives what `build`
+    returned with the people it added and their logins (their sessions are among the kept rows): `given_to`."""
+    from kept_rows import kept
+
+    def built(ctx: Any) -> tuple[Any, dict[str, str], dict[str, str]]:
+        from app_kit import the_app
+        from litestar.testing import TestClient
+        from users_kit import Users
+
+        with the_app(ctx) as app, TestClient(app=app) as client:
+            users = Users(ctx, client)
+            value = build(ctx, client, users)
+        return value, dict(users.ids), dict(users._tokens)
+
+    return kept(name, built)
+
+
+def given_to(users: Any, kept_flow_value: Any) -> Any:
+    """What a `kept_flow` build returned, the test's `users` knowing the people it added and their logins, as if the
+    test had built it."""
+    value, ids, tokens = kept_flow_value
+    users.ids.update(ids)
+    users._tokens.update(tokens)
+    return value

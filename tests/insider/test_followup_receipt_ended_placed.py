@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 
 from deviation_helpers import person
-from insider_kit import misdirected_closing
 from sqlalchemy import select
 from web.pagekit import Pages
 
@@ -36,10 +35,10 @@ def _order(page: str, marks: list[str]) -> list[int]:
     return at
 
 
-def test_each_ended_proposal_is_shown_under_its_own_closing(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+def test_each_ended_proposal_is_shown_under_its_own_closing(ctx, client, users, misdirected_closed) -> None:  # type: ignore[no-untyped-def]
     for name in ("rev3", "rev4", "rev5"):
         person(ctx, users, name, "county_reviewer")
-    case, fid, _, _ = misdirected_closing(ctx, client, users)
+    case, fid, _, _ = misdirected_closed
     # Closing A (rev1's): proposal 1 dropped, 2 declined, 3 confirmed: A is withdrawn.
     _api(client, users, fid, "rev3", "", {"reason": "看错了流水一"})
     _api(client, users, fid, "rev3", "/drop", {"proposal": 1, "reason": "撤销一"})

@@ -30,8 +30,8 @@ def _counts(ctx) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
                      for m in (FollowupReceiptReview, Recovery, SupplementaryPayment))
 
 
-def test_attack_money_sent_to_an_insider_is_recovered_and_paid_again_to_the_household(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
-    cases, items = _paid_onto_sly(ctx, client, users)
+def test_attack_money_sent_to_an_insider_is_recovered_and_paid_again_to_the_household(ctx, client, users, sly_paid) -> None:  # type: ignore[no-untyped-def]
+    cases, items = sly_paid
     item_id, paid = items[cases[0]]
     today = ctx.clock.today().isoformat()
     fid = _followup(client, users, cases[0], today, "no", "0")
@@ -119,8 +119,8 @@ def test_attack_money_sent_to_an_insider_is_recovered_and_paid_again_to_the_hous
     assert client.get(f"/api/recoveries/{rec.id}", headers=users.headers("fin1")).json()["status"] == "repaid"
 
 
-def test_partly_received_recovers_only_the_difference_and_received_opens_nothing(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
-    cases, items = _paid_onto_sly(ctx, client, users)
+def test_partly_received_recovers_only_the_difference_and_received_opens_nothing(ctx, client, users, sly_paid) -> None:  # type: ignore[no-untyped-def]
+    cases, items = sly_paid
     today = ctx.clock.today().isoformat()
     partly = _followup(client, users, cases[0], today, "partly", "500.00")
     no = _followup(client, users, cases[1], today, "no", "0")
@@ -171,11 +171,11 @@ def _pending(ctx) -> int:  # type: ignore[no-untyped-def]
             PayeeCorrection.status == "pending")))
 
 
-def test_attack_who_moved_the_money_does_not_choose_where_the_supplement_goes(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+def test_attack_who_moved_the_money_does_not_choose_where_the_supplement_goes(ctx, client, users, closed_misdirected_case) -> None:  # type: ignore[no-untyped-def]
     """sly, whose change sent the relief to his card, asks for a new change to a second account of his; the closing
     reviewer would approve it and the supplement be paid there. Neither may: 403 in Chinese naming why, nothing
     written; nor may the follow-up's recorder or the closer reject a fair change."""
-    case_id = _closed_misdirected(ctx, client, users)
+    case_id = closed_misdirected_case
     head = head_of(client, users.headers("sly"), case_id)
     body = {"account_name": head, "bank": "农村商业银行", "account_number": SECOND_ACCOUNT, "reason": "户主换卡"}
     r = client.post(f"/api/cases/{case_id}/payee", headers=users.headers("sly"), json=body)
@@ -202,10 +202,10 @@ def test_attack_who_moved_the_money_does_not_choose_where_the_supplement_goes(ct
     assert r.status_code == 200, r.text
 
 
-def test_partly_with_no_amount_is_not_closed_as_misdirected(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+def test_partly_with_no_amount_is_not_closed_as_misdirected(ctx, client, users, sly_paid) -> None:  # type: ignore[no-untyped-def]
     """部分收到 with no amount: closing it as misdirected would recover and pay again the whole sum. 422 naming the
     amount, in Chinese, nothing written; closing it as received still works."""
-    cases, _ = _paid_onto_sly(ctx, client, users)
+    cases, _ = sly_paid
     r = client.post("/api/followups", headers=users.headers("off9"),
                     json=_body(cases[0], ctx.clock.today().isoformat(), received="partly"))
     assert r.status_code == 201, r.text
@@ -241,10 +241,10 @@ def _change_home(ctx, client, users, case_id: str) -> str:  # type: ignore[no-un
                          reason="改回户主本人账户")
 
 
-def test_attack_another_supplement_of_the_case_is_not_paid_to_the_misdirected_account(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+def test_attack_another_supplement_of_the_case_is_not_paid_to_the_misdirected_account(ctx, client, users, closed_misdirected_case) -> None:  # type: ignore[no-untyped-def]
     """The misdirected supplement set aside, another supplement of the same case (a sampling round's) would be paid
     to the case's payee, still sly's account: the batch leaves it out saying why, until the payee is changed."""
-    case_id = _closed_misdirected(ctx, client, users)
+    case_id = closed_misdirected_case
     with ctx.db.begin() as s:
         first = s.scalars(select(SupplementaryPayment).where(SupplementaryPayment.case_id == case_id)).one()
         first.status, first.withdrawn_reason = "withdrawn", "复核结果更正"
@@ -261,10 +261,10 @@ def test_attack_another_supplement_of_the_case_is_not_paid_to_the_misdirected_ac
         assert (item.supplement_id, item.payee_correction_id, item.amount) == (other, change, 10000)
 
 
-def test_a_second_supplement_of_a_case_is_told_as_skipped_not_dropped(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+def test_a_second_supplement_of_a_case_is_told_as_skipped_not_dropped(ctx, client, users, closed_misdirected_case) -> None:  # type: ignore[no-untyped-def]
     """Two confirmed supplements open on one case: the batch pays the older and tells the other as skipped, with why
     (a batch pays a case once)."""
-    case_id = _closed_misdirected(ctx, client, users)
+    case_id = closed_misdirected_case
     _change_home(ctx, client, users, case_id)
     other = _another_supplement(ctx, users, case_id, amount=12345)
     r = client.post("/api/payment-batches", headers=users.headers("claims1"),
@@ -278,10 +278,10 @@ def test_a_second_supplement_of_a_case_is_told_as_skipped_not_dropped(ctx, clien
         assert s.get(SupplementaryPayment, other).status == "open"
 
 
-def test_the_closers_password_link_does_not_confirm_and_a_case_no_longer_paid_is_not_closed_misdirected(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+def test_the_closers_password_link_does_not_confirm_and_a_case_no_longer_paid_is_not_closed_misdirected(ctx, client, users, sly_paid) -> None:  # type: ignore[no-untyped-def]
     """The supplement's confirmation: not by an account whose password its opener (the closer) set (403, Chinese).
     A misdirected closing of a case no longer paid: 409 in Chinese, nothing written."""
-    cases, _ = _paid_onto_sly(ctx, client, users)
+    cases, _ = sly_paid
     today = ctx.clock.today().isoformat()
     fid = _followup(client, users, cases[0], today, "no", "0")
     r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev1"),
@@ -303,12 +303,12 @@ def test_the_closers_password_link_does_not_confirm_and_a_case_no_longer_paid_is
     assert _counts(ctx) == (1, 1, 1)
 
 
-def test_a_relative_confirming_the_supplement_is_refused_under_its_own_step(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+def test_a_relative_confirming_the_supplement_is_refused_under_its_own_step(ctx, client, users, sly_paid) -> None:  # type: ignore[no-untyped-def]
     """A county reviewer who declared a member of the household as a relative confirms its 补发: refused (回避), kept on
     回避拦截记录 under 确认补发 (`supplement_confirm`), not under the re-check's step; nothing confirmed."""
     from insider_kit import declare_ties, household_member, refusals_of
 
-    cases, _ = paid_onto_sly(ctx, client, users)
+    cases, _ = sly_paid
     person(ctx, users, "rev_kin", "county_reviewer")
     _, _, id_number = household_member(ctx, cases[0])
     declare_ties(client, users.headers("rev_kin"), id_number)

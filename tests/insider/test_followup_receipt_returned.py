@@ -8,9 +8,10 @@ a password, a relative), each refused try kept on 回避拦截记录 under 退�
 
 from __future__ import annotations
 
+import pytest
 from deviation_helpers import person
-from insider_kit import (declare_ties, entries_but_refusals, head_of, household_member, paid_onto_sly, receipt_followup,
-                         refusals_of)
+from insider_kit import (declare_ties, entries_but_refusals, given_to, head_of, household_member, kept_flow,
+                         paid_onto_sly, receipt_followup, refusals_of)
 from sqlalchemy import select
 from web.pagekit import Pages, card_count
 
@@ -39,6 +40,16 @@ def _closed_received(ctx, client, users, *, closer: str = "rev1") -> tuple[list[
                     json={"note": "户主说卡在自己手里，钱应该到了", "outcome": "received"})
     assert r.status_code == 200 and r.json()["second_needed"] is True, r.text
     return cases, fid
+
+
+closed_received_kept = kept_flow("closed_received_kept", _closed_received)
+
+
+@pytest.fixture
+def closed_received(users, closed_received_kept):  # type: ignore[no-untyped-def]
+    """`_closed_received`, built over HTTP by the process's first test that asks for it and kept (the tests only add
+    to it): the next start from a copy of its rows, keys, log and time (insider_kit.kept_flow)."""
+    return given_to(users, closed_received_kept)
 
 
 def _reviews(ctx, fid: str) -> list[tuple[str, str | None, str]]:  # type: ignore[no-untyped-def]
@@ -95,13 +106,13 @@ def test_attack_the_people_who_may_not_confirm_return_the_closing(ctx, client, u
     assert listed.status_code == 200 and "退回回访核实已收到" in listed.text, listed.text
 
 
-def test_returned_the_alert_is_open_again_and_its_closer_may_not_close_it(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+def test_returned_the_alert_is_open_again_and_its_closer_may_not_close_it(ctx, client, users, closed_received) -> None:  # type: ignore[no-untyped-def]
     """rev2 returns rev1's closing over the API with why: kept, marked, audited, open again everywhere; a second
     return or a confirmation after it: 409; rev1 (and his password-linked account) may not close it again nor be the
     second look at the next closing; rev3 closes it as 核实已收到 again, which waits for a second look as before."""
     person(ctx, users, "rev3", "county_reviewer")
     person(ctx, users, "rev_pal", "county_reviewer")
-    cases, fid = _closed_received(ctx, client, users)
+    cases, fid = closed_received
     with ctx.db.begin() as session:
         session.get(User, users.ids["rev_pal"]).password_set_by = users.ids["rev1"]
     url = f"/api/followups/{fid}/receipt-review/return"
@@ -174,11 +185,11 @@ def test_returned_the_alert_is_open_again_and_its_closer_may_not_close_it(ctx, c
     assert "已退回" in closed and WHY in closed and "户主补登存折后确认钱到了" in closed
 
 
-def test_returned_then_closed_as_misdirected_opens_the_recovery(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+def test_returned_then_closed_as_misdirected_opens_the_recovery(ctx, client, users, closed_received) -> None:  # type: ignore[no-untyped-def]
     """The returner was right: another reviewer closes the reopened alert as 核实未收到, which opens the recovery and
     the supplement as any misdirected closing does; the returned closing stays on record beside it."""
     person(ctx, users, "rev3", "county_reviewer")
-    cases, fid = _closed_received(ctx, client, users)
+    cases, fid = closed_received
     r = client.post(f"/api/followups/{fid}/receipt-review/return", headers=users.headers("rev2"), json={"note": WHY})
     assert r.status_code == 200, r.text
     r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev3"),
@@ -197,10 +208,10 @@ def test_returned_then_closed_as_misdirected_opens_the_recovery(ctx, client, use
     assert alert["outcome"] == "misdirected" and [r["returned_by"] for r in alert["returned"]] == [users.ids["rev2"]]
 
 
-def test_the_page_returns_once_with_a_note(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+def test_the_page_returns_once_with_a_note(ctx, client, users, closed_received) -> None:  # type: ignore[no-untyped-def]
     """On 未收到救助金 the second reviewer has 退回重新核实 with a note box beside 复核确认已收到: a blank note is
     refused naming 退回理由; a tired clerk's double click returns once."""
-    _, fid = _closed_received(ctx, client, users)
+    _, fid = closed_received
     pages = Pages(client, users)
     pages.login("rev1")  # the closer's own list offers him neither
     mine = pages.get("/receipt-alerts").text
@@ -223,7 +234,7 @@ def test_the_page_returns_once_with_a_note(ctx, client, users) -> None:  # type:
     assert "已退回" in shown and WHY in shown and "原核实人不能再核实" in shown
 
 
-def test_attack_the_returned_closer_chooses_where_the_supplement_goes(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+def test_attack_the_returned_closer_chooses_where_the_supplement_goes(ctx, client, users, closed_received) -> None:  # type: ignore[no-untyped-def]
     """rev1 closed the alert as 核实已收到 (the money was with sly); rev2 returned it and rev3 found it misdirected,
     which opens the supplement. The payee change before the supplement is refused to the misdirected closing's closer
     and to who took part in paying it, so the one who moved the money does not choose where the supplement goes. The
@@ -233,7 +244,7 @@ def test_attack_the_returned_closer_chooses_where_the_supplement_goes(ctx, clien
     person(ctx, users, "rev3", "county_reviewer")
     person(ctx, users, "rev_pal", "county_reviewer")
     person(ctx, users, "sup3", "insurer_supervisor")
-    cases, fid = _closed_received(ctx, client, users)
+    cases, fid = closed_received
     with ctx.db.begin() as session:
         session.get(User, users.ids["rev_pal"]).password_set_by = users.ids["rev1"]
     r = client.post(f"/api/followups/{fid}/receipt-review/return", headers=users.headers("rev2"), json={"note": WHY})
@@ -299,12 +310,12 @@ def test_attack_after_a_return_one_reviewer_closes_it_as_received_for_good(ctx, 
     assert _open(client, users) == []
 
 
-def test_the_page_keeps_the_typed_reason_when_the_return_is_refused(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+def test_the_page_keeps_the_typed_reason_when_the_return_is_refused(ctx, client, users, closed_received) -> None:  # type: ignore[no-untyped-def]
     """rev_pal's password was set by rev1, the closer: his list offers the second look (password links are read on
     submit), he types why and presses 退回重新核实: 403 naming the link, the reason still in its box, kept on
     回避拦截记录 under 退回; the closing not returned."""
     person(ctx, users, "rev_pal", "county_reviewer")
-    _, fid = _closed_received(ctx, client, users)
+    _, fid = closed_received
     with ctx.db.begin() as session:
         session.get(User, users.ids["rev_pal"]).password_set_by = users.ids["rev1"]
     pages = Pages(client, users)
@@ -317,7 +328,7 @@ def test_the_page_keeps_the_typed_reason_when_the_return_is_refused(ctx, client,
     assert [back for _, back, _ in _reviews(ctx, fid)] == [None]
 
 
-def test_a_return_and_a_confirmation_at_once_one_of_them_stands(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+def test_a_return_and_a_confirmation_at_once_one_of_them_stands(ctx, client, users, closed_received) -> None:  # type: ignore[no-untyped-def]
     """rev2 returns the closing while rev3 confirms it, at the same moment (two connections): one wins, the other is
     told the closing is returned or confirmed already (409), one audit entry; never a closing both returned and
     confirmed, nor an alert closed after it was returned."""
@@ -329,7 +340,7 @@ def test_a_return_and_a_confirmation_at_once_one_of_them_stands(ctx, client, use
     from verifier.store.db import Database
 
     person(ctx, users, "rev3", "county_reviewer")
-    _, fid = _closed_received(ctx, client, users)
+    _, fid = closed_received
     with ctx.db.read() as session:
         who = {n: principal_of(session.get(User, users.ids[n])) for n in ("rev2", "rev3")}
     done: list[str] = []

@@ -106,10 +106,10 @@ def test_attack_a_payee_outside_the_household_registered_at_the_door_is_closed_b
     assert _open(client, users) == []
 
 
-def test_attack_a_check_officer_confirms_the_closing_of_a_changed_account(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+def test_attack_a_check_officer_confirms_the_closing_of_a_changed_account(ctx, client, users, sly_paid) -> None:  # type: ignore[no-untyped-def]
     """Where the account was changed the case's check officers may not even record the follow-up; nor may they, or an
     account linked to one of them by a password, be the second look at its 核实已收到."""
-    cases, _ = paid_onto_sly(ctx, client, users)
+    cases, _ = sly_paid
     person(ctx, users, "rev_off", "county_reviewer", "field_officer")
     person(ctx, users, "rev_pal", "county_reviewer")
     with ctx.db.begin() as session:

@@ -73,13 +73,13 @@ def _entries(ctx, fid: str, action: str) -> list[dict]:  # type: ignore[type-arg
             AuditEntry.subject == fid, AuditEntry.action == action).order_by(AuditEntry.idx))]
 
 
-def test_dropped_then_declined_each_kept_and_a_new_proposal_follows(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+def test_dropped_then_declined_each_kept_and_a_new_proposal_follows(ctx, client, users, misdirected_closed) -> None:  # type: ignore[no-untyped-def]
     """rev3 proposes (1) and drops it with a reason; he proposes again (2), rev4 declines it; rev4 proposes (3) and
     rev2 confirms it. Each end kept (who, when, how, why), audited in its transaction with the reasons' SHA-256 only;
     the closing stands until the confirmation. Twice, or none waiting: 409; a blank reason: 422."""
     for name in ("rev3", "rev4"):
         person(ctx, users, name, "county_reviewer")
-    case, fid, rec, sup = misdirected_closing(ctx, client, users)
+    case, fid, rec, sup = misdirected_closed
     ids = users.ids
     for end in (_drop, _decline):  # nothing proposed: nothing to end
         r = end(client, users, fid, "rev3", 1)
@@ -216,12 +216,12 @@ def test_attack_one_person_alone_cannot_end_a_proposal(ctx, client, users) -> No
     assert "驳回撤回回访核实未收到的提议" in listed.text and "撤销撤回回访核实未收到的提议" in listed.text
 
 
-def test_attack_a_decliner_declines_the_next_proposal_through_a_linked_account(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+def test_attack_a_decliner_declines_the_next_proposal_through_a_linked_account(ctx, client, users, misdirected_closed) -> None:  # type: ignore[no-untyped-def]
     """rev4 declines proposal 1; rev3 proposes again (2). rev4 may not decline it, nor may rev_pal, whose password
     rev4 set (one person's second account: 403 naming the link, kept on 回避拦截记录, nothing written); rev2 may."""
     for name in ("rev3", "rev4", "rev_pal"):
         person(ctx, users, name, "county_reviewer")
-    case, fid, rec, sup = misdirected_closing(ctx, client, users)
+    case, fid, rec, sup = misdirected_closed
     ids = users.ids
     with ctx.db.begin() as session:
         session.get(User, ids["rev_pal"]).password_set_by = ids["rev4"]
@@ -241,14 +241,14 @@ def test_attack_a_decliner_declines_the_next_proposal_through_a_linked_account(c
     assert r.status_code == 200, r.text
 
 
-def test_a_proposal_dropped_and_made_anew_is_not_confirmed_by_a_page_showing_the_old_one(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+def test_a_proposal_dropped_and_made_anew_is_not_confirmed_by_a_page_showing_the_old_one(ctx, client, users, misdirected_closed) -> None:  # type: ignore[no-untyped-def]
     """rev2's page shows rev3's proposal (1, its reason); rev3 drops it and proposes anew with another reason (2):
     rev2's confirmation or decline of 1 is refused (409 naming the one that waits), nothing written. rev3 drops it
     again and his password-linked account proposes (3): rev3 may not confirm it (dropping does not reset who may
     confirm: the proposer's linked accounts stay barred); rev2 confirms 3."""
     person(ctx, users, "rev3", "county_reviewer")
     person(ctx, users, "rev_pal", "county_reviewer")
-    _, fid, rec, sup = misdirected_closing(ctx, client, users)
+    _, fid, rec, sup = misdirected_closed
     ids = users.ids
     with ctx.db.begin() as session:
         session.get(User, ids["rev_pal"]).password_set_by = ids["rev3"]
@@ -283,14 +283,14 @@ def test_a_proposal_dropped_and_made_anew_is_not_confirmed_by_a_page_showing_the
         (1, ids["rev3"], "dropped", ids["rev3"]), (2, ids["rev3"], "dropped", ids["rev3"])], "withdrawn", "withdrawn")
 
 
-def test_a_proposal_beside_a_closing_that_can_no_longer_be_withdrawn_is_declined(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+def test_a_proposal_beside_a_closing_that_can_no_longer_be_withdrawn_is_declined(ctx, client, users, misdirected_closed) -> None:  # type: ignore[no-untyped-def]
     """Proposed, then the payee changed back home and a batch took the supplement: the confirmation is refused (409)
     and the page offers none, but another reviewer declines the proposal there (it no longer stands beside the
     closing), and a new proposal is refused naming the batch."""
     person(ctx, users, "rev3", "county_reviewer")
     person(ctx, users, "sup3", "insurer_supervisor")
     person(ctx, users, "rev5", "county_reviewer")
-    case, fid, rec, sup = misdirected_closing(ctx, client, users)
+    case, fid, rec, sup = misdirected_closed
     assert _propose(client, users, fid, "rev3").status_code == 200
     head = head_of(client, users.headers("sup3"), case)
     r = client.post(f"/api/cases/{case}/payee", headers=users.headers("sup3"), json={
@@ -324,12 +324,12 @@ def test_a_proposal_beside_a_closing_that_can_no_longer_be_withdrawn_is_declined
     assert r.status_code == 409 and "已列入支付批次" in r.json()["detail"], r.text
 
 
-def test_the_page_offers_the_proposer_a_drop_and_others_a_decline(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+def test_the_page_offers_the_proposer_a_drop_and_others_a_decline(ctx, client, users, misdirected_closed) -> None:  # type: ignore[no-untyped-def]
     """On 未收到救助金: the proposer has 撤销提议 (and no 驳回撤回), another reviewer 驳回撤回 beside the confirmation,
     the closer neither. The proposer's drop refused (blank) keeps nothing half-written and names 撤销理由; done, the
     list says so and shows the ended proposal with both reasons, and 提议撤回 is offered again."""
     person(ctx, users, "rev3", "county_reviewer")
-    _, fid, rec, sup = misdirected_closing(ctx, client, users)
+    _, fid, rec, sup = misdirected_closed
     assert _propose(client, users, fid, "rev3").status_code == 200
     drop_form, decline_form = (f'action="/receipt-alerts/{fid}/drop-withdrawal"',
                                f'action="/receipt-alerts/{fid}/decline-withdrawal"')
@@ -355,7 +355,7 @@ def test_the_page_offers_the_proposer_a_drop_and_others_a_decline(ctx, client, u
 
 
 @pytest.mark.parametrize("first", ["confirm", "drop"])
-def test_a_confirmation_and_a_drop_race_one_wins(ctx, client, users, monkeypatch, first: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_confirmation_and_a_drop_race_one_wins(ctx, client, users, misdirected_closed, monkeypatch, first: str) -> None:  # type: ignore[no-untyped-def]
     """rev2 confirms the withdrawal while rev3 drops it (two connections), the other starting while `first` holds
     the closing: `first` wins, the other is refused (409): never a proposal both withdrawn and dropped."""
     import threading
@@ -367,7 +367,7 @@ def test_a_confirmation_and_a_drop_race_one_wins(ctx, client, users, monkeypatch
     from verifier.followups import receipt_withdraw
 
     person(ctx, users, "rev3", "county_reviewer")
-    _, fid, rec, sup = misdirected_closing(ctx, client, users)
+    _, fid, rec, sup = misdirected_closed
     assert _propose(client, users, fid, "rev3").status_code == 200
     with ctx.db.read() as session:
         who = {n: principal_of(session.get(User, users.ids[n])) for n in ("rev2", "rev3")}
@@ -400,13 +400,13 @@ def test_a_confirmation_and_a_drop_race_one_wins(ctx, client, users, monkeypatch
         assert "还没有人提议撤回" in refused[0], refused
 
 
-def test_the_page_offers_no_decline_the_server_refuses_a_linked_account(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+def test_the_page_offers_no_decline_the_server_refuses_a_linked_account(ctx, client, users, misdirected_closed) -> None:  # type: ignore[no-untyped-def]
     """The page's 驳回撤回 form follows the server's rule, password links too: rev_mate (whose password the closer
     set) and rev_pal (whose password an earlier decliner set) are offered no decline form, and the server refuses
     them; rev2, linked to nobody, has it."""
     for name in ("rev3", "rev4", "rev_mate", "rev_pal"):
         person(ctx, users, name, "county_reviewer")
-    _, fid, rec, sup = misdirected_closing(ctx, client, users)
+    _, fid, rec, sup = misdirected_closed
     ids = users.ids
     with ctx.db.begin() as session:
         session.get(User, ids["rev_mate"]).password_set_by = ids["rev1"]  # the closer's
@@ -423,11 +423,11 @@ def test_the_page_offers_no_decline_the_server_refuses_a_linked_account(ctx, cli
             assert _decline(client, users, fid, who, 2).status_code == 403, who
 
 
-def test_the_page_form_must_name_the_proposal(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+def test_the_page_form_must_name_the_proposal(ctx, client, users, misdirected_closed) -> None:  # type: ignore[no-untyped-def]
     """The page always sends the number of the proposal it shows: a form without it, or with a bad one, is refused
     (409 in Chinese, nothing written) instead of read as "not said"; the API still takes a confirmation without it."""
     person(ctx, users, "rev3", "county_reviewer")
-    _, fid, rec, sup = misdirected_closing(ctx, client, users)
+    _, fid, rec, sup = misdirected_closed
     assert _propose(client, users, fid, "rev3").status_code == 200
     pages = Pages(client, users)
     pages.login("rev2")

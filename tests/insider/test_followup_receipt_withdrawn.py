@@ -126,7 +126,7 @@ def test_attack_one_person_alone_cannot_withdraw_the_closing(ctx, client, users)
     assert "提议撤回回访核实未收到" in listed.text and "确认撤回回访核实未收到" in listed.text
 
 
-def test_confirmed_the_recovery_and_supplement_are_withdrawn_and_the_alert_is_open_again(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+def test_confirmed_the_recovery_and_supplement_are_withdrawn_and_the_alert_is_open_again(ctx, client, users, misdirected_closed) -> None:  # type: ignore[no-untyped-def]
     """rev3 proposes, rev2 confirms: one transaction withdraws the recovery and the supplement and marks the closing
     withdrawn (kept: who proposed, when, why, who confirmed), each audited; the alert is open again on the API, the
     list, the case page and the home count, the withdrawn closing shown. Again: 409. The closer of the withdrawn
@@ -134,7 +134,7 @@ def test_confirmed_the_recovery_and_supplement_are_withdrawn_and_the_alert_is_op
     person(ctx, users, "rev3", "county_reviewer")
     person(ctx, users, "rev4", "county_reviewer")
     person(ctx, users, "rev_mate", "county_reviewer")
-    case, fid, rec, sup = misdirected_closing(ctx, client, users)
+    case, fid, rec, sup = misdirected_closed
     with ctx.db.begin() as session:
         session.get(User, users.ids["rev_mate"]).password_set_by = users.ids["rev1"]
     assert _propose(client, users, fid, "rev3").status_code == 200
@@ -220,12 +220,12 @@ def _change_and_batch(ctx, client, users, case: str) -> str:  # type: ignore[no-
     return str(r.json()["id"])
 
 
-def test_a_supplement_in_a_batch_or_money_collected_is_not_withdrawn(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+def test_a_supplement_in_a_batch_or_money_collected_is_not_withdrawn(ctx, client, users, misdirected_closed) -> None:  # type: ignore[no-untyped-def]
     """Proposed, then a batch takes the supplement: the confirmation is refused naming the batch (409, nothing
     written), and so is a new proposal's ground; the batch cancelled, the supplement waits again and the withdrawal
     goes through. A repayment recorded on the recovery (waiting for confirmation): refused naming it."""
     person(ctx, users, "rev3", "county_reviewer")
-    case, fid, rec, sup = misdirected_closing(ctx, client, users)
+    case, fid, rec, sup = misdirected_closed
     assert _propose(client, users, fid, "rev3").status_code == 200
     batch = _change_and_batch(ctx, client, users, case)
     with ctx.db.read() as session:
@@ -313,7 +313,7 @@ def test_the_page_proposes_and_confirms_with_a_reason_and_a_tick(ctx, client, us
 
 
 @pytest.mark.parametrize("first", ["withdrawal", "batch"])
-def test_a_withdrawal_and_a_batch_taking_the_supplement_race_one_wins(ctx, client, users, monkeypatch,  # type: ignore[no-untyped-def]
+def test_a_withdrawal_and_a_batch_taking_the_supplement_race_one_wins(ctx, client, users, misdirected_closed, monkeypatch,  # type: ignore[no-untyped-def]
                                                                        first: str) -> None:
     """rev2 confirms the withdrawal while claims1 prepares a batch of the case's supplement (two connections), the
     other one starting while `first` holds what it locked: `first` wins, the other is refused (409 naming the batch,
@@ -330,7 +330,7 @@ def test_a_withdrawal_and_a_batch_taking_the_supplement_race_one_wins(ctx, clien
     from verifier.payments import service as payments
 
     person(ctx, users, "rev3", "county_reviewer")
-    case, fid, rec, sup = misdirected_closing(ctx, client, users)
+    case, fid, rec, sup = misdirected_closed
     _changed_home(ctx, client, users, case)
     assert _propose(client, users, fid, "rev3").status_code == 200
     with ctx.db.read() as session:

@@ -10,6 +10,7 @@ import re
 import pytest
 from deviation_helpers import declare_sibling, drawn_round, person, ready_case, relief_of
 from factories import COUNTY
+from insider_kit import given_to, kept_flow
 from sampling import sampling_helpers
 from sqlalchemy import select
 from web.pagekit import Pages
@@ -24,7 +25,6 @@ from verifier.sampling.models import CaseHold, CaseHoldProposal
 from verifier.store.tables import Determination, User
 
 INCOME = "2666.67"  # the factory's household: the insurer's per-capita income
-rounds = sampling_helpers.rounds  # the fixture
 
 
 def _hold(ctx, rounds, **found) -> str:  # type: ignore[no-untyped-def]
@@ -32,6 +32,43 @@ def _hold(ctx, rounds, **found) -> str:  # type: ignore[no-untyped-def]
     round_id = drawn_round(rounds, {case_id})
     assert rounds.result(round_id, case_id, per_capita_income=INCOME, **found)["deviation"] is True
     return case_id
+
+
+def _rounds_of(client, users):  # type: ignore[no-untyped-def]
+    """The sampling `rounds` fixture: its county reviewer and insurer supervisor added, the API called as them."""
+    users.add("reviewer", "county_reviewer", counties=(COUNTY,))
+    users.add("insurer", "insurer_supervisor", counties=(COUNTY,))
+    return sampling_helpers.Rounds(client, users.headers("reviewer"), users.headers("insurer"))
+
+
+def _pair(ctx, rounds) -> tuple[str, str, str]:  # type: ignore[no-untyped-def]
+    """Two ready cases drawn in one round (a case left unchecked keeps its verdict pending): the cases and the round."""
+    case_id, other = ready_case(ctx), ready_case(ctx)
+    return case_id, other, drawn_round(rounds, {case_id, other})
+
+
+# Most tests start from one of two flows over HTTP by the `rounds` fixture's people, built by the process's first test
+# that asks for it and kept (insider_kit.kept_flow): a case held by a round whose re-check found the household
+# ineligible (`_hold`), or two ready cases drawn in one round (`_pair`). Each fixture gives the `rounds` as well.
+held_kept = kept_flow("held_kept", lambda ctx, client, users: _hold(ctx, _rounds_of(client, users), eligible=False))
+pair_kept = kept_flow("pair_kept", lambda ctx, client, users: _pair(ctx, _rounds_of(client, users)))
+
+
+def _kept_rounds(client, users, kept):  # type: ignore[no-untyped-def]
+    built = given_to(users, kept)
+    return sampling_helpers.Rounds(client, users.headers("reviewer"), users.headers("insurer")), built
+
+
+@pytest.fixture
+def held(client, users, held_kept):  # type: ignore[no-untyped-def]
+    """(rounds, the held case): `_hold(ctx, rounds, eligible=False)` on a kept copy."""
+    return _kept_rounds(client, users, held_kept)
+
+
+@pytest.fixture
+def pair(client, users, pair_kept):  # type: ignore[no-untyped-def]
+    """(rounds, (case, other case, round)): `_pair(ctx, rounds)` on a kept copy."""
+    return _kept_rounds(client, users, pair_kept)
 
 
 def _hold_status(ctx, case_id: str) -> str:  # type: ignore[no-untyped-def]
@@ -46,10 +83,10 @@ def _reviewer(ctx, users, username: str):  # type: ignore[no-untyped-def]
         return principal_of(s.get(User, users.ids[username]))
 
 
-def test_attack_one_supervisor_lifts_a_hold_the_county_found_ineligible_at_the_original_relief(ctx, rounds, users) -> None:  # type: ignore[no-untyped-def]
+def test_attack_one_supervisor_lifts_a_hold_the_county_found_ineligible_at_the_original_relief(ctx, held, users) -> None:  # type: ignore[no-untyped-def]
     sup2 = person(ctx, users, "sup2", "insurer_supervisor")
     claims = person(ctx, users, "claims1", "insurer_claims")
-    case_id = _hold(ctx, rounds, eligible=False)
+    rounds, case_id = held
     relief = relief_of(ctx, case_id)
     with ctx.db.begin() as s:
         out = holds.redetermine(s, case_id, outcome="proceed", reason="核实无误，维持原认定", principal=sup2,
@@ -88,12 +125,11 @@ def test_attack_one_supervisor_lifts_a_hold_the_county_found_ineligible_at_the_o
             answer(s, case_id, out["waiting"]["id"], reason="再点一次", principal=rev3, clock=ctx.clock)
 
 
-def test_in_line_with_the_county_takes_effect_and_above_its_lower_relief_waits(ctx, rounds, users) -> None:  # type: ignore[no-untyped-def]
+def test_in_line_with_the_county_takes_effect_and_above_its_lower_relief_waits(ctx, pair, users) -> None:  # type: ignore[no-untyped-def]
     sup2 = person(ctx, users, "sup2", "insurer_supervisor")
-    ineligible, lower = ready_case(ctx), ready_case(ctx)
+    rounds, (ineligible, lower, round_id) = pair
     relief = relief_of(ctx, lower)
     county = relief // 2
-    round_id = drawn_round(rounds, {ineligible, lower})
     rounds.result(round_id, ineligible, per_capita_income=INCOME, eligible=False)
     rounds.result(round_id, lower, per_capita_income=INCOME, eligible=True, relief_amount=format_yuan(county))
     with ctx.db.begin() as s:  # ineligible, as the county found
@@ -119,9 +155,9 @@ def test_in_line_with_the_county_takes_effect_and_above_its_lower_relief_waits(c
     assert [p["status"] for p in done["proposals"]] == ["declined"]
 
 
-def test_who_may_not_answer_a_proposal(ctx, client, rounds, users) -> None:  # type: ignore[no-untyped-def]
+def test_who_may_not_answer_a_proposal(ctx, client, held, users) -> None:  # type: ignore[no-untyped-def]
     sup2 = person(ctx, users, "sup2", "insurer_supervisor")
-    case_id = _hold(ctx, rounds, eligible=False)
+    rounds, case_id = held
     with ctx.db.begin() as s:
         proposal = holds.redetermine(s, case_id, outcome="proceed", reason="维持原认定", principal=sup2,
                                      clock=ctx.clock)["waiting"]["id"]
@@ -158,10 +194,9 @@ def test_who_may_not_answer_a_proposal(ctx, client, rounds, users) -> None:  # t
     assert _hold_status(ctx, case_id) == "open"
 
 
-def test_a_correction_of_the_recheck_withdraws_the_waiting_proposal_with_the_hold(ctx, rounds, users) -> None:  # type: ignore[no-untyped-def]
+def test_a_correction_of_the_recheck_withdraws_the_waiting_proposal_with_the_hold(ctx, pair, users) -> None:  # type: ignore[no-untyped-def]
     sup2 = person(ctx, users, "sup2", "insurer_supervisor")
-    case_id, unchecked = ready_case(ctx), ready_case(ctx)
-    round_id = drawn_round(rounds, {case_id, unchecked})  # one left unchecked: the verdict stays pending
+    rounds, (case_id, unchecked, round_id) = pair  # one left unchecked: the verdict stays pending
     rounds.result(round_id, case_id, per_capita_income=INCOME, eligible=False)
     with ctx.db.begin() as s:
         proposal = holds.redetermine(s, case_id, outcome="proceed", reason="维持原认定", principal=sup2,
@@ -178,11 +213,11 @@ def test_a_correction_of_the_recheck_withdraws_the_waiting_proposal_with_the_hol
         hold_proposals.confirm(s, case_id, proposal, reason="同意", principal=rev2, clock=ctx.clock)
 
 
-def test_the_proposal_over_http_and_on_the_case_page(ctx, client, rounds, users) -> None:  # type: ignore[no-untyped-def]
+def test_the_proposal_over_http_and_on_the_case_page(ctx, client, held, users) -> None:  # type: ignore[no-untyped-def]
     pages = Pages(client, users)
     person(ctx, users, "sup2", "insurer_supervisor")
     person(ctx, users, "rev2", "county_reviewer")
-    case_id = _hold(ctx, rounds, eligible=False)
+    rounds, case_id = held
     r = client.post(f"/api/cases/{case_id}/redetermination", headers=users.headers("sup2"),
                     json={"outcome": "proceed", "reason": "维持原认定"})
     assert r.status_code == 200 and r.json()["status"] == "open", r.text
@@ -228,7 +263,7 @@ def test_the_proposal_over_http_and_on_the_case_page(ctx, client, rounds, users)
     assert 'id="hold-proposals-none"' in pages.get("/hold-proposals").text
 
 
-def test_attack_the_officer_or_the_determiner_confirms_through_a_linked_reviewer_account(ctx, client, rounds, users) -> None:  # type: ignore[no-untyped-def]
+def test_attack_the_officer_or_the_determiner_confirms_through_a_linked_reviewer_account(ctx, client, held, users) -> None:  # type: ignore[no-untyped-def]
     """The county's answer refuses the one list of who took part that a re-determination refuses (the officers of the
     case's checks, the supervisor who confirmed its determination, the re-check's recorder, the proposer), and the
     accounts linked to theirs by a password: officer O's and determiner D's county-reviewer accounts neither confirm
@@ -239,7 +274,7 @@ def test_attack_the_officer_or_the_determiner_confirms_through_a_linked_reviewer
 
     pages = Pages(client, users)
     sup2 = person(ctx, users, "sup2", "insurer_supervisor")
-    case_id = _hold(ctx, rounds, eligible=False)
+    rounds, case_id = held
     with ctx.db.begin() as s:
         proposal = holds.redetermine(s, case_id, outcome="proceed", reason="维持原认定", principal=sup2,
                                      clock=ctx.clock)["waiting"]["id"]
@@ -279,16 +314,15 @@ def _correct(rounds, round_id: str, case_id: str, relief: int) -> None:  # type:
     assert r.status_code == 200, r.text
 
 
-def test_a_correction_that_leaves_the_hold_open_withdraws_the_proposal(ctx, client, rounds, users) -> None:  # type: ignore[no-untyped-def]
+def test_a_correction_that_leaves_the_hold_open_withdraws_the_proposal(ctx, client, pair, users) -> None:  # type: ignore[no-untyped-def]
     """The case held by two rounds' deviations: a correction of the hold's round leaves the hold (another round holds
     it too), but the county's figure the proposal went against is no longer the county's. The proposal is withdrawn
     (it no longer waits at 409 until declined): confirming and declining it are 409 saying why, nothing changes, and
     a supervisor re-determines on the corrected figure (tests/insider/test_hold_every_round.py)."""
     sup2 = person(ctx, users, "sup2", "insurer_supervisor")
-    case_id, unchecked = ready_case(ctx), ready_case(ctx)  # one left unchecked: the verdicts stay pending
+    rounds, (case_id, unchecked, first) = pair  # one left unchecked: the verdicts stay pending
     relief = relief_of(ctx, case_id)
     county = relief // 2
-    first = drawn_round(rounds, {case_id, unchecked})
     rounds.result(first, case_id, per_capita_income=INCOME, eligible=True, relief_amount=format_yuan(county))
     second = rounds.create(kind="monetary")["id"]  # by amount: the same checks drawn once more
     assert {case_id, unchecked} <= set(rounds.draw(second)["case_ids"])
@@ -317,12 +351,11 @@ def test_a_correction_that_leaves_the_hold_open_withdraws_the_proposal(ctx, clie
             == county // 2
 
 
-def test_the_withdrawal_names_the_proposal_it_withdrew(ctx, rounds, users) -> None:  # type: ignore[no-untyped-def]
+def test_the_withdrawal_names_the_proposal_it_withdrew(ctx, pair, users) -> None:  # type: ignore[no-untyped-def]
     from verifier.sampling import consequences
 
     sup2 = person(ctx, users, "sup2", "insurer_supervisor")
-    case_id, unchecked = ready_case(ctx), ready_case(ctx)
-    round_id = drawn_round(rounds, {case_id, unchecked})
+    rounds, (case_id, unchecked, round_id) = pair
     rounds.result(round_id, case_id, per_capita_income=INCOME, eligible=False)
     with ctx.db.begin() as s:
         proposal = holds.redetermine(s, case_id, outcome="proceed", reason="维持原认定", principal=sup2,
@@ -335,7 +368,7 @@ def test_the_withdrawal_names_the_proposal_it_withdrew(ctx, rounds, users) -> No
 
 
 @pytest.mark.parametrize("first", ["confirm", "correction"])
-def test_a_confirmation_and_a_correction_at_once_one_wins(ctx, rounds, users, monkeypatch, first: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_confirmation_and_a_correction_at_once_one_wins(ctx, pair, users, monkeypatch, first: str) -> None:  # type: ignore[no-untyped-def]
     """rev2 confirms the proposal while the reviewer corrects the re-check behind the hold (two connections), the
     other starting while `first` holds what it locked: `first` wins and the other is refused (409). Never a hold
     decided on a withdrawn proposal, nor a decided hold withdrawn under its confirmed re-determination."""
@@ -350,9 +383,8 @@ def test_a_confirmation_and_a_correction_at_once_one_wins(ctx, rounds, users, mo
     sup2 = person(ctx, users, "sup2", "insurer_supervisor")
     rev2 = person(ctx, users, "rev2", "county_reviewer")
     reviewer = _reviewer(ctx, users, "reviewer")
-    case_id, unchecked = ready_case(ctx), ready_case(ctx)  # one left unchecked: the verdict stays pending
+    rounds, (case_id, unchecked, round_id) = pair  # one left unchecked: the verdict stays pending
     relief = relief_of(ctx, case_id)
-    round_id = drawn_round(rounds, {case_id, unchecked})
     rounds.result(round_id, case_id, per_capita_income=INCOME, eligible=False)
     with ctx.db.begin() as s:
         proposal = holds.redetermine(s, case_id, outcome="proceed", reason="维持原认定", principal=sup2,

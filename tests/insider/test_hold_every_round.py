@@ -6,7 +6,10 @@ the hold, withdraws a waiting proposal: answering it is refused (409) with why, 
 
 from __future__ import annotations
 
+import pytest
 from deviation_helpers import drawn_round, person, ready_case, relief_of
+from factories import COUNTY
+from insider_kit import given_to, kept_flow
 from sampling import sampling_helpers
 from sqlalchemy import select
 from web.pagekit import Pages
@@ -20,10 +23,9 @@ from verifier.sampling.models import CaseHold, CaseHoldProposal
 from verifier.store.tables import Determination
 
 INCOME = "2666.67"  # the factory's household: the insurer's per-capita income
-rounds = sampling_helpers.rounds  # the fixture
 
 
-def _two_rounds(ctx, rounds) -> tuple[str, str, str, str]:  # type: ignore[no-untyped-def]
+def _drawn_twice(ctx, rounds) -> tuple[str, str, str, str]:  # type: ignore[no-untyped-def]
     """A case and a case left unchecked (the verdicts stay pending, results correctable), drawn in a first round and
     again in a second (by amount): (case, unchecked, first, second), no result recorded yet."""
     case_id, unchecked = ready_case(ctx), ready_case(ctx)
@@ -31,6 +33,31 @@ def _two_rounds(ctx, rounds) -> tuple[str, str, str, str]:  # type: ignore[no-un
     second = rounds.create(kind="monetary")["id"]  # by amount: the same checks drawn once more
     assert {case_id, unchecked} <= set(rounds.draw(second)["case_ids"])
     return case_id, unchecked, first, second
+
+
+def _built_two_rounds(ctx, client, users) -> tuple[str, str, str, str]:  # type: ignore[no-untyped-def]
+    """The sampling `rounds` fixture's reviewer and insurer, and `_drawn_twice` by them."""
+    users.add("reviewer", "county_reviewer", counties=(COUNTY,))
+    users.add("insurer", "insurer_supervisor", counties=(COUNTY,))
+    return _drawn_twice(ctx, sampling_helpers.Rounds(client, users.headers("reviewer"), users.headers("insurer")))
+
+
+two_rounds_kept = kept_flow("two_rounds_kept", _built_two_rounds)
+
+
+@pytest.fixture
+def rounds(client, users, two_rounds_kept):  # type: ignore[no-untyped-def]
+    """The sampling `rounds` fixture (every test here starts from `_two_rounds`): its reviewer and insurer, on a copy
+    of the two rounds they drew, built by the process's first test and kept (insider_kit.kept_flow)."""
+    drawn = given_to(users, two_rounds_kept)
+    kept = sampling_helpers.Rounds(client, users.headers("reviewer"), users.headers("insurer"))
+    kept.two_rounds = drawn  # type: ignore[attr-defined]
+    return kept
+
+
+def _two_rounds(ctx, rounds) -> tuple[str, str, str, str]:  # type: ignore[no-untyped-def]
+    """`_drawn_twice` by the `rounds` fixture's people: (case, unchecked, first, second), no result recorded yet."""
+    return rounds.two_rounds  # type: ignore[no-any-return]
 
 
 def _found(rounds, round_id: str, case_id: str, relief: int | None) -> None:  # type: ignore[no-untyped-def]

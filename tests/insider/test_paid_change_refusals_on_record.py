@@ -6,15 +6,15 @@ person, the case, the step tried, appended once the refused transaction rolled b
 from __future__ import annotations
 
 from deviation_helpers import person
-from insider_kit import entries_but_refusals, head_of, paid_onto_sly, receipt_followup, refusals_of
+from insider_kit import entries_but_refusals, head_of, receipt_followup, refusals_of
 from sqlalchemy import select
 from web.pagekit import Pages
 
 from verifier.store.tables import Case, User
 
 
-def test_attack_who_moved_the_money_tries_to_steer_the_supplement_and_is_on_record(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
-    cases, _ = paid_onto_sly(ctx, client, users)
+def test_attack_who_moved_the_money_tries_to_steer_the_supplement_and_is_on_record(ctx, client, users, sly_paid) -> None:  # type: ignore[no-untyped-def]
+    cases, _ = sly_paid
     case_id = cases[0]
     fid = receipt_followup(client, users, case_id, ctx.clock.today().isoformat(), "no", "0")
     r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev1"),

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from factories import new_id_number, staff
-from insider_kit import COUNTY, check_body, head_of, head_on_record, schedule
+from insider_kit import COUNTY, check_body, given_to, head_of, head_on_record, kept_flow, schedule
 from sqlalchemy import func, select
 from web.pagekit import Pages
 
@@ -57,6 +58,16 @@ def _two_cases_one_team(ctx, client, users):  # type: ignore[no-untyped-def]
 SMALL_COUNTY = "本县仅有两名核查员"
 
 
+one_team_kept = kept_flow("one_team_kept", _two_cases_one_team)
+
+
+@pytest.fixture
+def one_team(users, one_team_kept):  # type: ignore[no-untyped-def]
+    """`_two_cases_one_team`, built by the process's first test that asks for it and kept (the tests only add to
+    it): the next start from a copy of its rows, keys, log and time (insider_kit.kept_flow)."""
+    return given_to(users, one_team_kept)
+
+
 def _second_again(ctx, client, users, case_id: str) -> None:  # type: ignore[no-untyped-def]
     """The second case scheduled again for `off1` and `off2` once they checked the first: rotation, asked at the
     door, takes the small county's reason only when given knowing who checked the household last."""
@@ -99,8 +110,8 @@ def _refused_not_on_record(r) -> None:  # type: ignore[no-untyped-def]
     assert r.json()["errors"] == [{"field": "payee.account_name", "message": NOT_YET_ON_RECORD_AT_THE_DOOR}], r.text
 
 
-def test_attack_a_member_added_at_one_case_is_named_payee_at_the_other(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
-    first, second = _two_cases_one_team(ctx, client, users)
+def test_attack_a_member_added_at_one_case_is_named_payee_at_the_other(ctx, client, users, one_team) -> None:  # type: ignore[no-untyped-def]
+    first, second = one_team
     off = users.headers("off1")
     made_up = {"name": "赵核查", "id_number": new_id_number(), "relation": "other", "labour": "full"}
     # Case 1: the made-up member recorded, the head (on record) as payee: taken (a household grows).
@@ -139,8 +150,8 @@ def test_attack_a_member_added_at_one_case_is_named_payee_at_the_other(ctx, clie
     assert r.status_code == 201, r.text
 
 
-def test_attack_the_head_renamed_at_one_case_is_named_payee_at_the_other(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
-    first, second = _two_cases_one_team(ctx, client, users)
+def test_attack_the_head_renamed_at_one_case_is_named_payee_at_the_other(ctx, client, users, one_team) -> None:  # type: ignore[no-untyped-def]
+    first, second = one_team
     off = users.headers("off1")
     # Case 1: the head renamed to the accomplice's name (no account at the door: the door refuses a renamed payee).
     r = client.post(f"/api/cases/{first}/check", headers=off,
@@ -168,9 +179,10 @@ def test_attack_the_head_renamed_at_one_case_is_named_payee_at_the_other(ctx, cl
     assert r.status_code == 201 and r.json()["name_in_household"] is True, r.text
 
 
-def _two_cases_two_teams(ctx, client, users):  # type: ignore[no-untyped-def]
-    """`_two_cases_one_team`, the second case scheduled for `off3` and `off4` instead: (first case, second case)."""
-    first, second = _two_cases_one_team(ctx, client, users)
+def _two_cases_two_teams(ctx, users, one_team):  # type: ignore[no-untyped-def]
+    """`_two_cases_one_team` (`one_team`), the second case scheduled for `off3` and `off4` instead: (first case,
+    second case)."""
+    first, second = one_team
     users.add("off3", "field_officer", counties=(COUNTY,))
     users.add("off4", "field_officer", counties=(COUNTY,))
     with ctx.db.begin() as session:  # as if scheduled so from the start (a rescheduling asks for its reason)
@@ -186,8 +198,8 @@ def _on_record_at(ctx, case_id: str, listed_by: str) -> list[str]:  # type: igno
         return on_record.names_on_record(session, case_id, list(check.members))
 
 
-def test_a_member_tied_to_a_check_never_determined_is_vouched_for_by_other_officers_check(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
-    first, second = _two_cases_two_teams(ctx, client, users)
+def test_a_member_tied_to_a_check_never_determined_is_vouched_for_by_other_officers_check(ctx, client, users, one_team) -> None:  # type: ignore[no-untyped-def]
+    first, second = _two_cases_two_teams(ctx, users, one_team)
     made_up = {"name": "孙新增", "id_number": new_id_number(), "relation": "other", "labour": "full"}
     r = client.post(f"/api/cases/{first}/check", headers=users.headers("off1"),
                     json=_body(ctx, client, users, first, [made_up], account=None))
@@ -212,8 +224,8 @@ def test_a_member_tied_to_a_check_never_determined_is_vouched_for_by_other_offic
     assert _on_record_at(ctx, second, second) == [head]
 
 
-def test_the_adders_own_later_check_does_not_vouch_for_the_member(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
-    first, second = _two_cases_one_team(ctx, client, users)
+def test_the_adders_own_later_check_does_not_vouch_for_the_member(ctx, client, users, one_team) -> None:  # type: ignore[no-untyped-def]
+    first, second = one_team
     made_up = {"name": "孙新增", "id_number": new_id_number(), "relation": "other", "labour": "full"}
     r = client.post(f"/api/cases/{first}/check", headers=users.headers("off1"),
                     json=_body(ctx, client, users, first, [made_up], account=None))
@@ -230,12 +242,12 @@ def test_the_adders_own_later_check_does_not_vouch_for_the_member(ctx, client, u
     assert _on_record_at(ctx, first, second) == [head_of(client, users.headers("sup"), first)]
 
 
-def test_attack_the_adders_second_account_does_not_vouch_for_the_member(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+def test_attack_the_adders_second_account_does_not_vouch_for_the_member(ctx, client, users, one_team) -> None:  # type: ignore[no-untyped-def]
     """An officer adds a member at one case's check, which is sent back (never determined). At the household's other
     case the officer's second account (its password set by him) records a check listing the member unchanged, with a
     colleague, and that determination is confirmed: still the adder's word, not other officers'. The member stays off
     the record for the first case, and naming him payee at its next visit's door is refused."""
-    first, second = _two_cases_two_teams(ctx, client, users)
+    first, second = _two_cases_two_teams(ctx, users, one_team)
     with ctx.db.begin() as session:  # off1 set off3's password: off3 is off1's second account
         session.get(User, users.ids["off3"]).password_set_by = users.ids["off1"]
     made_up = {"name": "李四", "id_number": new_id_number(), "relation": "other", "labour": "full"}

@@ -6,15 +6,15 @@ reviewer moved the payee of a case that pays nothing any more, where nobody may 
 from __future__ import annotations
 
 from deviation_helpers import person
-from insider_kit import closed_misdirected, head_of
+from insider_kit import head_of
 from sqlalchemy import select
 
 from verifier.payments.models import PayeeCorrection
 from verifier.store.tables import Case
 
 
-def test_attack_a_change_asked_while_paid_is_not_approved_once_the_case_left_paid(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
-    case_id = closed_misdirected(ctx, client, users)
+def test_attack_a_change_asked_while_paid_is_not_approved_once_the_case_left_paid(ctx, client, users, closed_misdirected_case) -> None:  # type: ignore[no-untyped-def]
+    case_id = closed_misdirected_case
     person(ctx, users, "sup3", "insurer_supervisor")
     head = head_of(client, users.headers("sup3"), case_id)
     r = client.post(f"/api/cases/{case_id}/payee", headers=users.headers("sup3"), json={

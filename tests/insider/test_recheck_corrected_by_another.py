@@ -8,9 +8,10 @@ visit was asked for) is now corrected only by the reviewer who recorded it (403,
 
 from __future__ import annotations
 
+import pytest
 from deviation_helpers import (HeldAndPaid, both_found_ineligible, drawn_round_api, pay, person, ready_case,
                                recovery_of, relief_of)
-from insider_kit import COUNTY, entries_but_refusals, refusals_of, visit_api
+from insider_kit import COUNTY, entries_but_refusals, given_to, kept_flow, refusals_of, visit_api
 from sqlalchemy import func, select
 from web.pagekit import Pages
 
@@ -50,8 +51,17 @@ def _round(ctx, client, users) -> HeldAndPaid:  # type: ignore[no-untyped-def]
     return HeldAndPaid(round_id, drawn, held, paid, reviewer, insurer)
 
 
-def test_attack_another_reviewer_corrects_the_visited_result_away_from_the_desk(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
-    sampled = _round(ctx, client, users)
+round_kept = kept_flow("round_kept", _round)
+
+
+@pytest.fixture
+def sampled(users, round_kept):  # type: ignore[no-untyped-def]
+    """`_round`, built by the process's first test that asks for it and kept (the tests only add to it): the next
+    start from a copy of its rows, keys, log and time (insider_kit.kept_flow)."""
+    return given_to(users, round_kept)
+
+
+def test_attack_another_reviewer_corrects_the_visited_result_away_from_the_desk(ctx, client, users, sampled) -> None:  # type: ignore[no-untyped-def]
     both_found_ineligible(ctx, client, sampled, INCOME)
     recovery = recovery_of(ctx, sampled.paid)
     assert recovery.status == "open" and recovery.amount == relief_of(ctx, sampled.paid)
@@ -95,10 +105,9 @@ def test_attack_another_reviewer_corrects_the_visited_result_away_from_the_desk(
     assert r.status_code == 200 and r.json()["deviation"] is False, r.text
 
 
-def test_correction_refused_to_another_reviewer_is_kept_on_record(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+def test_correction_refused_to_another_reviewer_is_kept_on_record(ctx, client, users, sampled) -> None:  # type: ignore[no-untyped-def]
     """The refusal to correct another's counted result is kept on 回避拦截记录 (`recheck_correct`), as the other
     refusals to act on another's part are, the case as its subject."""
-    sampled = _round(ctx, client, users)
     both_found_ineligible(ctx, client, sampled, INCOME)
     other_id = users.add("reviewer2", "county_reviewer", counties=(COUNTY,))
     r = _correct(client, users.headers("reviewer2"), sampled.round_id, sampled.paid,
@@ -109,13 +118,12 @@ def test_correction_refused_to_another_reviewer_is_kept_on_record(ctx, client, u
     assert RECUSAL_STEPS["recheck_correct"] == "更正他人录入的县级抽样复核结果"
 
 
-def test_attack_another_reviewer_adds_the_visit_then_the_recorder_corrects_it_away(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+def test_attack_another_reviewer_adds_the_visit_then_the_recorder_corrects_it_away(ctx, client, users, sampled) -> None:  # type: ignore[no-untyped-def]
     """Reviewer A types an ineligible re-check at the desk (no visit: it counts for nothing); reviewer C adds a visit
     to it, so it counts and the paid case's recovery opens; then A, who visited nothing, corrects it to "eligible"
     and the recovery is withdrawn, C's visit left behind figures C never saw. The visit is now added only by the
     result's recorder (403 in Chinese, kept on 回避拦截记录 under `recheck_visit`, nothing written; the page offers
     no other reviewer the visit's form): whoever visited is whoever typed the figures."""
-    sampled = _round(ctx, client, users)
     a = sampled.reviewer
     r = client.post(f"/api/sampling-rounds/{sampled.round_id}/results", headers=a,
                     json={"case_id": sampled.paid, "per_capita_income": INCOME, "eligible": False})
@@ -153,13 +161,12 @@ def test_attack_another_reviewer_adds_the_visit_then_the_recorder_corrects_it_aw
     assert recovery_of(ctx, sampled.paid).status == "open"
 
 
-def test_attack_another_reviewer_corrects_a_desk_result_then_the_recorder_adds_the_visit(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+def test_attack_another_reviewer_corrects_a_desk_result_then_the_recorder_adds_the_visit(ctx, client, users, sampled) -> None:  # type: ignore[no-untyped-def]
     """Reviewer A types an eligible re-check at the desk (no visit: it counts for nothing); reviewer C, who visits
     nothing, "corrects" it to ineligible, `recorded_by` still A's; A then adds a visit, and C's desk figures count:
     the recovery opens on C's word and A's visit. A result waiting for its visit is now corrected only by its recorder
     too (403 in Chinese, kept on 回避拦截记录 under `recheck_correct`, nothing written; the page offers C no
     correction form), so the figures that count are always those of the reviewer who visited."""
-    sampled = _round(ctx, client, users)
     a = sampled.reviewer
     relief = format_yuan(relief_of(ctx, sampled.paid))
     r = client.post(f"/api/sampling-rounds/{sampled.round_id}/results", headers=a,

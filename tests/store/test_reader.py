@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from sqlalchemy import Column, MetaData, String, Table, bindparam, select
 from sqlalchemy.exc import DBAPIError
 
+from module_kit import own_database_url
 from tests.factories import make_case
 from verifier.audit.models import AuditEntry
 from verifier.cli import main
@@ -27,16 +28,18 @@ CASE_ID = bindparam("case_id")
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def demo_ctx(tmp_path: Path, database_url: str) -> Iterator[Context]:
-    """The demo's data: cases at every stage of the flow, reviewed, on notices, paid."""
-    env = {"VERIFIER_HOME": str(tmp_path / "home"), "VERIFIER_DATABASE_URL": database_url}
-    done = CliRunner().invoke(main, ["init", "--demo", "--contracts", str(ROOT / "contracts")], env=env,
-                              catch_exceptions=False)
-    assert done.exit_code == 0, done.output
-    ctx = Context.open(Settings.from_env(env))
-    yield ctx
-    ctx.close()
+@pytest.fixture(scope="module")
+def demo_ctx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
+    """The demo's data: cases at every stage of the flow, reviewed, on notices, paid. Made once for the module (on a
+    database of its own, module_kit): its tests only read it."""
+    with own_database_url(tmp_path_factory) as database_url:
+        env = {"VERIFIER_HOME": str(tmp_path_factory.mktemp("demo") / "home"), "VERIFIER_DATABASE_URL": database_url}
+        done = CliRunner().invoke(main, ["init", "--demo", "--contracts", str(ROOT / "contracts")], env=env,
+                                  catch_exceptions=False)
+        assert done.exit_code == 0, done.output
+        ctx = Context.open(Settings.from_env(env))
+        yield ctx
+        ctx.close()
 
 
 def test_every_column_reads_as_sqlalchemy_reads_it(demo_ctx: Context) -> None:
