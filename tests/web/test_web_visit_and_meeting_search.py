@@ -77,3 +77,22 @@ def test_the_clerk_finds_the_village_by_a_household_or_its_name_and_keeps_the_se
     pages.as_("clerk9", "town_clerk", counties=("340224",))  # another county's clerk finds none of them
     elsewhere = pages.get("/meetings/new", params={"q": "多多"}).text
     assert "城关镇东村" not in elsewhere and "没有符合查找条件的待评议村" in elsewhere
+
+
+def test_a_space_typed_inside_a_name_or_a_place_still_finds_it(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    # A clerk types a space between surname and given name (or 西 村): names and places are stored without one.
+    first = make_case(ctx, stage="scheduled", head_name="陈建国", village="西村", team=5)
+    make_case(ctx, stage="scheduled", head_name="陈建华", village="东村", team=5)
+    officer = officers_of(ctx, first)[0]
+    pages.login(officer, FACTORY_PASSWORD)
+    for typed in ("陈 建国", "陈　建国", " 陈  建国 "):  # an ordinary space, an ideographic one, several
+        found = pages.get("/visits", params={"q": typed}).text
+        assert "陈建国户" in found and "陈建华户" not in found, typed
+        assert 'value="陈建国"' in found  # shown as searched
+    by_place = pages.get("/visits", params={"q": "西 村"}).text
+    assert "陈建国户" in by_place and "陈建华户" not in by_place
+    pages.as_("super-search", "insurer_supervisor")
+    listed = pages.get("/cases", params={"q": "陈 建国"}).text
+    assert "陈建国" in listed and "陈建华" not in listed
+    both = pages.get("/cases", params={"q": "陈建"}).text  # a space between Latin or digits stays meaningful elsewhere
+    assert "陈建国" in both and "陈建华" in both

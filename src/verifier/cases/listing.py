@@ -32,6 +32,7 @@ from ..domain.errors import FieldError, ValidationFailed
 from ..domain.lifecycle import STATUS_LABELS_ZH
 from ..domain.planning import due_date
 from ..store import contracts as contract_store
+from ..store.paged import close_cjk_gaps
 from ..store.reader import Prepared, Reader, Steps, session_reader
 from ..store.tables import Case, ContractRow, Household, Member, ReviewRequest, Visit
 from ..store.vault import Vault
@@ -83,7 +84,7 @@ class CaseQuery(CaseFilters):
             problems.append(FieldError("sort", f"排序方式不正确（现为 {self.sort}），可选：{'、'.join(SORTS)}，前加 - 为倒序"))
         if self.page < 1:
             problems.append(FieldError("page", f"页码应不小于 1（现为 {self.page}）"))
-        q = unicodedata.normalize("NFKC", self.q or "").strip()
+        q = close_cjk_gaps(unicodedata.normalize("NFKC", self.q or "").strip())
         if len(q) > MAX_Q:
             problems.append(FieldError("q", f"最多 {MAX_Q} 个字符（现为 {len(q)} 个）"))
         if problems:
