@@ -8,10 +8,10 @@ from __future__ import annotations
 import re
 
 from insider.insider_kit import setter_alone_followup
-from pagekit import Pages
+from pagekit import FACTORY_PASSWORD, Pages
 from sqlalchemy import select
 
-from verifier.store.tables import Case, Household
+from verifier.store.tables import Case, Household, User
 
 _CARD = re.compile(r'<a class="card" href="/setter-followups\?to_decide=1">\s*<div class="count">(\d+)</div>')
 
@@ -83,3 +83,10 @@ def test_the_supervisor_assigns_a_refused_follow_up_on_its_page(ctx, client, use
     back = pages.get(f"/setter-followups/assign?item={found.group(1)}")  # Back after assigning: said, not offered
     assert back.status_code == 200 and 'id="assign-standing"' in back.text and "无需再指派" in back.text, back.text
     assert f'<option value="{officer}"' not in back.text
+    with ctx.db.read() as session:
+        name = session.get(User, officer).username
+    officer_pages = Pages(client, users)
+    officer_pages.login(name, *(() if name in users.ids else (FACTORY_PASSWORD,)))
+    own = officer_pages.get("/followups").text  # the officer's own list says who sent him and what follows
+    row = own[own.index(f'id="due-{found.group(1)}"'):own.index("<h2>最近的回访</h2>")]
+    assert "主管已指派" in row and "录入后待县级复核" in row, row

@@ -80,6 +80,7 @@ class DueFollowup:
     due_on: date
     officer_ids: tuple[str, ...]  # who made the case's latest check
     refused: str | None = None  # why the reader may not record it (须由其他人员回访), when `marked` says so
+    assigned: bool = False  # a supervisor assigned it to the reader (指派回访), whose bar it lifted (`own_due`)
 
     def overdue_days(self, today: date) -> int:
         return max(0, (today - self.due_on).days)
@@ -161,7 +162,9 @@ def own_due(session: Session, principal: Principal, *, county_code: str | None =
     `/followups?all=1`, shows them marked). A 回避 (relative) is not left out here, as `marked` says why."""
     due = due_followups(session, principal, county_code=county_code, q=q)
     held = _held(session, principal.id, [d.payment_item_id for d in due])
-    return OwnDue(items=[d for d in due if d.payment_item_id not in held], others=len(held))
+    mine = [d for d in due if d.payment_item_id not in held]
+    chosen = assigned_items(session, [d.payment_item_id for d in mine], principal.id) if mine else {}
+    return OwnDue(items=[replace(d, assigned=d.payment_item_id in chosen) for d in mine], others=len(held))
 
 
 def marked(session: Session, principal: Principal, due: list[DueFollowup]) -> list[DueFollowup]:
