@@ -175,3 +175,24 @@ def test_the_supervisors_assignment_after_a_refusal_and_who_may_not_make_it(ctx,
     r = client.post("/api/followups/assignments", headers=users.headers("sup"),
                     json={**body, "payment_item_id": other, "officer_id": first.recorded_by})
     assert r.status_code in (409, 422), r.text
+
+
+def test_attack_a_setter_linked_to_the_batchs_approver_is_not_assigned_the_follow_up(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The setter set the password of the finance officer who approved the batch (one person behind two accounts of
+    the money's path): the recording would refuse him, so the supervisor may not assign it to him either (403 naming
+    the link): no assignment stands unused, and his own list does not offer the payment."""
+    person(ctx, users, "sup", "insurer_supervisor")
+    fid, cases, _ = _alone(ctx, client, users)
+    assert client.post(f"/api/followups/{fid}/setter-alone/refuse", headers=users.headers("rev"),
+                       json={"reason": "户主说没有人来回访"}).status_code == 200
+    with ctx.db.begin() as session:
+        from verifier.store.tables import User
+        session.get(User, users.ids["fin2"]).password_set_by = users.ids["rev_off"]
+        item = session.scalar(select(PaymentItem.id).where(PaymentItem.case_id == cases[0]))
+    r = client.post("/api/followups/assignments", headers=users.headers("sup"),
+                    json={"payment_item_id": item, "officer_id": users.ids["rev_off"], "reason": "本县只有他了"})
+    assert r.status_code == 403 and "密码关联" in r.json()["detail"], r.text
+    with ctx.db.read() as session:
+        assert not session.scalars(select(AuditEntry).where(AuditEntry.action == "followup.assigned")).all()
+    mine = client.get("/api/followups?mine=true", headers=users.headers("rev_off")).json()
+    assert item not in {d["payment_item_id"] for d in mine["due"]}, mine

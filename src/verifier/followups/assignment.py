@@ -97,6 +97,10 @@ def assign(session: Session, data: AssignInput, *, principal: Principal, clock: 
     if part not in receipt.SETTERS:
         raise (InvalidState("该核查员可以直接录入这次回访，无需指派") if part is None else
                Forbidden(f"不能指派该核查员：他{receipt.did_of(part, who)}，只能指派登记收款账户的人员"))
+    if password_links(session, officer.id, barred - set(who.setters)):
+        # a setter whose account is linked by a password to another who paid it (the batch's people, a changer): the
+        # recording would refuse him, so the assignment would only stand unused and lift his bars on his own list
+        raise Forbidden(f"不能指派该核查员：他{receipt.did_of('password_linked', who)}")
     if not who.alone:
         raise InvalidState("本县还有其他可以回访的核查员：请由他们回访，不指派登记收款账户的人员")
     mine = who.part_of(principal.id)
