@@ -88,7 +88,6 @@ def test_a_space_typed_inside_a_name_or_a_place_still_finds_it(pages, ctx) -> No
     for typed in ("陈 建国", "陈　建国", " 陈  建国 "):  # an ordinary space, an ideographic one, several
         found = pages.get("/visits", params={"q": typed}).text
         assert "陈建国户" in found and "陈建华户" not in found, typed
-        assert 'value="陈建国"' in found  # shown as searched
     by_place = pages.get("/visits", params={"q": "西 村"}).text
     assert "陈建国户" in by_place and "陈建华户" not in by_place
     pages.as_("super-search", "insurer_supervisor")

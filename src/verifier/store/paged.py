@@ -44,15 +44,17 @@ def close_cjk_gaps(text: str) -> str:
 
 
 def fold_search(q: str | None) -> str:
-    """A search text as typed, folded (full-width digits and letters of some input methods, a space between two
-    Chinese characters), trimmed and cut to `MAX_SEARCH` characters."""
-    return close_cjk_gaps(unicodedata.normalize("NFKC", q or "").strip())[:MAX_SEARCH]
+    """A search text as typed, folded (full-width digits and letters of some input methods), trimmed and cut to
+    `MAX_SEARCH` characters."""
+    return unicodedata.normalize("NFKC", q or "").strip()[:MAX_SEARCH]
 
 
 def text_search(q: str, columns: Sequence[Any]) -> Any:
-    """Rows where any of `columns` contains `q` (nothing to search for: no condition but `false`)."""
+    """Rows where any of `columns` contains `q`, a space typed between two Chinese characters aside (`close_cjk_gaps`;
+    a search that takes words apart splits them itself first); nothing to search for: no condition but `false`."""
     if not q:
         return false()
+    q = close_cjk_gaps(q)
     return or_(*(column.contains(q, autoescape=True) for column in columns))
 
 
