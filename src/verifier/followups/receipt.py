@@ -797,9 +797,7 @@ def confirm_supplement(session: Session, followup_id: str, *, principal: Princip
     """Another county reviewer confirms the supplementary payment a misdirected closing of `followup_id` opened
     (`sampling.consequences.confirm_supplement`: never the one who opened it, nor one who took part in the case's
     check; 404 outside the caller's counties)."""
-    f = session.get(Followup, followup_id)
-    if f is None or not principal.may_see_county(f.county_code):
-        raise NotFound("没有这次回访")
+    f = county_followup(session, followup_id, principal)
     sup = session.scalar(select(FollowupReceiptReview.supplement_id).where(FollowupReceiptReview.followup_id == f.id,
                                                                            STANDS))
     if sup is None:
