@@ -158,6 +158,7 @@ def route_handlers() -> list[Any]:
     from .followups.routes import FollowupController
     from .needs.routes import NeedReferralController
     from .notices.routes import ROUTES as NOTICES
+    from .peeks.routes import PersonalViewController, PhoneController
     from .payments.routes import ROUTES as PAYMENTS
     from .places.routes import PlaceController
     from .recusal.routes import RecusalController
@@ -173,7 +174,7 @@ def route_handlers() -> list[Any]:
             CaseController, ScheduleController, CheckController, ConflictController, ContractController, HouseholdController,
             HouseholdProposalController,
             RosterController, PlaceController, RecusalController, FollowupController, NeedReferralController, RegisterController,
-            FindingController, *NOTICES, *PAYMENTS, *SAMPLING, *REPORTS, *EXPORTS, *WEB]
+            FindingController, PhoneController, PersonalViewController, *NOTICES, *PAYMENTS, *SAMPLING, *REPORTS, *EXPORTS, *WEB]
 
 
 def create_app(ctx: Context | None = None, *, debug: bool = False) -> Litestar:

@@ -82,6 +82,7 @@ QUERY_NAMING_NO_COUNTY = {
     "fmt": "a file format", "format": "a file format", "from_": "a date", "kind": "a movement's kind",
     "limit": "a count", "mine": "a switch", "month": "a month", "next": "an address of this site",
     "offset": "a count", "page": "a page number", "page_no": "a page number", "period": "a year or month",
+    "phone": "a switch (显示完整号码: the caller asks for the phone of the household the path names)",
     "posting_filter": "a fixed word", "role": "a role's name", "rows": "a count of rows", "second": "a tree size", "show": "a fixed word",
     "sort": "a column's name", "status": "a status", "to": "a date", "todo": "a fixed word",
     "tree_size": "a tree size", "unsaved": "a switch", "which": "a state", "to_decide": "a switch",

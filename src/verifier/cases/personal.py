@@ -5,7 +5,8 @@ household's papers, so they see full ID numbers and the evidence while the check
 it is recorded (and on every case not assigned to them) they see 6+4 masks and no evidence. Supervisors, county
 reviewers and auditors read the evidence of every case in their counties; nobody else sees full ID numbers.
 The household's phone is the same: in full (to call ahead of the visit) only to the officers at the door, masked
-(138****5678) to everyone else.
+(138****5678) to everyone else; an insurer supervisor may ask for it in full (显示完整号码), and the ask is recorded
+(peeks/record.py: who looked at a household's personal data).
 """
 
 from __future__ import annotations
@@ -32,10 +33,11 @@ def may_read_evidence(principal: Principal, case: Case, visit: Visit | None) -> 
 
 
 PHONE_READERS = ("insurer_supervisor",)
-"""The roles that read households' phone numbers in full in their counties (they plan the visits)."""
+"""The roles that may ask for a household's phone in full in their counties (they plan the visits): each ask
+recorded (peeks/record.py `phone_asked`), never on a plain read."""
 
 
 def sees_full_phone(principal: Principal, case: Case, visit: Visit | None) -> bool:
-    """A household's phone in full: for the officers assigned to its visit while the check is still to be made (they
-    call ahead, find the house) and for insurer supervisors; masked (138****5678) for everyone else."""
-    return principal.has(*PHONE_READERS) or at_the_door(principal, case, visit)
+    """A household's phone in full without asking: for the officers assigned to its visit while the check is still to
+    be made (they call ahead, find the house); masked (138****5678) for everyone else, supervisors too."""
+    return at_the_door(principal, case, visit)

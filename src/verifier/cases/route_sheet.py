@@ -1,5 +1,6 @@
 """An officer's route sheet for a day (走访路线单): the households they visit that day, in order of town and village,
-with the address, the phone (in full only as cases/personal.py allows) and the partner officer and vehicle.
+with the address, the phone (in full only as cases/personal.py allows: a supervisor asks for it on the household file,
+recorded) and the partner officer and vehicle.
 
 A field officer prints their own sheet; an insurer supervisor prints any officer's of their counties, or all of a
 day's sheets at once (one page each). On today's sheet and later ones, a visit its officer would be refused on (stale,
@@ -29,6 +30,7 @@ READERS = ("field_officer", "insurer_supervisor")
 class Stop:
     order: int
     case_id: str
+    household_id: str
     head_name: str
     town: str
     village: str
@@ -48,7 +50,7 @@ class RouteSheet:
     stopped: list[tuple[Stop, str]] = field(default_factory=list)  # today or later: no work (已停用（须改派）), why
 
 
-def _phone(session: Session, vault: Vault, case: Case) -> str:
+def phone_of(session: Session, vault: Vault, case: Case) -> str:
     """The household's phone, else the latest one a referral of the case gave."""
     sealed = case.household.phone_enc
     if sealed is not None:
@@ -98,10 +100,10 @@ def route_sheets(session: Session, principal: Principal, vault: Vault, *, day: d
             if officer not in visit.officer_ids:
                 continue
             why = stopped.get(visit.id, {}).get(officer)
-            phone = _phone(session, vault, case) if why is None else ""  # no work: no call to make
+            phone = phone_of(session, vault, case) if why is None else ""  # no work: no call to make
             full = sees_full_phone(principal, case, visit)
             stop = Stop(
-                order=len(sheet.stops) + 1, case_id=case.id, head_name=case.household.head_name, town=case.town,
+                order=len(sheet.stops) + 1, case_id=case.id, household_id=case.household_id, head_name=case.household.head_name, town=case.town,
                 village=case.village, address=f"{case.town}{case.village}", phone=phone if full else mask_phone(phone),
                 phone_masked=bool(phone) and not full,
                 partners=[names.get(o, "") for o in visit.officer_ids if o != officer], vehicle=visit.vehicle or "")

@@ -365,13 +365,14 @@ def household_cases(session: Session, household_id: str) -> list[Case]:
 
 
 def household_file(session: Session, household_id: str, principal: Principal, vault: Vault, *,
-                   masked: bool = False) -> HouseholdFile:
+                   masked: bool = False, phone_asked: bool = False) -> HouseholdFile:
     household = risk.load_household(session, household_id, principal)
     cases = household_cases(session, household.id)
     visits = {c.id: case_service.active_visit(session, c.id) for c in cases}
     case_full = {c.id: personal.sees_full_ids(principal, c, visits[c.id]) for c in cases}
+    # in full at the door; to a supervisor only when he asked for it (`phone_asked`: the caller records the ask)
     full_phone = any(personal.sees_full_phone(principal, c, visits[c.id]) for c in cases) or (
-        not cases and principal.has(*personal.PHONE_READERS))
+        phone_asked and principal.has(*personal.PHONE_READERS))
     ctx = Ctx(session=session, household=household, principal=principal, vault=vault, cases=cases,
               details={c.id: case_detail(session, c, principal, vault) for c in cases},
               full_ids=not masked and any(case_full.values()), case_full=case_full)

@@ -14,6 +14,7 @@ from ..http import Ctx, JSONBody, get, post
 from ..idempotency import idempotent
 from . import risk, service
 from .service import proposals
+from ..peeks import record as peeks
 from .file import household_file
 from .models import HouseholdRiskEvent
 from .models import HouseholdChangeProposal
@@ -124,9 +125,13 @@ class HouseholdController(Controller):
     @get("/{household_id:str}/file", opt={"roles": "any"})
     def file(self, household_id: Id, ctx: Ctx, request: Request[Principal, Any, Any]) -> HouseholdFile:
         """The household file: header, sections (tables of codes and "0.00" amounts) and the audit timeline; ID
-        numbers masked as for the caller. Outside the caller's counties: 404."""
-        with ctx.db.read() as session:
-            return household_file(session, household_id, request.user, ctx.vault)
+        numbers masked as for the caller, the phone too (an insurer supervisor asks for it: `POST
+        /api/cases/{id}/phone`). Outside the caller's counties: 404. The look is recorded (查阅留痕, peeks/record.py)."""
+        with ctx.db.begin() as session:
+            file = household_file(session, household_id, request.user, ctx.vault)
+            peeks.household_file(session, request.user, file.household.id, file.household.county_code, route="api",
+                                 clock=ctx.clock)
+        return file
 
     @post("/{household_id:str}/risk-status", opt={"roles": risk.MARKERS}, status_code=201)
     def risk_status(self, household_id: Id, data: JSONBody[RiskStatusIn], ctx: Ctx,

@@ -18,5 +18,6 @@ from verifier.registers import models as _registers  # noqa: E402,F401
 from verifier.roster import models as _roster  # noqa: E402,F401
 from verifier.sampling import models as _sampling  # noqa: E402,F401
 from verifier.recusal import models as _recusal  # noqa: E402,F401
+from verifier.peeks import models as _peeks  # noqa: E402,F401
 
 from . import tables as _tables  # noqa: E402,F401

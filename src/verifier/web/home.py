@@ -36,6 +36,7 @@ from ..notices.posting import CONFIRMERS as POSTING_CONFIRMERS
 from ..notices.posting import waiting as posting_waiting
 from ..notices import reading as notice_reading
 from ..payments import one_account
+from ..peeks import listing as look_list
 from ..recusal import refusals as recusal_refusals
 from ..recusal import service as recusal_service
 from ..registers import confirmation as register_confirmation
@@ -181,6 +182,8 @@ def _tasks(session: Session, user: Principal, today: date, vault: Vault) -> list
     if user.has(*recusal_service.ADMIN):
         card("回避移除待确认", "/recusal", recusal_service.count_removals_to_decide(session, user),
              "申请移除的回避申报，须由申报人和申请人以外的管理员确认")
+    if user.has(*look_list.READERS):
+        card("查阅记录", "/personal-views", None, "谁查看了农户的证明材料、一户一档和完整电话（查阅留痕）")
     if user.has("auditor", "county_reviewer", "admin"):
         latest = latest_checkpoint(session)
         card("审计日志", "/audit", audit_log.tree_size(session),

@@ -7,7 +7,7 @@ import hashlib
 from typing import Annotated, Any
 
 from litestar import Controller, Response
-from litestar.params import Parameter, URLEncodedBody
+from litestar.params import Parameter, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
 from ..audit import service as audit_service
@@ -17,6 +17,8 @@ from ..domain.errors import FieldError, InvalidState, ValidationFailed
 from ..households import risk
 from ..households.file import household_file, record_export
 from ..http import DOCX, Ctx, get, post
+from ..peeks import listing as look_list
+from ..peeks import record as peeks
 from . import household_file as present
 from .common import ANY, FormState, Req, clean, folded, form_state, page, parse_day, see_other
 
@@ -27,16 +29,28 @@ REVOKE_FIELDS = ("revoked_on", "reason")
 
 
 def render(request: Req, ctx: Any, household_id: str, *, status_code: int = 200,
-           forms: dict[str, FormState] | None = None, message: str | None = None) -> Template:
+           forms: dict[str, FormState] | None = None, message: str | None = None, phone: bool = False) -> Template:
+    """The file, its look recorded (查阅留痕) in the same transaction; `phone`: an insurer supervisor asked for the
+    phone in full (显示完整号码), recorded too. The looks at the household for its auditors and county reviewers."""
     user = request.user
-    with ctx.db.read() as session:
-        file = household_file(session, household_id, user, ctx.vault)
+    asked = phone and user.has(*peeks.PHONE_ASKERS)
+    with ctx.db.begin() as session:
+        file = household_file(session, household_id, user, ctx.vault, phone_asked=asked)
+        h = file.household
+        at_door = peeks.at_the_door_of(session, user, h.id)
+        if asked:
+            peeks.phone_asked(session, user, household_id=h.id, county_code=h.county_code, at_door=at_door,
+                              route="page", clock=ctx.clock)
+        if not at_door:
+            peeks.record(session, user, kind="household_file", route="page", household_id=h.id,
+                         county_code=h.county_code, clock=ctx.clock)
+        looks = look_list.of_household(session, user, h.id) if user.has(*look_list.READERS) else None
     sections = [(s, present.cells(s, file.names)) for s in file.sections]
     return page(request, "household.html", status_code=status_code, file=file, sections=sections,
                 facts=present.facts(file), title=present.title(file), timeline=present.timeline_rows(file),
                 audit_links=user.has(*audit_service.READERS), marks=user.has(*risk.MARKERS),
                 evidence_kinds=list(risk_rules.EVIDENCE_KINDS.items()), forms=forms or {}, message=message,
-                today=ctx.clock.today())
+                today=ctx.clock.today(), looks=looks, may_ask_phone=user.has(*peeks.PHONE_ASKERS))
 
 
 def _export(ctx: Any, request: Req, household_id: str, fmt: str) -> Response[bytes]:
@@ -50,6 +64,8 @@ def _export(ctx: Any, request: Req, household_id: str, fmt: str) -> Response[byt
     with ctx.db.begin() as session:
         record_export(session, household_id, fmt=fmt, sha256=hashlib.sha256(content).hexdigest(), principal=user,
                       clock=ctx.clock)
+        peeks.household_file(session, user, file.household.id, file.household.county_code, route="page",
+                             clock=ctx.clock, export=True)
     name = f"一户一档-{file.household.head_name}.{fmt}"
     return Response(content=content, media_type=media,
                     headers={**attachment(f"household.{fmt}", name), "Cache-Control": "no-store"})
@@ -59,8 +75,10 @@ class HouseholdPages(Controller):
     path = "/households"
 
     @get("/{household_id:str}", opt=ANY)
-    def show(self, household_id: Id, ctx: Ctx, request: Req) -> Template:
-        return render(request, ctx, household_id)
+    def show(self, household_id: Id, ctx: Ctx, request: Req,
+             phone: Annotated[str, QueryParameter(max_length=1)] = "") -> Template:
+        """The household file; `phone=1`: an insurer supervisor's ask for the phone in full (recorded)."""
+        return render(request, ctx, household_id, phone=phone == "1")
 
     @get("/{household_id:str}/file.docx", opt=ANY)
     def docx(self, household_id: Id, ctx: Ctx, request: Req) -> Response[bytes]:

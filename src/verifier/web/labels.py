@@ -229,6 +229,7 @@ ACTIONS = {
     "household.change_declined": "驳回合并家庭或迁移成员申请", "household.change_withdrawn": "撤销合并家庭或迁移成员申请",
     "household.risk_removed": "标记风险消除", "household.risk_restored": "撤销风险消除（风险恢复）",
     "household.export": "导出一户一档", "export.spreadsheet": "导出表格",
+    "personal.view": "查阅个人信息（当日首次，次数见查阅记录）",
     "sampling.deviation_recorded": "复核偏差：暂停支付或追回", "case.held": "抽样复核发现偏差，暂停支付",
     "case.hold_withdrawn": "复核结果更正，撤销暂停支付", "case.hold_redetermined": "暂停支付后重新认定",
     "case.hold_redetermination_proposed": "暂停支付后重新认定（与县级复核结论不一致，待县级确认）",
@@ -655,3 +656,9 @@ RECUSAL_STEPS = {
     "need_answer": "录入转交部门需求的答复",
 }
 """What the 回避 refusals' page (回避拦截记录) calls each step a refusal stopped (`recusal/refusals.STEPS`)."""
+
+
+# A look at a household's personal data (查阅留痕, peeks/record.py): what was looked at, and through which door.
+PERSONAL_VIEW_KINDS = {"evidence": "证据文件", "household_file": "一户一档", "household_export": "一户一档导出",
+                       "phone": "完整电话"}
+PERSONAL_VIEW_ROUTES = {"page": "页面", "api": "接口"}

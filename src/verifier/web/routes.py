@@ -45,6 +45,7 @@ from .sampling import SamplingPages
 from .security import PageCSRFMiddleware
 from .receipts import ReceiptAlertPages
 from .alone_looks import SetterFollowupPages
+from .personal_views import PersonalViewPages
 from .shared_accounts import SharedAccountPages
 from .supervisor import DeterminationPages, ImportPages, SchedulePages
 from .recusal import OwnRecusalPages, RecusalAdminPages
@@ -60,7 +61,7 @@ PAGES: list[Any] = [LoginPages, AccountPages, HomePage, CasePages, ApplicationPa
                     AuditPages, BatchChoicePages, PaymentPages, PayeePages, PayeeChangePages, SharedAccountPages, FundPages,
                     SamplingPages, ReportPages, UserPages, UserRolePages, RoleGrantPages, OwnRecusalPages,
                     RecusalAdminPages, OwnAccountPages, AdminAccountPages, ConflictPages, RecusalRefusalPages, PlacePages, MeetingPages, NoticePostingPages, HouseholdPages,
-                    HouseholdChangePages, HouseholdProposalPages, RecoveryPages, RedeterminationPages, HoldProposalPages, FollowupPages, ReceiptAlertPages, SetterFollowupPages, NeedPages,
+                    HouseholdChangePages, HouseholdProposalPages, RecoveryPages, RedeterminationPages, HoldProposalPages, FollowupPages, ReceiptAlertPages, SetterFollowupPages, PersonalViewPages, NeedPages,
                     RegisterPages, FindingPages, ContractPages, RosterPages]
 
 

@@ -369,7 +369,7 @@ class SamplingPages(Controller):
     def evidence_file(self, round_id: Id, case_id: Id, sha256: Annotated[str, Parameter(pattern=r"^[0-9a-f]{64}$")],
                       ctx: Ctx, request: Req) -> Response[bytes]:
         """A photo or the signed record of a re-check's visit (the API's, with the page's cookie)."""
-        return visit_file_response(ctx, request.user, round_id, case_id, sha256)
+        return visit_file_response(ctx, request.user, round_id, case_id, sha256, route="page")
 
     @post("/{round_id:str}/results/{case_id:str}/correct", opt=WRITERS, status_code=303)
     def correct(self, round_id: Id, case_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
