@@ -14,6 +14,7 @@ from sqlalchemy import select
 from verifier import demo
 from verifier.cases import service as cases
 from verifier.checks import service as checks
+from verifier.peeks.models import PersonalView
 from verifier.referrals import service as referrals
 from verifier.store.tables import Case, Check, Determination, User
 
@@ -91,7 +92,7 @@ def _scheduled_with_phone(ctx, team: int, village: str) -> tuple[str, demo.Team]
     return case_id, t
 
 
-def test_route_sheets_list_the_days_visits_with_phones_for_the_assigned_officer_and_the_supervisor(  # type: ignore[no-untyped-def]
+def test_route_sheets_list_the_days_visits_with_phones_for_the_assigned_officer_masked_for_the_supervisor(  # type: ignore[no-untyped-def]
         pages, ctx) -> None:
     first, team = _scheduled_with_phone(ctx, 7, "北村")
     second, _ = _scheduled_with_phone(ctx, 7, "东村")
@@ -113,11 +114,18 @@ def test_route_sheets_list_the_days_visits_with_phones_for_the_assigned_officer_
     mine_again = _body(pages.get(f"/visits/route?day={day}&officer={other_team.officer1.id}").text)
     assert heads[other] not in mine_again
 
-    # The supervisor: every officer of the day (one page each), phones in full; or one officer.
+    # The supervisor: every officer of the day (one page each), phones masked, each with a link to ask for it in full
+    # on the household file (the ask recorded, 查阅留痕); or one officer.
     pages.login(team.supervisor.username, FACTORY_PASSWORD)
     assert 'id="route-sheets"' in pages.get("/schedule").text
     every = _body(pages.get(f"/visits/route?day={day}").text)
-    assert every.count('class="route-officer"') == 4 and every.count(PHONE) == 6
+    assert every.count('class="route-officer"') == 4 and every.count(PHONE) == 0
+    assert every.count("138****5678") == 6 and every.count("显示完整号码</a>") == 6
+    asked = re.search(r'href="(/households/[^"?]+\?phone=1)#household-phone"', every)
+    assert asked is not None and PHONE in pages.get(asked.group(1)).text
+    with ctx.db.read() as session:
+        assert session.scalars(select(PersonalView.kind).where(PersonalView.user_id == team.supervisor.id)).all() \
+            .count("phone") == 1
     one = _body(pages.get(f"/visits/route?day={day}&officer={other_team.officer2.id}").text)
     assert one.count('class="route-officer"') == 1 and heads[other] in one and heads[first] not in one
 
