@@ -16,7 +16,9 @@ from sqlalchemy import func, select, update
 from web.pagekit import Pages
 
 from verifier.audit.models import AuditEntry
+from verifier.peeks.models import PersonalView
 from verifier.sampling.models import RecheckEvidence, SamplingResult
+from verifier.store.tables import User
 
 
 def _counts(ctx) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
@@ -185,6 +187,12 @@ def test_a_result_with_its_visit_is_recorded_and_shown(ctx, client, users) -> No
     html = pages.get(f"/cases/{case_id}").text
     assert 'id="rechecks"' in html and "县级抽样复核" in html and "签字的复核记录" in html
     assert pages.get(f"/sampling/{round_id}/results/{case_id}/evidence/{photo}").status_code == 200
+    # each look at the household's re-check files is on record (查阅留痕), by route; the refused one is not
+    with ctx.db.read() as session:
+        looks = session.execute(select(User.username, PersonalView.kind, PersonalView.route, PersonalView.case_id)
+                                .join(User, User.id == PersonalView.user_id)
+                                .where(PersonalView.kind == "evidence")).tuples().all()
+    assert sorted(looks) == [("insurer", "evidence", "api", case_id), ("insurer", "evidence", "page", case_id)]
 
     # A result recorded before the visit was asked for (migration 0041 leaves it without one) says so.
     with ctx.db.begin() as session:
