@@ -37,7 +37,7 @@ class Again(Exception):
 class ReadGroups:
     """The gathering of one event loop's reads (`AsyncReaders` keeps one per loop)."""
 
-    __slots__ = ("_alone", "_loop", "_sending", "_together", "_waiting", "groups")
+    __slots__ = ("_alone", "_loop", "_sending", "_tasks", "_together", "_waiting", "groups")
 
     def __init__(self, loop: asyncio.AbstractEventLoop,
                  alone: Callable[[Any], Coroutine[Any, Any, list[list[Any]]]],
@@ -47,6 +47,7 @@ class ReadGroups:
         self._together = together  # batches in one exchange: for each, its rows or `Again`
         self._sending = 0
         self._waiting: list[tuple[Any, asyncio.Future[Any]]] = []
+        self._tasks: set[asyncio.Task[None]] = set()  # the groups' exchanges in flight (the loop keeps tasks weakly)
         self.groups = 0  # exchanges of more than one batch made (for tests and measurements)
 
     async def ask(self, batch: Any) -> list[list[Any]]:
@@ -76,7 +77,9 @@ class ReadGroups:
         while self._waiting and self._sending < GROUPS:
             group, self._waiting = self._waiting[:MOST], self._waiting[MOST:]
             self._sending += 1
-            self._loop.create_task(self._send(group))
+            task = self._loop.create_task(self._send(group))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     async def _send(self, group: list[tuple[Any, asyncio.Future[Any]]]) -> None:
         try:
