@@ -1,5 +1,5 @@
 """PostgreSQL: reads on the event loop that arrive while others are in flight sent together, one pipeline, one round
-trip on one connection (`AsyncReaders.batch`).
+trip on one connection (`AsyncReaders.run`).
 
 Under load about as many reads are in flight as there are clients, and each batch of each read woke a backend of its
 own for its own round trip. Here at most `GROUPS` exchanges are in flight at once: a batch that finds fewer goes at
