@@ -108,6 +108,35 @@ def test_a_refused_read_of_a_group_is_refused_alone_and_the_others_get_their_row
     assert exchanges == [("alone", 1), ("together", 9), ("alone", 1)]
 
 
+def test_a_statement_first_prepared_by_a_refused_batch_sends_the_batches_that_use_it_again_alone(
+        db: Database, exchanges: list[tuple[str, int]]) -> None:
+    _postgres(db)
+    fresh = Prepared(select((bindparam("n", type_=Integer) + 1000).label("m")))  # on no connection yet
+
+    def first_refused(text: str, n: int) -> Any:
+        (_, (row,)) = yield [(_NUMBER, {"text": text}), (fresh, {"n": n})]
+        return row.m
+
+    def fresh_only(n: int) -> Any:
+        (row,), = yield [(fresh, {"n": n})]
+        return row.m
+
+    async def main() -> list[Any]:
+        reads = [db.ask(_read(1)), db.ask(first_refused("two", 2))] + [db.ask(fresh_only(n)) for n in range(3, 11)]
+        return list(await asyncio.gather(*reads, return_exceptions=True))
+
+    answers = asyncio.run(main())
+    assert answers[0][0] == 1
+    refused = answers[1]
+    assert isinstance(refused, DBAPIError) and "invalid input syntax" in str(refused)
+    # the refused batch aborted its own prepare; the eight that used the name failed in the pipeline, and again
+    # alone they are answered (the statement prepared then)
+    assert answers[2:] == [n + 1000 for n in range(3, 11)]
+    # the first read's two batches alone, the nine together, then the refused one and the eight again alone
+    assert exchanges[:2] == [("alone", 2), ("together", 9)]
+    assert sorted(exchanges[2:]) == sorted([("alone", 1)] + [("alone", 2)] + [("alone", 1)] * 8)
+
+
 def test_a_lost_connection_sends_each_read_of_its_group_again_alone(
         db: Database, exchanges: list[tuple[str, int]]) -> None:
     _postgres(db)
