@@ -4,7 +4,7 @@ psycopg's `waiting.wait_async` arms a timer of `INTERVAL` for every wait (so tha
 then: in a thread, for Ctrl-C) and cancels it when the socket is ready, besides the reader's registration. On the
 event loop nothing needs that look-up: a wait is a future the socket's readiness resolves, and a cancelled task
 leaves it as psycopg's does (the reader unregistered, the connection left in its pipeline, so never reused:
-`AsyncReaders.run`). A read's exchange waits once or twice (the answers of one pipeline); the timer, its
+`AsyncReaders._give_back`). A read's exchange waits once or twice (the answers of one pipeline); the timer, its
 cancellation and the clock readings around them were a measurable share of a case read's CPU in the process.
 
 The generator protocol is psycopg's (`Wait.R`, `Wait.W`, `Wait.RW` yielded, the `Ready` state sent back); it is

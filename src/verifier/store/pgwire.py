@@ -248,6 +248,64 @@ def exchange(connection: Any, statements: Sequence[tuple[Statement, Sequence[Any
         leave_pipeline(pg)
 
 
+def exchange_apart(connection: Any, batches: Sequence[Sequence[tuple[Statement, Sequence[Any]]]],
+                   ) -> Generator[Wait, Ready, list[list[list[tuple[Any, ...]]] | errors.Error]]:
+    """Several reads' batches in one pipeline, one write and one round trip, each batch closed by a sync of its own:
+    for each batch, the rows of its statements in order, or the error the server answered it with.
+
+    For a connection in autocommit with nothing deferred (the event loop's readers, store/readgroups.py): each batch
+    is then an implicit transaction of its own, its statements read as when it is sent alone, and a statement
+    refused aborts its own batch only (the server skips to that batch's sync), never another's. Each statement is
+    prepared on its first use on the connection, once in the pipeline: a batch that uses a name another batch of it
+    prepares, when that batch failed before its prepare, fails too (`InvalidSqlStatementName`; the caller sends it
+    again alone). A connection lost raises psycopg's OperationalError, for them all."""
+    pg: pq.abc.PGconn = connection.pgconn
+    w = wire(connection)
+    if not connection.autocommit or w.pending or w.tail:
+        raise errors.ProgrammingError("batches apart are for a reader in autocommit, with nothing deferred")
+    tx = w.transformer
+    expected: list[list[bytes | None]] = []
+    preparing: set[bytes] = set()
+    pg.enter_pipeline_mode()
+    try:
+        for statements in batches:
+            mine: list[bytes | None] = []
+            for statement, values in statements:
+                dumped = tx.dump_sequence(values, [PyFormat.TEXT] * len(values)) if values else None
+                send(pg, w, statement, dumped, mine, preparing, None)
+            pg.pipeline_sync()
+            expected.append(mine)
+        while pg.flush():
+            if (yield Wait.RW) & Ready.R:
+                pg.consume_input()
+        out: list[list[list[tuple[Any, ...]]] | errors.Error] = []
+        answers: list[list[pq.abc.PGresult]] = []
+        current: list[pq.abc.PGresult] = []
+        while True:
+            while not pg.is_busy():
+                result = pg.get_result()
+                if result is None:
+                    if not current:
+                        break  # nothing more arrived yet
+                    answers.append(current)
+                    current = []
+                elif result.status == ExecStatus.PIPELINE_SYNC:
+                    try:
+                        out.append(_rows(tx, connection, expected[len(out)], answers, w))
+                    except errors.Error as exc:  # this batch's alone (its names prepared before it are kept)
+                        out.append(exc)
+                    answers = []
+                    if len(out) == len(expected):
+                        return out
+                else:
+                    current.append(result)
+            while not (yield Wait.R):
+                pass  # the waiting interval passed: wait on
+            pg.consume_input()
+    finally:
+        leave_pipeline(pg)
+
+
 def leave_pipeline(pg: Any) -> None:
     """Take the connection out of pipeline mode after an exchange; one left with results unread (an exception
     mid-way) is closed, so it is never reused."""

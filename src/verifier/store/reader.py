@@ -46,7 +46,8 @@ from .base import UtcDateTime
 from .binds import bind_processor
 from .gather import gathered
 from .loopwait import wait_on_loop
-from .pgwire import INTERVAL, Statement, exchange, forget
+from .pgwire import INTERVAL, Statement, exchange, exchange_apart, forget
+from .readgroups import Again, ReadGroups
 
 Processor = Callable[[Any], Any] | None
 T = TypeVar("T")
@@ -326,37 +327,36 @@ class AsyncReader:
             raise reader._failed(exc, "; ".join(c.sql for c, _ in compiled), None, None) from exc
         return [_rows(c, rows) for (c, _), rows in zip(compiled, answers)]
 
-    async def run(self, steps: Steps[T]) -> T:
-        try:
-            statements = next(steps)
-            while True:
-                statements = steps.send(await self.batch(statements))
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
-
 
 class AsyncReaders:
     """PostgreSQL's readers for the event loop: a few psycopg AsyncConnections in autocommit, made with the very
     arguments SQLAlchemy's engine connects with (its adapters, so values read are the same), at most `size` in use at
     once per event loop. A connection found gone drops every idle one (the server restarted: they are all stale); the
-    request is answered 503 and the next one connects anew."""
+    request is answered 503 and the next one connects anew. A read's batches are sent alone or, when others are in
+    flight, gathered with others in one round trip (store/readgroups.py)."""
 
     def __init__(self, engine: Engine, *, seen: list[Callable[[str], None]], size: int = 10,
                  connect_timeout: int = 5) -> None:
         self._engine = engine
         self._size = size
         self._idle: list[Any] = []
-        self._slots: tuple[Any, asyncio.Semaphore] | None = None  # (its loop, the semaphore)
+        self._slots: tuple[Any, asyncio.Semaphore, ReadGroups] | None = None  # (its loop, the semaphore, its groups)
         cargs, cparams = engine.dialect.create_connect_args(engine.url)
         cparams.setdefault("connect_timeout", connect_timeout)
         self._connect_args = (cargs, {**cparams, "autocommit": True})
         self.seen = seen
 
-    def _semaphore(self) -> asyncio.Semaphore:
+    def _loops(self) -> tuple[Any, asyncio.Semaphore, ReadGroups]:
         loop = asyncio.get_running_loop()
         if self._slots is None or self._slots[0] is not loop:
-            self._slots = (loop, asyncio.Semaphore(self._size))
-        return self._slots[1]
+            self._slots = (loop, asyncio.Semaphore(self._size), ReadGroups(loop, self._alone, self._together))
+        return self._slots
+
+    def _semaphore(self) -> asyncio.Semaphore:
+        return self._loops()[1]
+
+    def _groups(self) -> ReadGroups:
+        return self._loops()[2]
 
     async def _connect(self) -> Any:
         dialect = self._engine.dialect
@@ -368,7 +368,18 @@ class AsyncReaders:
                                       dialect=dialect) from exc
 
     async def run(self, steps: Steps[T]) -> T:
-        """`steps` run on a reader of the pool: a connection taken (at most `size` at once), given back when whole
+        """`steps` run batch by batch, each batch on a connection of the pool: alone when fewer than
+        `readgroups.GROUPS` exchanges are in flight, else with the other batches waiting (store/readgroups.py)."""
+        groups = self._groups()
+        try:
+            statements = next(steps)
+            while True:
+                statements = steps.send(await groups.ask(statements))
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+    async def _alone(self, statements: Sequence[tuple[Prepared, Mapping[str, Any]]]) -> list[list[Any]]:
+        """One batch on a connection of the pool: a connection taken (at most `size` at once), given back when whole
         and quiet, else closed (written out, not as an async context manager, whose own work was a measurable share
         of a case read's CPU in the process)."""
         slots = self._semaphore()
@@ -377,13 +388,38 @@ class AsyncReaders:
             connection = self._idle.pop() if self._idle else await self._connect()
             reader = AsyncReader(connection, self._engine.dialect, self.seen)
             try:
-                return await reader.run(steps)
+                return await reader.batch(statements)
             except BaseException:
                 if reader.disconnected:
                     self.reset()
                 raise
             finally:
                 self._give_back(connection)
+        finally:
+            slots.release()
+
+    async def _together(self, batches: Sequence[Sequence[tuple[Prepared, Mapping[str, Any]]]]) -> list[Any]:
+        """Several batches in one pipeline on one connection (`pgwire.exchange_apart`): for each, its rows, or
+        `Again` (sent again alone) for one the server refused, and for each when the exchange failed as a whole (a
+        lost connection: the idle ones are dropped, and each read meets, alone, what it would have met alone)."""
+        dialect = self._engine.dialect
+        prepare = Reader(None, dialect, self.seen)._prepare
+        compiled = [[(prepare(prepared), params) for prepared, params in batch] for batch in batches]
+        wired = [[(c.wire, _wire_values(c, params)) for c, params in batch] for batch in compiled]
+        slots = self._semaphore()
+        await slots.acquire()
+        try:
+            connection = self._idle.pop() if self._idle else await self._connect()
+            try:
+                answers = await wait_on_loop(exchange_apart(connection, wired), connection.fileno())
+            except dialect.loaded_dbapi.Error as exc:  # the exchange failed as a whole: each read alone
+                if dialect.is_disconnect(exc, connection, None):
+                    self.reset()
+                return [Again() for _ in batches]
+            finally:
+                self._give_back(connection)
+            return [Again() if isinstance(rows, Exception) else
+                    [_rows(c, r) for (c, _), r in zip(batch, rows)] for batch, rows in zip(compiled, answers)]
         finally:
             slots.release()
 
