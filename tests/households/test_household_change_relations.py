@@ -16,6 +16,7 @@ from payment_helpers import tx
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from migration_cache import at_revision
 from verifier.households import service as households
 from verifier.households.file import household_file
 from verifier.households.models import HouseholdChange
@@ -170,7 +171,7 @@ CHANGE = text("INSERT INTO household_change (id, kind, county_code, from_househo
 def test_changes_recorded_before_the_migration_get_an_empty_list_and_no_head(database_url: str) -> None:
     db = Database(database_url)
     try:
-        upgrade(db, "0049")
+        at_revision(db, "0049")
         with db.engine.begin() as conn:
             for hh, head in (("hh_1", "赵一"), ("hh_2", "赵二")):
                 conn.execute(HOUSEHOLD, {"id": hh, "head": head, "now": NOW})

@@ -6,6 +6,7 @@ import sqlite3
 
 from sqlalchemy import text
 
+from migration_cache import at_revision
 from verifier.store.db import Database
 from verifier.store.migrate import upgrade
 
@@ -13,7 +14,7 @@ from verifier.store.migrate import upgrade
 def test_earlier_corrections_become_approved_changes_by_whoever_made_them(database_url: str) -> None:
     db = Database(database_url)
     try:
-        upgrade(db, "0002")
+        at_revision(db, "0002")
         # The row alone (no case behind it): foreign keys are not what this test is about.
         insert = ("INSERT INTO payee_correction (id, case_id, failed_item_id, account_name, bank, account_number_enc, "
                   "corrected_by, corrected_at) VALUES ('pc_old', 'case_x', NULL, '王秀英', '农业银行', {enc}, "

@@ -14,6 +14,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from migration_cache import at_revision
+
 from verifier.accounts.auth import Principal
 from verifier.followups import receipt
 from verifier.store.db import Database
@@ -86,10 +88,11 @@ def upgraded_with(db: Database, before: str, rows: list[str], *, status: str = "
     """The opening of a migration's test with data: `db` at revision 0011 with one case (`insert_case`, at `status`),
     upgraded to `before` (the revision before the one tested), `rows` inserted there (statements with `:now`) and
     the audit `entries` (`logged`), then upgraded to the head."""
-    upgrade(db, "0011")
-    with db.engine.begin() as conn:
-        insert_case(conn, county="340223", status=status)
-    upgrade(db, before)
+    def one_case(db: Database) -> None:
+        with db.engine.begin() as conn:
+            insert_case(conn, county="340223", status=status)
+
+    at_revision(db, before, chain=f"case-{status}", seed=one_case, seed_at="0011")
     with db.engine.begin() as conn:
         for row in rows:
             conn.execute(text(row), {"now": NOW})

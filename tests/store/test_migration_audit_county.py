@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from migration_cache import at_revision
 from migration_rows import NOW, insert_case
 from sqlalchemy import text
 
@@ -12,7 +13,7 @@ from verifier.store.migrate import upgrade
 def test_existing_entries_get_the_county_of_their_subject(database_url: str) -> None:
     db = Database(database_url)
     try:
-        upgrade(db, "0002")
+        at_revision(db, "0002")
         with db.engine.begin() as conn:
             insert_case(conn, county="340224", status="received")
             for idx, subject in enumerate(("usr_1", "case_1", "c", "case_1")):

@@ -8,6 +8,8 @@ from __future__ import annotations
 from migration_rows import downgrade
 from sqlalchemy import inspect, text
 
+from migration_cache import at_revision
+
 from verifier.store.db import Database
 from verifier.store.migrate import current_revision, upgrade
 
@@ -22,7 +24,7 @@ def _columns(db: Database) -> set[str]:
 def test_the_upgrade_adds_the_digest_empty_and_the_downgrade_drops_it_keeping_the_rows(database_url: str) -> None:
     db = Database(database_url)
     try:
-        upgrade(db, BEFORE)
+        at_revision(db, BEFORE)
         with db.engine.begin() as conn:
             conn.execute(text(ROW), [{"bucket": "a" * 64}, {"bucket": "b" * 64}])
         upgrade(db, "0064")

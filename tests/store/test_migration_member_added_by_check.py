@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 
+from migration_cache import at_revision
 from migration_rows import downgrade, insert_case
 from sqlalchemy import inspect, text
 
@@ -48,7 +49,7 @@ def _members(db: Database) -> list[tuple[str, str | None]]:
 def test_the_upgrade_ties_members_a_check_added_or_renamed_and_the_downgrade_keeps_them(database_url: str) -> None:
     db = Database(database_url)
     try:
-        upgrade(db, "0011")
+        at_revision(db, "0011")
         with db.engine.begin() as conn:
             insert_case(conn, county="340223", status="checked")
         upgrade(db, BEFORE)
@@ -85,7 +86,7 @@ def test_the_upgrade_ties_members_a_check_added_or_renamed_and_the_downgrade_kee
 def test_a_head_the_referral_brought_and_a_check_renamed_is_tied_to_that_check(database_url: str) -> None:
     db = Database(database_url)
     try:
-        upgrade(db, "0011")
+        at_revision(db, "0011")
         with db.engine.begin() as conn:
             insert_case(conn, county="340223", status="checked")
         upgrade(db, BEFORE)
@@ -105,7 +106,7 @@ def test_an_application_made_after_a_check_added_the_member_does_not_bring_them(
     check, it names the member, it did not bring them (as the code running since keeps them tied to the check)."""
     db = Database(database_url)
     try:
-        upgrade(db, "0011")
+        at_revision(db, "0011")
         with db.engine.begin() as conn:
             insert_case(conn, county="340223", status="checked")
         upgrade(db, BEFORE)

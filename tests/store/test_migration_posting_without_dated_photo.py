@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+from migration_cache import at_revision
 from migration_rows import NOW, insert_case
 from sqlalchemy import text
 
@@ -38,7 +39,7 @@ def _confirmed(conn, idx: int, notice_id: str, payload: dict) -> None:  # type: 
 def test_confirmations_given_before_keep_what_was_decided(database_url: str) -> None:
     db = Database(database_url)
     try:
-        upgrade(db, "0011")
+        at_revision(db, "0011")
         with db.engine.begin() as conn:
             insert_case(conn, county="340223", status="ready_to_pay")  # its contract 'c'
         upgrade(db, BEFORE)

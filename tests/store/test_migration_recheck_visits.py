@@ -5,6 +5,7 @@ counted in the shares of hand-picked visits."""
 
 from __future__ import annotations
 
+from migration_cache import at_revision
 from migration_rows import NOW, insert_case
 from sqlalchemy import text
 
@@ -15,7 +16,7 @@ from verifier.store.migrate import current_revision, head_revision, upgrade
 def test_results_recorded_before_keep_their_figures_and_carry_no_visit(database_url: str) -> None:
     db = Database(database_url)
     try:
-        upgrade(db, "0011")
+        at_revision(db, "0011")
         with db.engine.begin() as conn:
             insert_case(conn, county="340223", status="paid")  # in the columns of its time; numbered on the way up
         upgrade(db, "0040")

@@ -10,6 +10,7 @@ import json
 from datetime import datetime, timezone
 
 import pytest
+from migration_cache import at_revision
 from migration_rows import NOW, insert_case
 from sqlalchemy import select, text
 
@@ -25,7 +26,7 @@ from verifier.store.migrate import current_revision, head_revision, upgrade
 def test_meetings_and_notices_recorded_before_upgrade_and_hold_nothing(database_url: str) -> None:
     db = Database(database_url)
     try:
-        upgrade(db, "0011")
+        at_revision(db, "0011")
         with db.engine.begin() as conn:
             insert_case(conn, county="340223", status="ready_to_pay")
         upgrade(db, "0041")
