@@ -182,3 +182,29 @@ def test_sqlite_reads_as_before(db: Database) -> None:
 
     assert asyncio.run(main()) == list(range(1, 11))
     assert db._async_readers is None  # nothing of PostgreSQL's readers, nor of their groups
+
+
+def test_a_read_that_may_take_long_goes_alone_and_holds_no_exchange_the_short_reads_wait_for(
+        db: Database, exchanges: list[tuple[str, int]]) -> None:
+    """A list page's read (`gather=False`) neither waits for the groups nor counts among their exchanges: with one
+    exchange allowed and a slow read in flight outside them, ten short reads still go as if it were not there."""
+    _postgres(db)
+    slow = Prepared(select(func.pg_sleep(2).label("slept"), bindparam("n", type_=Integer).label("n")))
+
+    def sleeping() -> Any:
+        rows, = yield [(slow, {"n": 7})]
+        return rows[0].n
+
+    async def main() -> tuple[int, list[Any], bool]:
+        long = asyncio.ensure_future(db.ask(sleeping(), gather=False))
+        await asyncio.sleep(0.05)  # the slow read at the server
+        short = list(await asyncio.gather(*(db.ask(_read(n)) for n in range(1, 11))))
+        overtaken = not long.done()
+        return await long, short, overtaken
+
+    n, answers, overtaken = asyncio.run(main())
+    assert n == 7
+    assert [(k, again) for k, _, again in answers] == [(k, k * 100) for k in range(1, 11)]
+    assert overtaken  # the short reads were answered while the slow one was still at the server
+    assert exchanges[0] == ("alone", 1)  # the slow read, alone
+    assert exchanges[1:] == [("alone", 2), ("together", 9), ("alone", 1), ("together", 9)]

@@ -788,16 +788,18 @@ class Database:
         with self.readers.open() as reader:
             yield reader
 
-    async def ask(self, steps: Steps[T]) -> T:
+    async def ask(self, steps: Steps[T], *, gather: bool = True) -> T:
         """A read in steps (store/reader.py), from the event loop without a hand-off to a worker thread: on SQLite
         on the loop's own connection (a short indexed read under WAL never waits for a writer), on PostgreSQL on a
-        psycopg AsyncConnection (`AsyncReaders`)."""
+        psycopg AsyncConnection (`AsyncReaders`), its batches gathered with others in flight (store/readgroups.py)
+        unless `gather` is off: a read that may take long (a list page's counts on a large county), which would
+        otherwise hold one of the few exchanges the short reads (sessions, a case) wait for."""
         if self.is_sqlite:
             with self.readers.open() as reader:  # (`reader`'s, without its own context manager around it)
                 return reader.run(steps)
         if self._async_readers is None:
             self._async_readers = AsyncReaders(self.quick_engine, seen=self.readers.seen)
-        return await self._async_readers.run(steps)
+        return await self._async_readers.run(steps, gather=gather)
 
     @property
     def quick_engine(self) -> Engine:

@@ -367,14 +367,15 @@ class AsyncReaders:
             raise DBAPIError.instance(None, None, exc, dialect.loaded_dbapi.Error, connection_invalidated=True,
                                       dialect=dialect) from exc
 
-    async def run(self, steps: Steps[T]) -> T:
+    async def run(self, steps: Steps[T], *, gather: bool = True) -> T:
         """`steps` run batch by batch, each batch on a connection of the pool: alone when fewer than
-        `readgroups.GROUPS` exchanges are in flight, else with the other batches waiting (store/readgroups.py)."""
-        groups = self._groups()
+        `readgroups.GROUPS` exchanges are in flight, else with the other batches waiting (store/readgroups.py);
+        without `gather`, always alone and outside the groups' count (a read that may take long)."""
+        ask = self._groups().ask if gather else self._alone
         try:
             statements = next(steps)
             while True:
-                statements = steps.send(await groups.ask(statements))
+                statements = steps.send(await ask(statements))
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
 

@@ -582,7 +582,7 @@ class CasePages(Controller):
         listed = list_asked(ctx, request.user, asked)  # nothing read or written for the others
         if listed.shown and listed.query.within is None:  # on the event loop, on both databases
             read = await ctx.db.ask(listing.read_page_steps(request.user, listed.query, ctx.vault,
-                                                            sqlite=ctx.db.is_sqlite))
+                                                            sqlite=ctx.db.is_sqlite), gather=False)
         else:
             read = await quick(ctx.db, list_read, ctx, request.user, listed)
         return list_answer(ctx, request, asked, listed, read)

@@ -122,7 +122,7 @@ class CaseListShortcut:
                                         page=None)
             if message:
                 return None
-            principal, read = await db.ask(self._steps(session_id, user_id, query))
+            principal, read = await db.ask(self._steps(session_id, user_id, query), gather=False)  # long at scale
             if principal is None or read is None:
                 return None
             listed = list_asked(ctx, principal, ASKED)
