@@ -208,3 +208,33 @@ def test_a_read_that_may_take_long_goes_alone_and_holds_no_exchange_the_short_re
     assert overtaken  # the short reads were answered while the slow one was still at the server
     assert exchanges[0] == ("alone", 1)  # the slow read, alone
     assert exchanges[1:] == [("alone", 2), ("together", 9), ("alone", 1), ("together", 9)]
+
+
+def test_reads_waiting_behind_a_stuck_exchange_go_in_one_more_after_a_while(
+        db: Database, exchanges: list[tuple[str, int]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the one exchange allowed held by a slow read (gathered like any other), the short reads that arrived
+    behind it wait `PATIENCE`, then go together in one exchange more, answered while the slow one is still at the
+    server (without it they would wait for it: the test above, with `gather=True`)."""
+    _postgres(db)
+    monkeypatch.setattr(readgroups, "PATIENCE", 0.1)
+    slow = Prepared(select(func.pg_sleep(2).label("slept"), bindparam("n", type_=Integer).label("n")))
+
+    def sleeping() -> Any:
+        rows, = yield [(slow, {"n": 7})]
+        return rows[0].n
+
+    def short(n: int) -> Any:
+        (echo,), = yield [(_ECHO, {"n": n})]
+        return echo.n
+
+    async def main() -> tuple[int, list[int], bool]:
+        long = asyncio.ensure_future(db.ask(sleeping()))
+        await asyncio.sleep(0.05)  # the slow read at the server, holding the one exchange
+        answers = list(await asyncio.gather(*(db.ask(short(n)) for n in range(1, 11))))
+        overtaken = not long.done()
+        return await long, answers, overtaken
+
+    n, answers, overtaken = asyncio.run(main())
+    assert (n, answers) == (7, list(range(1, 11)))
+    assert overtaken
+    assert exchanges == [("alone", 1), ("together", 10)]

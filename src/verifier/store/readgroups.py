@@ -16,6 +16,9 @@ only. Each read then goes on with its own rows; its next batch, if it has one, i
   have met alone (a new connection, or the 503 of a database still gone, store/faults.py).
 - A read cancelled while it waits leaves the queue; one cancelled while its group is at the server leaves the
   group to finish without it (the group's exchange is a task of its own, never cancelled by one of its reads).
+- A batch that has waited `PATIENCE` while the exchanges in flight have not ended (a read stuck behind a lock, a
+  slow plan) goes with the others waiting in an exchange beyond `GROUPS`: a slow read delays the others by at most
+  that, never holds them all (one timer a waiting spell, not one a read).
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ GROUPS = 2
 """Exchanges in flight at once (alone or in groups): each takes a connection of the pool."""
 MOST = 32
 """Batches in one group at most."""
+PATIENCE = 0.2
+"""Seconds a batch waits for the exchanges in flight before it goes in one more (their reads are slow or stuck)."""
 
 
 class Again(Exception):
@@ -37,7 +42,7 @@ class Again(Exception):
 class ReadGroups:
     """The gathering of one event loop's reads (`AsyncReaders` keeps one per loop)."""
 
-    __slots__ = ("_alone", "_loop", "_sending", "_tasks", "_together", "_waiting", "groups")
+    __slots__ = ("_alone", "_loop", "_sending", "_tasks", "_timer", "_together", "_waiting", "groups")
 
     def __init__(self, loop: asyncio.AbstractEventLoop,
                  alone: Callable[[Any], Coroutine[Any, Any, list[list[Any]]]],
@@ -46,7 +51,8 @@ class ReadGroups:
         self._alone = alone  # a batch sent by itself: its rows, or its error raised
         self._together = together  # batches in one exchange: for each, its rows or `Again`
         self._sending = 0
-        self._waiting: list[tuple[Any, asyncio.Future[Any]]] = []
+        self._waiting: list[tuple[Any, asyncio.Future[Any], float]] = []  # (batch, its answer, since when)
+        self._timer: asyncio.TimerHandle | None = None  # the waiting spell's `PATIENCE`
         self._tasks: set[asyncio.Task[None]] = set()  # the groups' exchanges in flight (the loop keeps tasks weakly)
         self.groups = 0  # exchanges of more than one batch made (for tests and measurements)
 
@@ -60,8 +66,10 @@ class ReadGroups:
                 self._sending -= 1
                 self._next()
         future = self._loop.create_future()
-        member = (batch, future)
+        member = (batch, future, self._loop.time())
         self._waiting.append(member)
+        if self._timer is None:
+            self._timer = self._loop.call_later(PATIENCE, self._overdue)
         self._next()
         try:
             return await future  # type: ignore[no-any-return]
@@ -75,11 +83,24 @@ class ReadGroups:
     def _next(self) -> None:
         """Start exchanges for the waiting batches while fewer than `GROUPS` are in flight."""
         while self._waiting and self._sending < GROUPS:
-            group, self._waiting = self._waiting[:MOST], self._waiting[MOST:]
-            self._sending += 1
-            task = self._loop.create_task(self._send(group))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._start()
+
+    def _start(self) -> None:
+        group, self._waiting = self._waiting[:MOST], self._waiting[MOST:]
+        self._sending += 1
+        task = self._loop.create_task(self._send([(batch, future) for batch, future, _ in group]))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _overdue(self) -> None:
+        """The waiting spell's timer: the batches that waited `PATIENCE` go now, beyond `GROUPS`; then the timer
+        again for the next one still waiting, if any."""
+        self._timer = None
+        now = self._loop.time()
+        while self._waiting and now - self._waiting[0][2] >= PATIENCE:
+            self._start()
+        if self._waiting:
+            self._timer = self._loop.call_later(max(0.0, PATIENCE - (now - self._waiting[0][2])), self._overdue)
 
     async def _send(self, group: list[tuple[Any, asyncio.Future[Any]]]) -> None:
         try:
