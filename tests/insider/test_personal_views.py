@@ -276,6 +276,25 @@ def test_the_file_and_the_ask_show_the_referrals_phone_when_the_household_gave_n
                       headers=users.headers("sup-ref")).json()["household"]["phone"] == MASKED
 
 
+def test_the_looks_name_the_looker_with_his_username(client, users, ctx) -> None:  # type: ignore[no-untyped-def]
+    """Display names need not be unique: two 张三 tell apart by their usernames."""
+    case_id = make_case(ctx, stage="scheduled", head_name="同名查阅户")
+    household_id = _household(ctx, case_id)
+    sha = _evidence(client, ctx, case_id)
+    for name in ("zhangsan", "zhangsan2"):
+        users.add(name, "insurer_supervisor", counties=("340223",))
+        with ctx.db.begin() as session:
+            session.get(User, users.ids[name]).display_name = "张三"
+        assert client.get(f"/cases/{case_id}/evidence/{sha}", headers=users.headers(name)).status_code == 200
+    users.add("aud-names", "auditor", counties=("340223",))
+    aud = users.headers("aud-names")
+    items = client.get("/api/personal-views?q=同名查阅户", headers=aud).json()["items"]
+    assert sorted((i["user_name"], i["username"]) for i in items) == [("张三", "zhangsan"), ("张三", "zhangsan2")]
+    for text in (client.get("/personal-views?q=同名查阅户", headers=aud).text,
+                 client.get(f"/households/{household_id}", headers=aud).text):
+        assert "张三（zhangsan）" in text and "张三（zhangsan2）" in text
+
+
 def test_the_household_page_lists_the_look_just_made(client, users, ctx) -> None:  # type: ignore[no-untyped-def]
     """The file's 查阅记录 is read after the look is recorded: the auditor sees his own look of this very read."""
     case_id = make_case(ctx, stage="checked", head_name="新近查阅户")

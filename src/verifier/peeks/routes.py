@@ -38,6 +38,7 @@ class LookOut(msgspec.Struct):
     last_at: str
     user_id: str
     user_name: str
+    username: str  # the login name (display names need not be unique)
     role: str
     county_code: str
     household_id: str
@@ -59,7 +60,7 @@ class LookPage(msgspec.Struct):
 
 def look_out(look: listing.Look) -> LookOut:
     return LookOut(id=look.id, day=look.day, first_at=look.first_at.isoformat(), last_at=look.last_at.isoformat(),
-                   user_id=look.user_id, user_name=look.user_name, role=look.role, county_code=look.county_code,
+                   user_id=look.user_id, user_name=look.user_name, username=look.username, role=look.role, county_code=look.county_code,
                    household_id=look.household_id, head_name=look.head_name, case_id=look.case_id,
                    case_number=look.case_number, kind=look.kind, route=look.route, looks=look.looks)
 
