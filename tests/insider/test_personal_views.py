@@ -230,3 +230,75 @@ def test_each_look_counts_on_its_days_row(client, users, ctx, clock, kind) -> No
     clock.advance(days=1)
     look()
     assert [n for *_, n in _rows(ctx)] == [1, 2] and len(_logged(ctx)) == 2
+
+
+def _referral_phone(ctx, case_id: str, phone: str) -> None:  # type: ignore[no-untyped-def]
+    from verifier.store.tables import Referral
+
+    with ctx.db.begin() as session:
+        for referral in session.scalars(select(Referral).where(Referral.case_id == case_id)):
+            referral.phone_enc = ctx.vault.seal(phone, "referral.phone")
+
+
+def test_a_household_without_a_phone_shows_none_and_an_ask_leaves_no_phone_look(client, users, ctx) -> None:  # type: ignore[no-untyped-def]
+    from web.pagekit import Pages
+
+    case_id = make_case(ctx, stage="checked", head_name="无电话户")
+    household_id = _household(ctx, case_id, phone=None)
+    pages = Pages(client, users)
+    pages.as_("sup-none", "insurer_supervisor")
+    shown = pages.get(f"/households/{household_id}?phone=1").text
+    assert "未登记" in shown and 'id="show-phone"' not in shown
+    sup = users.headers("sup-none")
+    r = client.post(f"/api/cases/{case_id}/phone", headers=sup)
+    assert r.status_code == 200 and r.json()["phone"] is None and r.json()["recorded"] is False
+    assert _rows(ctx) == [("sup-none", "household_file", "page", "", 1)]
+    users.add("rev-none", "county_reviewer", counties=("340223",))
+    assert client.post(f"/api/cases/{case_id}/phone", headers=users.headers("rev-none")).status_code == 403
+
+
+def test_the_file_and_the_ask_show_the_referrals_phone_when_the_household_gave_none(client, users, ctx) -> None:  # type: ignore[no-untyped-def]
+    from web.pagekit import Pages
+
+    case_id = make_case(ctx, stage="checked", head_name="转介电话户")
+    household_id = _household(ctx, case_id, phone=None)
+    _referral_phone(ctx, case_id, PHONE)
+    pages = Pages(client, users)
+    pages.as_("sup-ref", "insurer_supervisor")
+    shown = pages.get(f"/households/{household_id}").text
+    assert MASKED in shown and PHONE not in shown and 'id="show-phone"' in shown
+    assert PHONE in pages.get(f"/households/{household_id}?phone=1").text
+    r = client.post(f"/api/cases/{case_id}/phone", headers=users.headers("sup-ref"))
+    assert r.json()["phone"] == PHONE and r.json()["recorded"] is True
+    assert {(k, r) for _, k, r, _, _ in _rows(ctx)} == {("household_file", "page"), ("phone", "page"),
+                                                         ("phone", "api")}
+    assert client.get(f"/api/households/{household_id}/file",
+                      headers=users.headers("sup-ref")).json()["household"]["phone"] == MASKED
+
+
+def test_the_looks_name_the_looker_with_his_username(client, users, ctx) -> None:  # type: ignore[no-untyped-def]
+    """Display names need not be unique: two 张三 tell apart by their usernames."""
+    case_id = make_case(ctx, stage="scheduled", head_name="同名查阅户")
+    household_id = _household(ctx, case_id)
+    sha = _evidence(client, ctx, case_id)
+    for name in ("zhangsan", "zhangsan2"):
+        users.add(name, "insurer_supervisor", counties=("340223",))
+        with ctx.db.begin() as session:
+            session.get(User, users.ids[name]).display_name = "张三"
+        assert client.get(f"/cases/{case_id}/evidence/{sha}", headers=users.headers(name)).status_code == 200
+    users.add("aud-names", "auditor", counties=("340223",))
+    aud = users.headers("aud-names")
+    items = client.get("/api/personal-views?q=同名查阅户", headers=aud).json()["items"]
+    assert sorted((i["user_name"], i["username"]) for i in items) == [("张三", "zhangsan"), ("张三", "zhangsan2")]
+    for text in (client.get("/personal-views?q=同名查阅户", headers=aud).text,
+                 client.get(f"/households/{household_id}", headers=aud).text):
+        assert "张三（zhangsan）" in text and "张三（zhangsan2）" in text
+
+
+def test_the_household_page_lists_the_look_just_made(client, users, ctx) -> None:  # type: ignore[no-untyped-def]
+    """The file's 查阅记录 is read after the look is recorded: the auditor sees his own look of this very read."""
+    case_id = make_case(ctx, stage="checked", head_name="新近查阅户")
+    household_id = _household(ctx, case_id)
+    users.add("aud-self", "auditor", counties=("340223",))
+    text = client.get(f"/households/{household_id}", headers=users.headers("aud-self")).text
+    assert 'id="household-looks"' in text and "aud-self" in text

@@ -11,8 +11,12 @@ The household's phone is the same: in full (to call ahead of the visit) only to 
 
 from __future__ import annotations
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from ..accounts.auth import Principal
-from ..store.tables import Case, Visit
+from ..store.tables import Case, Household, Referral, Visit
+from ..store.vault import Vault
 
 EVIDENCE_READERS = ("insurer_supervisor", "county_reviewer", "auditor")
 """The roles that read the evidence of every case in their counties (officers: see `at_the_door`)."""
@@ -41,3 +45,14 @@ def sees_full_phone(principal: Principal, case: Case, visit: Visit | None) -> bo
     """A household's phone in full without asking: for the officers assigned to its visit while the check is still to
     be made (they call ahead, find the house); masked (138****5678) for everyone else, supervisors too."""
     return at_the_door(principal, case, visit)
+
+
+def household_phone(session: Session, vault: Vault, household: Household) -> str:
+    """The household's phone: its own, else the latest one a referral of any of its cases gave; "" when none did.
+    The one source of the number the household file, the route sheet and the phone ask show."""
+    if household.phone_enc is not None:
+        return vault.open(household.phone_enc, "household.phone")
+    latest = session.scalar(select(Referral.phone_enc).join(Case, Case.id == Referral.case_id)
+                            .where(Case.household_id == household.id, Referral.phone_enc.is_not(None))
+                            .order_by(Referral.created_at.desc(), Referral.id.desc()).limit(1))
+    return vault.open(latest, "referral.phone") if latest is not None else ""

@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 from ..accounts.auth import Principal
 from ..domain.errors import Forbidden
 from ..domain.masking import mask_phone
-from ..store.tables import Case, Referral, User, Visit, VisitAttempt
+from ..store.tables import Case, User, Visit, VisitAttempt
 from ..store.vault import Vault
-from .personal import sees_full_phone
+from .personal import household_phone, sees_full_phone
 from .service import RECHECK, stale_whys, stopped_officers
 
 READERS = ("field_officer", "insurer_supervisor")
@@ -51,14 +51,8 @@ class RouteSheet:
 
 
 def phone_of(session: Session, vault: Vault, case: Case) -> str:
-    """The household's phone, else the latest one a referral of the case gave."""
-    sealed = case.household.phone_enc
-    if sealed is not None:
-        return vault.open(sealed, "household.phone")
-    latest = session.scalar(select(Referral.phone_enc).where(Referral.case_id == case.id,
-                                                             Referral.phone_enc.is_not(None))
-                            .order_by(Referral.created_at.desc(), Referral.id.desc()).limit(1))
-    return vault.open(latest, "referral.phone") if latest is not None else ""
+    """The household's phone, else the latest one a referral of its cases gave (`personal.household_phone`)."""
+    return household_phone(session, vault, case.household)
 
 
 def route_sheets(session: Session, principal: Principal, vault: Vault, *, day: date,

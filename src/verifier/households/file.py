@@ -382,7 +382,7 @@ def household_file(session: Session, household_id: str, principal: Principal, va
         if rows:
             sections.append(Section(key=source.key, title=source.title, columns=list(source.columns), rows=rows))
     timeline = _timeline(ctx)
-    phone = vault.open_optional(household.phone_enc, "household.phone")
+    phone = personal.household_phone(session, vault, household)  # as the route sheet and the phone ask
     categories = {r["roster"] for s in sections if s.key == "members" for r in s.rows} - {"none"}
     return HouseholdFile(
         household=HouseholdOut(

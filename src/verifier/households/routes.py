@@ -127,8 +127,9 @@ class HouseholdController(Controller):
         """The household file: header, sections (tables of codes and "0.00" amounts) and the audit timeline; ID
         numbers masked as for the caller, the phone too (an insurer supervisor asks for it: `POST
         /api/cases/{id}/phone`). Outside the caller's counties: 404. The look is recorded (查阅留痕, peeks/record.py)."""
-        with ctx.db.begin() as session:
+        with ctx.db.read() as session:
             file = household_file(session, household_id, request.user, ctx.vault)
+        with ctx.db.begin() as session:  # the look recorded in a short write of its own: when it cannot be, no file
             peeks.household_file(session, request.user, file.household.id, file.household.county_code, route="api",
                                  clock=ctx.clock)
         return file

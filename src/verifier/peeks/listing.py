@@ -27,6 +27,7 @@ class Look:
     last_at: datetime
     user_id: str
     user_name: str
+    username: str  # the login name: display names need not be unique
     role: str
     county_code: str
     household_id: str
@@ -39,7 +40,7 @@ class Look:
 
 
 def _base(principal: Principal) -> Select:  # type: ignore[type-arg]
-    stmt = (select(PersonalView, User.display_name, Household.head_name, Case.number)
+    stmt = (select(PersonalView, User.display_name, User.username, Household.head_name, Case.number)
             .outerjoin(User, User.id == PersonalView.user_id)
             .outerjoin(Household, Household.id == PersonalView.household_id)
             .outerjoin(Case, Case.id == PersonalView.case_id))
@@ -48,10 +49,10 @@ def _base(principal: Principal) -> Select:  # type: ignore[type-arg]
     return stmt.order_by(PersonalView.last_at.desc(), PersonalView.id.desc())
 
 
-def _look(row: tuple[PersonalView, str | None, str | None, str | None]) -> Look:
-    v, user_name, head_name, number = row
+def _look(row: tuple[PersonalView, str | None, str | None, str | None, str | None]) -> Look:
+    v, user_name, username, head_name, number = row
     return Look(id=v.id, day=v.day, first_at=v.first_at, last_at=v.last_at, user_id=v.user_id,
-                user_name=user_name or v.user_id, role=v.role, county_code=v.county_code,
+                user_name=user_name or v.user_id, username=username or "", role=v.role, county_code=v.county_code,
                 household_id=v.household_id, head_name=head_name or "", case_id=v.case_id or None,
                 case_number=number, kind=v.kind, route=v.route, looks=v.looks)
 

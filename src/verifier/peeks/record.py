@@ -81,12 +81,18 @@ def household_file(session: Session, principal: Principal, household_id: str, co
 
 
 def phone_asked(session: Session, principal: Principal, *, household_id: str, county_code: str, at_door: bool,
-                route: str, clock: Clock, case_id: str = "") -> None:
+                route: str, clock: Clock, case_id: str = "", shown: bool = True) -> None:
     """The household's phone shown in full on asking (显示完整号码): the officers at the door (`at_door`) see it without
-    a record; an insurer supervisor's ask is recorded; anyone else is refused (403)."""
-    if at_door:
+    a record; an insurer supervisor's ask is recorded when a number was shown (`shown`: a household without one shows
+    未登记 and leaves no look); anyone else is refused (403)."""
+    may_ask(principal, at_door=at_door)
+    if at_door or not shown:
         return
-    if not principal.has(*PHONE_ASKERS):
-        raise Forbidden(PHONE_REFUSED)
     record(session, principal, kind="phone", route=route, household_id=household_id, county_code=county_code,
            case_id=case_id, clock=clock)
+
+
+def may_ask(principal: Principal, *, at_door: bool) -> None:
+    """Forbidden unless the caller may see the phone in full on asking (or at the door, without asking)."""
+    if not at_door and not principal.has(*PHONE_ASKERS):
+        raise Forbidden(PHONE_REFUSED)

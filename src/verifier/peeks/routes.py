@@ -28,7 +28,7 @@ class PhoneOut(msgspec.Struct):
     case_id: str
     household_id: str
     phone: str | None  # in full; None when the household gave none
-    recorded: bool  # the ask is on record (false for an officer at the door, who sees it anyway)
+    recorded: bool  # the ask is on record (false for an officer at the door, who sees it anyway, and with no phone)
 
 
 class LookOut(msgspec.Struct):
@@ -38,6 +38,7 @@ class LookOut(msgspec.Struct):
     last_at: str
     user_id: str
     user_name: str
+    username: str  # the login name (display names need not be unique)
     role: str
     county_code: str
     household_id: str
@@ -59,7 +60,7 @@ class LookPage(msgspec.Struct):
 
 def look_out(look: listing.Look) -> LookOut:
     return LookOut(id=look.id, day=look.day, first_at=look.first_at.isoformat(), last_at=look.last_at.isoformat(),
-                   user_id=look.user_id, user_name=look.user_name, role=look.role, county_code=look.county_code,
+                   user_id=look.user_id, user_name=look.user_name, username=look.username, role=look.role, county_code=look.county_code,
                    household_id=look.household_id, head_name=look.head_name, case_id=look.case_id,
                    case_number=look.case_number, kind=look.kind, route=look.route, looks=look.looks)
 
@@ -70,16 +71,23 @@ class PhoneController(Controller):
 
     @post("/{case_id:str}/phone", opt={"roles": PHONE_ASKERS}, status_code=200)
     def phone(self, case_id: Id, ctx: Ctx, request: AnyRequest) -> PhoneOut:
-        """The household's phone in full: an insurer supervisor's ask is recorded (查阅留痕, in the same transaction:
-        refused when it cannot be); the officers at the door see it without a record; others 403."""
+        """The household's phone in full (its own, else the latest referral's; None when neither): an insurer
+        supervisor's ask is recorded when a number is shown (查阅留痕, refused when it cannot be); the officers at the
+        door see it without a record; others 403."""
         user = request.user
-        with ctx.db.begin() as session:
+        with ctx.db.read() as session:
             case = load_case(session, case_id, user)
             at_door = personal.at_the_door(user, case, case_service.active_visit(session, case.id))
-            record.phone_asked(session, user, household_id=case.household_id, county_code=case.county_code,
-                               at_door=at_door, route="api", clock=ctx.clock, case_id=case.id)
+            record.may_ask(user, at_door=at_door)
             phone = phone_of(session, ctx.vault, case) or None
-        return PhoneOut(case_id=case.id, household_id=case.household_id, phone=phone, recorded=not at_door)
+        # the ask recorded in a short write of its own (查阅留痕: when it cannot be, nothing is served); only when a
+        # number is shown
+        recorded = not at_door and phone is not None
+        if recorded:
+            with ctx.db.begin() as session:
+                record.phone_asked(session, user, household_id=case.household_id, county_code=case.county_code,
+                                   at_door=at_door, route="api", clock=ctx.clock, case_id=case.id)
+        return PhoneOut(case_id=case.id, household_id=case.household_id, phone=phone, recorded=recorded)
 
 
 class PersonalViewController(Controller):

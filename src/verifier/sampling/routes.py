@@ -58,14 +58,15 @@ READERS = ("county_reviewer", "insurer_supervisor", "auditor")
 def visit_file_response(ctx: Any, user: Principal, round_id: str, case_id: str, sha256: str, *,
                         route: str = "api") -> Response[bytes]:
     """The bytes of a re-check's file, for a reader of the round (404 otherwise, or when the file is not there); the
-    look recorded in the same transaction (查阅留痕: when it cannot be, nothing is served)."""
-    with ctx.db.begin() as session:
+    look recorded in a short write after the read (查阅留痕: when it cannot be, nothing is served)."""
+    with ctx.db.read() as session:
         rnd = service.load_round(session, round_id, user)
         row = visits.file_of(session, rnd, case_id, sha256)
-        content = evidence_files.read(ctx.settings.evidence_dir, ctx.vault, row.sha256)
-        if content is None:
-            raise NotFound("走访证据不存在，或不在您的权限范围内")
         case = load_case(session, case_id, user)
+    content = evidence_files.read(ctx.settings.evidence_dir, ctx.vault, row.sha256)
+    if content is None:
+        raise NotFound("走访证据不存在，或不在您的权限范围内")
+    with ctx.db.begin() as session:
         peeks.evidence(session, user, case, None, route=route, clock=ctx.clock)
     return Response(content=content, media_type=row.content_type,
                     headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})

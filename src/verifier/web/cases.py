@@ -634,16 +634,17 @@ class CasePages(Controller):
     @get("/{case_id:str}/evidence/{sha256:str}", opt=EVIDENCE_READERS)
     def evidence_file(self, case_id: Id, sha256: Annotated[str, Parameter(pattern=r"^[0-9a-f]{64}$")], ctx: Ctx,
                       request: Req) -> Response[bytes]:
-        # the look recorded in the read's transaction (查阅留痕): when it cannot be, nothing is served
-        with ctx.db.begin() as session:
+        with ctx.db.read() as session:
             case = load_case(session, case_id, request.user)
             visit = case_service.active_visit(session, case.id)
             if not personal.may_read_evidence(request.user, case, visit):
                 raise Forbidden("核查员只能在录入所负责案件的核查结果之前查看证明材料")
             ev = check_service.evidence_file_of(session, case.id, sha256)
-            content = None if ev is None else evidence_files.read(ctx.settings.evidence_dir, ctx.vault, sha256)
-            if ev is None or content is None:
-                raise NotFound("证明材料不存在，或不在您的权限范围内")
+        content = None if ev is None else evidence_files.read(ctx.settings.evidence_dir, ctx.vault, sha256)
+        if ev is None or content is None:
+            raise NotFound("证明材料不存在，或不在您的权限范围内")
+        # the look recorded in a short write before the bytes go out (查阅留痕): when it cannot be, nothing is served
+        with ctx.db.begin() as session:
             peeks.evidence(session, request.user, case, visit, route="page", clock=ctx.clock)
         return Response(content=content, media_type=ev.content_type,
                         headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})

@@ -30,21 +30,26 @@ REVOKE_FIELDS = ("revoked_on", "reason")
 
 def render(request: Req, ctx: Any, household_id: str, *, status_code: int = 200,
            forms: dict[str, FormState] | None = None, message: str | None = None, phone: bool = False) -> Template:
-    """The file, its look recorded (查阅留痕) in the same transaction; `phone`: an insurer supervisor asked for the
-    phone in full (显示完整号码), recorded too. The looks at the household for its auditors and county reviewers."""
+    """The file, its look recorded (查阅留痕) in a short write after the read (when it cannot be, nothing is served);
+    `phone`: an insurer supervisor asked for the phone in full (显示完整号码), recorded too when the household has one.
+    The looks at the household for its auditors and county reviewers, read after the record (the newest one shown)."""
     user = request.user
     asked = phone and user.has(*peeks.PHONE_ASKERS)
-    with ctx.db.begin() as session:
+    with ctx.db.read() as session:
         file = household_file(session, household_id, user, ctx.vault, phone_asked=asked)
         h = file.household
         at_door = peeks.at_the_door_of(session, user, h.id)
-        if asked:
-            peeks.phone_asked(session, user, household_id=h.id, county_code=h.county_code, at_door=at_door,
-                              route="page", clock=ctx.clock)
-        if not at_door:
+    if not at_door:
+        with ctx.db.begin() as session:
+            if asked:
+                peeks.phone_asked(session, user, household_id=h.id, county_code=h.county_code, at_door=at_door,
+                                  route="page", clock=ctx.clock, shown=bool(h.phone))
             peeks.record(session, user, kind="household_file", route="page", household_id=h.id,
                          county_code=h.county_code, clock=ctx.clock)
-        looks = look_list.of_household(session, user, h.id) if user.has(*look_list.READERS) else None
+    looks = None
+    if user.has(*look_list.READERS):
+        with ctx.db.read() as session:
+            looks = look_list.of_household(session, user, h.id)
     sections = [(s, present.cells(s, file.names)) for s in file.sections]
     return page(request, "household.html", status_code=status_code, file=file, sections=sections,
                 facts=present.facts(file), title=present.title(file), timeline=present.timeline_rows(file),
