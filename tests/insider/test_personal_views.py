@@ -130,7 +130,10 @@ def test_the_household_page_shows_the_phone_masked_with_a_button_and_the_looks_t
     pages.as_("sup-page", "insurer_supervisor")
     shown = pages.get(f"/households/{household_id}").text
     assert MASKED in shown and PHONE not in shown and "显示完整号码" in shown and 'id="personal-views"' not in shown
-    shown = pages.get(f"/households/{household_id}?phone=1").text
+    # only a POST shows it (a link, a prefetch or an address passed on shows it masked), without the sender's token not
+    assert PHONE not in pages.get(f"/households/{household_id}?phone=1").text
+    assert pages.post(f"/households/{household_id}/phone", csrf=False).status_code == 403
+    shown = pages.post(f"/households/{household_id}/phone").text
     assert PHONE in shown
     assert {(w, k, r) for w, k, r, _, _ in _rows(ctx)} == {("sup-page", "household_file", "page"),
                                                            ("sup-page", "phone", "page")}
@@ -202,7 +205,7 @@ def test_a_look_that_cannot_be_recorded_is_refused(client, users, ctx, monkeypat
     r = client.get(f"/cases/{case_id}/evidence/{sha}", headers=sup)
     assert r.status_code >= 500 and PHOTO not in r.content
     for method, url in (("POST", f"/api/cases/{case_id}/phone"), ("GET", f"/api/households/{household_id}/file"),
-                        ("GET", f"/households/{household_id}?phone=1"), ("GET", f"/households/{household_id}")):
+                        ("POST", f"/households/{household_id}/phone"), ("GET", f"/households/{household_id}")):
         r = client.request(method, url, headers=sup)
         assert r.status_code >= 500 and PHONE not in r.text and "139****" not in r.text, (url, r.status_code)
     r = client.get(f"/households/{household_id}/file.xlsx", headers=sup)
@@ -247,7 +250,7 @@ def test_a_household_without_a_phone_shows_none_and_an_ask_leaves_no_phone_look(
     household_id = _household(ctx, case_id, phone=None)
     pages = Pages(client, users)
     pages.as_("sup-none", "insurer_supervisor")
-    shown = pages.get(f"/households/{household_id}?phone=1").text
+    shown = pages.post(f"/households/{household_id}/phone").text
     assert "未登记" in shown and 'id="show-phone"' not in shown
     sup = users.headers("sup-none")
     r = client.post(f"/api/cases/{case_id}/phone", headers=sup)
@@ -267,7 +270,7 @@ def test_the_file_and_the_ask_show_the_referrals_phone_when_the_household_gave_n
     pages.as_("sup-ref", "insurer_supervisor")
     shown = pages.get(f"/households/{household_id}").text
     assert MASKED in shown and PHONE not in shown and 'id="show-phone"' in shown
-    assert PHONE in pages.get(f"/households/{household_id}?phone=1").text
+    assert PHONE in pages.post(f"/households/{household_id}/phone").text
     r = client.post(f"/api/cases/{case_id}/phone", headers=users.headers("sup-ref"))
     assert r.json()["phone"] == PHONE and r.json()["recorded"] is True
     assert {(k, r) for _, k, r, _, _ in _rows(ctx)} == {("household_file", "page"), ("phone", "page"),

@@ -120,9 +120,13 @@ def test_route_sheets_list_the_days_visits_with_phones_for_the_assigned_officer_
     assert 'id="route-sheets"' in pages.get("/schedule").text
     every = _body(pages.get(f"/visits/route?day={day}").text)
     assert every.count('class="route-officer"') == 4 and every.count(PHONE) == 0
-    assert every.count("138****5678") == 6 and every.count("显示完整号码</a>") == 6
-    asked = re.search(r'href="(/households/[^"?]+\?phone=1)#household-phone"', every)
-    assert asked is not None and PHONE in pages.get(asked.group(1)).text
+    assert every.count("138****5678") == 6 and every.count("显示完整号码</button>") == 6
+    # a POST (no link, prefetch or shared address shows the phone), its page standing as the household file's address
+    asked = re.search(r'<form method="post" action="(/households/[^"?#/]+)/phone#household-phone"', every)
+    assert asked is not None
+    shown = pages.post(asked.group(1) + "/phone").text
+    assert PHONE in shown and f'data-form-page="{asked.group(1)}"' in shown
+    assert PHONE not in pages.get(asked.group(1)).text
     with ctx.db.read() as session:
         assert session.scalars(select(PersonalView.kind).where(PersonalView.user_id == team.supervisor.id)).all() \
             .count("phone") == 1

@@ -23,7 +23,9 @@ REFERRALS_DONE = ("referrals_imported", "referrals_repeated")
 REGISTERS_DONE = ("register_imported", "register_repeated")
 IMPORTED_ONE = "已导入 1 条车辆登记记录，状态为待确认：须由本县另一名县级复核员 核对变化后确认 才参与比对。"
 SHOWN_ONCE = {"/users/{user_id:str}/password": "a generated password, shown this once",
-              "/schedule/plan": "the planner's proposal (applying it is a 303)"}
+              "/schedule/plan": "the planner's proposal (applying it is a 303)",
+              "/households/{household_id:str}/phone": "a phone asked for in full, shown this once (standing as the "
+                                                      "household file's address, where a reload shows it masked)"}
 PAGE_CALLS = re.compile(r"^(page|self\._\w+|_\w*page|_render|render_\w+)$")
 
 
