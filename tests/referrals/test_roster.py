@@ -19,6 +19,7 @@ from roster_kit import (confirm, county_being_set_up, group_of, post_roster, ref
 from verifier.audit.models import AuditEntry
 from verifier.domain.roster import group_for, parse_category
 from verifier.roster.models import RosterEntry, RosterImport
+from verifier.store.tables import Case
 
 COUNTY = "340223"
 
@@ -76,17 +77,42 @@ def test_a_file_without_groups_takes_them_from_the_roster(ctx, client, users) ->
     assert {i["confirmed_by"] for i in listed.json()} == {second_reviewer(ctx).id}
 
 
-def test_a_group_given_in_the_file_stands(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+def test_a_group_given_in_the_file_is_the_rosters_for_a_person_on_it(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The roster decides a household's group (two county reviewers change it), and so its relief tiers: a bureau
+    file naming another group for a person on it is refused, that row named with both groups, nothing written. A
+    person on no roster keeps the file's group; before the county's roster is in force every file's group stands."""
     users.add("rev", "county_reviewer", counties=(COUNTY,))
     users.add("sup", "insurer_supervisor", counties=(COUNTY,))
-    person = new_id_number()
-    assert post_roster(client, users.headers("rev"), roster_csv([(person, "脱贫户")])).status_code == 201
-    data = ("身份证号,姓名,乡镇,村,户类型,原因,金额,日期\n"
-            f"{person},甲,城关镇,东村,非贫低收入户,因病,30000.00,2020-05-20\n").encode()
-    r = client.post("/api/referrals/imports", headers=users.headers("sup"), files={"file": ("a.csv", data, "text/csv")},
-                    data={"channel": "civil_affairs", "county_code": COUNTY})
+    person, agreeing, nobody = new_id_number(), new_id_number(), new_id_number()
+    r = post_roster(client, users.headers("rev"), roster_csv([(person, "脱贫户"), (agreeing, "边缘易致贫户")]))
+    assert r.status_code == 201, r.text
+    roster_id = r.json()["import_id"]
+
+    def post(rows: list[tuple[str, str]], name: str) -> object:
+        data = ("身份证号,姓名,乡镇,村,户类型,原因,金额,日期\n" + "".join(
+            f"{n},甲,城关镇,东村,{g},因病,30000.00,2020-05-20\n" for n, g in rows)).encode()
+        return client.post("/api/referrals/imports", headers=users.headers("sup"),
+                           files={"file": (name, data, "text/csv")},
+                           data={"channel": "civil_affairs", "county_code": COUNTY})
+
+    # Pending, the roster is not the county's yet: the file's group stands.
+    r = post([(person, "非贫低收入户")], "a.csv")
     assert r.status_code == 201, r.text
     assert group_of(ctx, ctx.vault, person) == "low_income"
+    confirm(ctx, roster_id)
+
+    cases = count(ctx, Case)
+    r = post([(agreeing, "非贫低收入户"), (person, "非贫低收入户"), (nobody, "非高标准脱贫户")], "b.csv")
+    assert r.status_code == 422, r.text
+    assert [(e["row"], e["field"]) for e in r.json()["errors"]] == [(3, "household_group")], r.text
+    message = r.json()["errors"][0]["message"]
+    assert "文件填写为非贫低收入户" in message and "县防返贫监测名单上此人为非高标准脱贫户" in message, message
+    assert count(ctx, Case) == cases  # nothing of the file written
+
+    r = post([(agreeing, "非贫低收入户"), (person, "非高标准脱贫户"), (nobody, "非高标准脱贫户")], "c.csv")
+    assert r.status_code == 201, r.text
+    assert group_of(ctx, ctx.vault, agreeing) == "low_income"
+    assert group_of(ctx, ctx.vault, nobody) == "exited_low_standard"  # on no roster: the file's group stands
 
 
 def test_a_bad_roster_is_refused_whole_with_every_problem(ctx, client, users) -> None:  # type: ignore[no-untyped-def]

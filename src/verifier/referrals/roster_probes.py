@@ -23,6 +23,11 @@ length, say) depends on the roster's answers. Each such refusal is on record (`A
 compared and withheld, numbers counted; never a number). Rows whose answer is the same for every group, and files
 taken in (written under their import, the groups on record), count nothing: under a contract serving both groups, a
 file counts nothing at all.
+
+A file's row that gives a group is compared with the roster in force (referrals/service.py `roster_disagrees`: a
+person on it must have the roster's group), and a refusal naming the roster's group tells it just as well: such rows
+(`RosterRows.given`) are among the rows answered per importer, past the allowance named 需核对 in their own words
+(`WITHHELD_GIVEN`, the roster's group unsaid).
 """
 
 from __future__ import annotations
@@ -50,6 +55,9 @@ ACTION = "referrals.import_refused_roster"  # a refused file's rows compared wit
 WITHHELD = ("需核对：本行户类型取自县防返贫监测名单，您 {window} 分钟内按名单核对的身份证号已达 {limit} 个，"
             "本行是否符合服务合同暂不显示；请在文件的「户类型」列填写本行户类型后重新导入，或过一段时间再导入")
 
+WITHHELD_GIVEN = ("需核对：本行户类型须与县防返贫监测名单一致，您 {window} 分钟内按名单核对的身份证号已达 {limit} 个，"
+                  "本行户类型与名单是否一致暂不显示；请过一段时间再导入，或将本行「户类型」留空（由县名单确定）后重新导入")
+
 
 @dataclass
 class RosterRows:
@@ -60,6 +68,7 @@ class RosterRows:
     sha256: str = ""
     rows: list[tuple[int | None, str]] = field(default_factory=list)
     problems: list[FieldError] = field(default_factory=list)
+    given: set[int | None] = field(default_factory=set)  # of `rows`, those whose file gives a group (compared with it)
     others: list[FieldError] = field(default_factory=list)
     refused: bool = False  # refused for its rows' errors (`others`, `problems`), not for a problem of the whole
 
@@ -71,9 +80,12 @@ def answer(session: Session, rows: RosterRows, *, principal: Any, role: str, cou
     `WITHHELD` for each, whatever its answer. On record in `session` (`ACTION`)."""
     answered, counted = FILE_ALLOWANCE.share(session, principal.id, (key for _, key in rows.rows), now, limit)
     held = {row for row, key in rows.rows if key not in answered}
-    words = WITHHELD.format(window=max(1, int(limit.window.total_seconds() // 60)), limit=limit.per_window)
+    window = max(1, int(limit.window.total_seconds() // 60))
+    words = WITHHELD.format(window=window, limit=limit.per_window)
+    given_words = WITHHELD_GIVEN.format(window=window, limit=limit.per_window)
     errors = list(rows.others) + [e for e in rows.problems if e.row not in held]
-    errors += [FieldError("household_group", words, row) for row in sorted(held, key=lambda r: r or 0)]
+    errors += [FieldError("household_group", given_words if row in rows.given else words, row)
+               for row in sorted(held, key=lambda r: r or 0)]
     audit.append(session, actor=principal.id, role=role, action=ACTION, subject=f"file:{rows.sha256}",
                  payload={"county_code": county_code, "channel": channel, "file_sha256": rows.sha256,
                           "rows_compared": len(rows.rows) - sum(row in held for row, _ in rows.rows),

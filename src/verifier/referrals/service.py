@@ -213,12 +213,36 @@ def _groups_from_roster(session: Session, vault: Vault | None, county_code: str,
             for r in rows]
 
 
+def roster_disagrees(file_group: str, roster_group: str) -> FieldError:
+    """A bureau file's row naming another group than the county's roster gives the person: the roster's stands (it
+    changes only by two county reviewers; the group sets the relief tiers), the row refused like any bad row."""
+    return FieldError("household_group", f"文件填写为{_group_zh(file_group)}，县防返贫监测名单上此人为"
+                                         f"{_group_zh(roster_group)}：户类型以县名单为准，请改正本行（或留空，由县名单确定）后"
+                                         "重新导入")
+
+
+def _groups_against_roster(session: Session, roster_id: str, rows: list[ReferralRow],
+                           keys: list[str]) -> list[FieldError]:
+    """The rows (`keys`: their numbers' blind indexes) whose file gives a group other than the one the county's
+    roster in force (`roster_id`) gives the person (`roster_disagrees`). A person on no roster keeps the file's
+    group."""
+    found = roster_service.categories_in(session, roster_id, keys)
+    problems = []
+    for r, key in zip(rows, keys):
+        category = found.get(key)
+        if category is not None and r.household_group is not None and group_for(category) != r.household_group:
+            problem = roster_disagrees(r.household_group, group_for(category))
+            problems.append(FieldError(problem.field, problem.message, r.row))
+    return problems
+
+
 def roster_group_problem(session: Session, vault: Vault, county_code: str, id_number: str,
                          group: str) -> FieldError | None:
     """A household's own application names its group, which decides the relief tiers; the clerk who enters it may
     also record its village evaluation and post its notice, so nobody else would see the group again. Where the
     county has imported its roster, the group is the roster's for the applicant (as for a bureau file without one):
-    another is refused, naming the roster's. Without a roster the clerk's group stands."""
+    another is refused, naming the roster's (a person on no roster too: the second group). Without a roster the
+    clerk's group stands. A bureau's file is held to the roster for the people on it (`roster_disagrees`)."""
     groups = roster_groups(session, vault, county_code, (id_number,))
     if groups is None or groups[id_number] == group:
         return None
@@ -614,6 +638,11 @@ def check_file(
     answer depends on it (`_group_decides`), for the importer's allowance (`roster_probes.answer`): their numbers'
     blind indexes, and the contract's problems with them held apart from the other errors (`errors` and its cut
     at `_MAX_ERRORS` never depend on the roster's answers); the other errors go to its `others` on a refusal.
+
+    A group the file gives must be the roster's in force for a person on it (`roster_disagrees`, a bad row; the
+    roster changes only by two county reviewers, and the group sets the relief tiers); a person on no roster keeps
+    the file's. Those rows are compared whatever the contract, so with `roster_rows` they all go to it (`given`),
+    their disagreements to its `problems`.
     """
     today = clock.today()
     _check_target(channel, county_code, principal)
@@ -633,11 +662,12 @@ def check_file(
     contracts = _county_contracts(session, county_code)
     place_list = places.place_list(session, county_code)  # empty: the county keeps free-text towns and villages
     errors: list[FieldError] = []
-    in_force: list[bool] = []  # whether the county has a roster in force, once asked
+    in_force: list[str | None] = []  # the county's roster in force (its import's id; None: none), once asked
 
-    def roster_in_force() -> bool:
+    def roster_in_force() -> str | None:
         if not in_force:
-            in_force.append(roster_service.current_import(session, county_code) is not None)
+            current = roster_service.current_import(session, county_code)
+            in_force.append(None if current is None else current.id)
         return in_force[0]
 
     def take(chunk: list[ReferralRow]) -> None:
@@ -646,6 +676,20 @@ def check_file(
             if not chunk:
                 return
         checked.rows += len(chunk)
+        given = [r for r in chunk if r.household_group is not None]
+        roster_id = roster_in_force() if given else None
+        if roster_id is not None:  # a group the file gives must be the roster's for a person on it
+            if vault is None:
+                raise ValueError("a file with household groups needs the vault to compare them with the roster")
+            keys = [vault.blind_index(r.id_number, "id_number") for r in given]
+            wrong = _groups_against_roster(session, roster_id, given, keys)
+            if roster_rows is not None:  # each row's answer tells the roster's group: answered while allowed
+                roster_rows.rows.extend((r.row, key) for r, key in zip(given, keys))
+                roster_rows.given.update(r.row for r in given)
+                roster_rows.problems.extend(wrong)
+            else:
+                room = max(0, _MAX_ERRORS - len(errors))
+                errors.extend(wrong[:room])
         decides: list[int] = []
         if any(r.household_group is None for r in chunk):
             if roster_rows is not None and vault is not None and roster_in_force():
