@@ -106,6 +106,13 @@ def own_account(hh: Household) -> str:
     return f"622202{digest % 10**9:09d}3445"
 
 
+def own_phone(hh: Household) -> str:
+    """The household's mobile number (11 digits, 1 and a network's digit first), one per household: what the clerk
+    takes down with the application, so the route sheet and the household file have a number to mask."""
+    digest = int(hashlib.sha256(("phone:" + hh.id_numbers[0]).encode("ascii")).hexdigest(), 16)
+    return f"1{'3589'[digest % 4]}{digest // 4 % 10**9:09d}"
+
+
 def new_household(town: str, village: str, members: int = 3, group: str = "exited_low_standard") -> Household:
     n = next(_serial)
     born = date(1950, 1, 1) + timedelta(days=(n * 373) % 15000)
@@ -134,13 +141,14 @@ class OnDay(Clock):
 
 
 def refer(ctx: Context, team: Team, hh: Household, *, cause: str = "illness", amount: str = "30000.00",
-          referred_on: date, county: str = DEMO_COUNTY) -> str:
-    """A household's own application, entered by the town clerk; returns the case id."""
+          referred_on: date, county: str = DEMO_COUNTY, phone: str | None = None) -> str:
+    """A household's own application, entered by the town clerk (with the household's `phone`, if given); returns the
+    case id."""
     with ctx.db.begin() as session:
         result = referrals.enter_application(session, vault=ctx.vault, principal=team.clerk, clock=ctx.clock, payload={
             "county_code": county, "id_number": hh.id_numbers[0], "name": hh.head, "town": hh.town,
             "village": hh.village, "household_group": hh.group, "cause": cause, "amount": amount,
-            "referred_on": referred_on.isoformat()})
+            "referred_on": referred_on.isoformat(), **({"phone": phone} if phone else {})})
     return result.case_ids[0]
 
 
@@ -340,7 +348,7 @@ def load_demo(ctx: Context) -> Iterator[str]:
             hh = new_household(town, village, members=2 + made % 4, group="low_income" if made % 3 == 0 else
                                "exited_low_standard")
             referred = day + timedelta(days=made % 5)
-            case_id = refer(ctx, team, hh, referred_on=referred)
+            case_id = refer(ctx, team, hh, referred_on=referred, phone=own_phone(hh))
             visit = referred + timedelta(days=3)
             if stage == "scheduled":
                 # Still to be visited: on the day the demo is loaded, so the officers record these checks at the door

@@ -333,7 +333,8 @@ class Desk:
                 raise AssertionError(f"{form} on {self.path}: sent, but no page came back in time\n"
                                      f"what the page sent and got:\n{self.recent()}") from None
             self.page.wait_for_load_state("load")
-        sent = [u for u in self.posts[before:] if action and u.split("?")[0].endswith(action.split("?")[0])]
+        address = action.split("#")[0].split("?")[0]
+        sent = [u for u in self.posts[before:] if address and u.split("?")[0].endswith(address)]
         if expect is not None:
             try:
                 self.page.wait_for_url(lambda url: re.search(expect, url) is not None, timeout=5_000)
