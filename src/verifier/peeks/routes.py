@@ -21,7 +21,8 @@ from . import listing, record
 
 Id = Annotated[str, Parameter(max_length=40)]
 AnyRequest = Request[Principal, Any, Any]
-PHONE_ASKERS = (*record.PHONE_ASKERS, "field_officer")
+PHONE_ROUTE_ROLES = (*record.PHONE_ASKERS, "field_officer")
+"""Who reaches the API's phone route: the askers, and the field officers (answered only at the door, unrecorded)."""
 
 
 class PhoneOut(msgspec.Struct):
@@ -69,7 +70,7 @@ class PhoneController(Controller):
     path = "/api/cases"
     tags = ["personal views"]
 
-    @post("/{case_id:str}/phone", opt={"roles": PHONE_ASKERS}, status_code=200)
+    @post("/{case_id:str}/phone", opt={"roles": PHONE_ROUTE_ROLES}, status_code=200)
     def phone(self, case_id: Id, ctx: Ctx, request: AnyRequest) -> PhoneOut:
         """The household's phone in full (its own, else the latest referral's; None when neither): an insurer
         supervisor's ask is recorded when a number is shown (查阅留痕, refused when it cannot be); the officers at the

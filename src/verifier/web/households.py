@@ -24,7 +24,7 @@ from .common import ANY, FormState, Req, clean, folded, form_state, page, parse_
 
 Id = Annotated[str, Parameter(max_length=40)]
 MARKERS = {"roles": risk.MARKERS}
-PHONE_ASKERS = {"roles": peeks.PHONE_ASKERS}  # the officers at the door see it without asking
+ASKERS = {"roles": peeks.PHONE_ASKERS}  # the officers at the door see it without asking
 REMOVE_FIELDS = ("evidence_kind", "months", "evidence_on", "note")
 REVOKE_FIELDS = ("revoked_on", "reason")
 
@@ -86,7 +86,7 @@ class HouseholdPages(Controller):
     def show(self, household_id: Id, ctx: Ctx, request: Req) -> Template:
         return render(request, ctx, household_id)
 
-    @post("/{household_id:str}/phone", opt=PHONE_ASKERS, status_code=200)
+    @post("/{household_id:str}/phone", opt=ASKERS, status_code=200)
     def phone(self, household_id: Id, ctx: Ctx, request: Req) -> Template:
         """An insurer supervisor's ask for the phone in full (显示完整号码, recorded): a POST, so that no link, prefetch
         or shared address shows it, and nobody can say it was shown without asking. The page stands in the history
