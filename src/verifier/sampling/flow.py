@@ -51,6 +51,7 @@ from ..contract_terms_zh import percent
 from ..domain import sampling
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..domain.money import format_yuan, parse_rate
+from ..domain.sample_stats import RATE_NAMES
 from ..store import contracts as contract_store
 from ..store.base import new_id
 from ..store.db import Database
@@ -204,8 +205,6 @@ def given_rate_problems(rates: dict[str, str | None]) -> list[FieldError]:
     return problems
 
 
-RATE_NAMES_ZH = {"confidence": "置信度", "tolerable_rate": "可容忍偏差率", "expected_rate": "预期偏差率",
-                 "min_rate": "最低抽样比例"}
 # Which way each rate makes a round stricter (a larger sample): up for all but the tolerable rate.
 STRICTER_UP = {"confidence": True, "tolerable_rate": False, "expected_rate": True, "min_rate": True}
 
@@ -218,7 +217,7 @@ def looser_than_contract(rates: dict[str, Decimal], spec: Any) -> list[FieldErro
         agreed = Decimal(getattr(spec, name))
         if name in rates and (rates[name] < agreed if STRICTER_UP[name] else rates[name] > agreed):
             bound = "低于" if STRICTER_UP[name] else "高于"
-            problems.append(FieldError(name, f"不能{bound}服务合同约定的{RATE_NAMES_ZH[name]} {percent(agreed)}"
+            problems.append(FieldError(name, f"不能{bound}服务合同约定的{RATE_NAMES[name]} {percent(agreed)}"
                                              "（本轮可以比合同更严，不能更宽）"))
     return problems
 
