@@ -212,6 +212,17 @@ def other_county_contract(ctx, county: str) -> str:  # type: ignore[no-untyped-d
     return county
 
 
+def loose_sampling_contract(ctx, county: str, **rates: str) -> str:  # type: ignore[no-untyped-def]
+    """A county under a contract of its own whose sampling section has these rates (e.g. `confidence="0.80"`) in
+    place of the demo's: a round may not be looser than its contract, so a test wanting a sample smaller than a
+    handful of cases takes them from such a county."""
+    demo = {"min_rate": "0.10", "confidence": "0.95", "tolerable_rate": "0.05", "expected_rate": "0.00"}
+    demo_contract_variant(ctx, ('id = "demo-2020"', f'id = "loose-{county}"'),
+                          ('county_codes = ["340223"]', f'county_codes = ["{county}"]'),
+                          *((f'{name} = "{demo[name]}"', f'{name} = "{value}"') for name, value in rates.items()))
+    return county
+
+
 def count_rows(ctx: Any, model: Any, *where: Any) -> int:
     """How many rows of `model` match `where` (nothing written by a refused step: the count stays)."""
     with ctx.db.read() as session:

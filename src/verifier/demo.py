@@ -464,8 +464,7 @@ def _sampling_rounds(ctx: Context, day: date) -> Iterator[str]:
         reviewer, supervisor = (_principal(session, u) for u in ("reviewer", "supervisor"))
     county_secret, insurer_secret = secrets.token_bytes(32), secrets.token_bytes(32)
     may = sampling.RoundRequest(county_code=DEMO_COUNTY, checked_from=day - timedelta(days=10),
-                                checked_to=day + timedelta(days=20),
-                                confidence="0.90", tolerable_rate="0.20", min_rate="0.10")
+                                checked_to=day + timedelta(days=20))  # the contract's rates
     with ctx.db.begin() as session:
         drawn = sampling.open_round(session, may, principal=reviewer, clock=ctx.clock).id
     for party, who, secret in (("county", reviewer, county_secret), ("insurer", supervisor, insurer_secret)):

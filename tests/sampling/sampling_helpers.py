@@ -8,7 +8,7 @@ from typing import Any
 import hashlib
 
 import pytest
-from factories import COUNTY, make_case, one_checkpoint
+from factories import COUNTY, loose_sampling_contract, make_case, one_checkpoint
 from recheck_kit import visit_api, visit_if_possible
 
 PERIOD = {"checked_from": "2020-05-01", "checked_to": "2020-06-30"}
@@ -34,14 +34,14 @@ def make_population(ctx: Any, towns: dict[str, int], *, stage: str = "checked", 
 class Rounds:
     """Calls the sampling API as the county reviewer (`headers`) and the insurer supervisor (`insurer`)."""
 
-    def __init__(self, client: Any, headers: dict[str, str], insurer: dict[str, str]) -> None:
-        self.client, self.headers, self.insurer = client, headers, insurer
+    def __init__(self, client: Any, headers: dict[str, str], insurer: dict[str, str], county: str = COUNTY) -> None:
+        self.client, self.headers, self.insurer, self.county = client, headers, insurer, county
 
     def headers_of(self, party: str) -> dict[str, str]:
         return self.headers if party == "county" else self.insurer
 
     def open(self, status: int = 201, **body: Any) -> dict[str, Any]:
-        r = self.client.post("/api/sampling-rounds", json={"county_code": COUNTY, **PERIOD, **body},
+        r = self.client.post("/api/sampling-rounds", json={"county_code": self.county, **PERIOD, **body},
                              headers=self.headers)
         assert r.status_code == status, r.text
         return r.json()
@@ -124,6 +124,18 @@ def rounds(client, users) -> Rounds:  # type: ignore[no-untyped-def]
     users.add("reviewer", "county_reviewer", counties=(COUNTY,))
     users.add("insurer", "insurer_supervisor", counties=(COUNTY,))
     return Rounds(client, users.headers("reviewer"), users.headers("insurer"))
+
+
+LOOSE_COUNTY = "340224"
+
+
+def loose_rounds(ctx: Any, client: Any, users: Any, **rates: str) -> Rounds:
+    """`Rounds` in a county of its own whose contract samples with these looser rates (factories.
+    loose_sampling_contract): a sample smaller than the few cases a test makes."""
+    loose_sampling_contract(ctx, LOOSE_COUNTY, **rates)
+    users.add("loose-reviewer", "county_reviewer", counties=(LOOSE_COUNTY,))
+    users.add("loose-insurer", "insurer_supervisor", counties=(LOOSE_COUNTY,))
+    return Rounds(client, users.headers("loose-reviewer"), users.headers("loose-insurer"), LOOSE_COUNTY)
 
 
 def today(ctx: Any) -> date:

@@ -8,8 +8,7 @@ import itertools
 from datetime import timedelta
 
 from click.testing import CliRunner
-from factories import COUNTY
-from sampling_helpers import INSURER_SECRET, RANDOMNESS, commitment, make_population
+from sampling_helpers import INSURER_SECRET, RANDOMNESS, commitment, loose_rounds, make_population
 from kept_rows import kept
 from sqlalchemy import select, update
 
@@ -45,10 +44,11 @@ def _sampler(ctx, round_id: str):  # type: ignore[no-untyped-def]
     return lambda seed: [p.case_id for p in service.compute_selection("attribute", True, seed, members, plans)]
 
 
-def test_a_reviewer_grinding_secrets_cannot_steer_the_draw(ctx, twenty_checked, client, users, rounds) -> None:  # type: ignore[no-untyped-def]
-    ids = list(twenty_checked)
-    victims = set(sorted(ids)[:3])  # the households the reviewer wants left out
+def test_a_reviewer_grinding_secrets_cannot_steer_the_draw(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
     loose = {"confidence": "0.80", "tolerable_rate": "0.20", "min_rate": "0.10"}  # a sample of about a third
+    rounds = loose_rounds(ctx, client, users, **loose)  # as its contract says: no round may be looser
+    ids = make_population(ctx, TOWNS, county=rounds.county)
+    victims = set(sorted(ids)[:3])  # the households the reviewer wants left out
     opened = rounds.open(**loose)
     round_id = opened["id"]
     assert opened["status"] == "open"
@@ -63,7 +63,7 @@ def test_a_reviewer_grinding_secrets_cannot_steer_the_draw(ctx, twenty_checked, 
     rounds.commit(round_id, "insurer", INSURER_SECRET, headers=rounds.headers, status=403)
     rounds.commit(round_id, "county", "ab" * 16, status=409)
     # One person holding both roles may not commit for both parties.
-    users.add("both", "county_reviewer", "insurer_supervisor", counties=(COUNTY,))
+    users.add("both", "county_reviewer", "insurer_supervisor", counties=(rounds.county,))
     rounds.open(**loose, status=409)  # one open round per county, kind and period
     other = rounds.open(**loose, checked_from="2020-05-02")["id"]
     rounds.commit(other, "county", RANDOMNESS, headers=users.headers("both"))

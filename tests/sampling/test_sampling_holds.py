@@ -169,7 +169,17 @@ def test_attack_a_supervisor_lifts_a_hold_with_a_relief_of_their_choosing(ctx, c
         assert s.scalars(select(CaseHold.status).where(CaseHold.case_id == found_less)).one() == "open"
     r = redetermine(found_more, relief + 50_001)
     assert r.status_code == 422  # type: ignore[attr-defined]
-    assert redetermine(found_more, relief + 50_000).status_code == 200  # type: ignore[attr-defined]
+    # up to the county re-check's higher figure, but only once a second county reviewer confirms it (as a paid
+    # case's supplementary payment): the relief stays the one determined until then
+    r = redetermine(found_more, relief + 50_000)
+    assert r.status_code == 200 and r.json()["status"] == "open"  # type: ignore[attr-defined]
+    waiting = r.json()["waiting"]  # type: ignore[attr-defined]
+    assert waiting["against_county"] is False and waiting["relief"] == format_yuan(relief + 50_000)
+    assert relief_of(ctx, found_more) == relief
+    person(ctx, users, "rev2", "county_reviewer")
+    confirmed = client.post(f"/api/cases/{found_more}/redetermination/proposal/confirm", headers=users.headers("rev2"),
+                            json={"proposal_id": waiting["id"], "reason": "核实复核金额无误"})
+    assert confirmed.status_code == 200 and confirmed.json()["status"] == "decided", confirmed.text
     assert relief_of(ctx, found_more) == relief + 50_000
     assert redetermine(found_less, relief).status_code == 200  # type: ignore[attr-defined]
 

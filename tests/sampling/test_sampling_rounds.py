@@ -6,7 +6,7 @@ import base64
 import hashlib
 
 from click.testing import CliRunner
-from sampling_helpers import INSURER_SECRET, PERIOD, RANDOMNESS, commitment, make_population
+from sampling_helpers import INSURER_SECRET, PERIOD, RANDOMNESS, commitment, loose_rounds, make_population
 from factories import COUNTY, make_case
 from recheck_kit import visit_api
 from sqlalchemy import update
@@ -171,8 +171,9 @@ def test_draw_is_reproducible_unpredictable_and_happens_once(ctx, client, rounds
     assert CliRunner().invoke(replay_command, ["smp_no_such_round"], env=_cli_env(ctx)).exit_code == 1
 
 
-def test_unstratified_round_uses_draw_sample(ctx, rounds) -> None:  # type: ignore[no-untyped-def]
-    ids = make_population(ctx, {"城关镇": 4, "河口镇": 4})
+def test_unstratified_round_uses_draw_sample(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    rounds = loose_rounds(ctx, client, users, confidence="0.90", tolerable_rate="0.10")  # the round's own contract
+    ids = make_population(ctx, {"城关镇": 4, "河口镇": 4}, county=rounds.county)
     created = rounds.create(stratify_by_town=False, min_rate="0.50", confidence="0.90", tolerable_rate="0.10")
     assert created["stratified"] is False and created["allocation"] == []
     drawn = rounds.draw(created["id"])

@@ -30,14 +30,14 @@ def test_the_looks_table_refuses_doubles_and_its_downgrade_keeps_the_looks(datab
         refused(db, LOOK.replace(":route, 1,", ":route, 0,"), case="case_1", kind="phone", route="api")
         with pytest.raises(RuntimeError, match="查阅留痕"):
             downgrade(db, "0065")
-        assert current_revision(db) == "0066"
+        assert current_revision(db) == head_revision()
         with db.engine.begin() as conn:
             conn.execute(text("DELETE FROM personal_view"))
         downgrade(db, "0065")
         assert current_revision(db) == "0065"
         assert "personal_view" not in inspect(db.engine).get_table_names()
         upgrade(db)
-        assert current_revision(db) == head_revision() == "0066"
+        assert current_revision(db) == head_revision()
         assert "personal_view" in inspect(db.engine).get_table_names()
     finally:
         db.engine.dispose()

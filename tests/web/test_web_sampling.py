@@ -8,7 +8,7 @@ import hashlib
 import re
 from datetime import timedelta
 
-from factories import COUNTY, make_case
+from factories import COUNTY, loose_sampling_contract, make_case
 from kept_rows import kept
 from recheck_kit import post_recheck
 from pagekit import card_count
@@ -51,13 +51,29 @@ def _population(ctx) -> list[str]:  # type: ignore[no-untyped-def]
 
 # The six cases of `_population`, built once and copied for each test that starts from them.
 six_checked = kept("six_checked", _population)
+LOOSE = "340224"  # a county whose contract samples at 80% confidence and a 40% tolerable rate: 3 of 6 cases
 
 
-def _drawn_round(pages, ids: list[str], **form: str) -> tuple[list[str], str]:  # type: ignore[no-untyped-def]
+def _loose_population(ctx) -> list[str]:  # type: ignore[no-untyped-def]
+    loose_sampling_contract(ctx, LOOSE, confidence="0.80", tolerable_rate="0.40")
+    return [make_case(ctx, stage="checked", town=town, village=f"{town}{i}村", county=LOOSE,
+                      head_name=f"{town[:2]}{'甲乙丙'[i]}") for town in ("城关镇", "南山镇") for i in range(3)]
+
+
+six_loose = kept("six_loose", _loose_population)
+
+
+def _loose_people(pages) -> None:  # type: ignore[no-untyped-def]
+    """rev1 and sup1 of the loose county (made first: `_commit_and_freeze` then logs them in)."""
+    pages.as_("sup1", "insurer_supervisor", counties=(LOOSE,))
+    pages.as_("rev1", "county_reviewer", counties=(LOOSE,))
+
+
+def _drawn_round(pages, ids: list[str], county: str = COUNTY, **form: str) -> tuple[list[str], str]:  # type: ignore[no-untyped-def]
     """The six cases of `_population` (`ids`) and a round of them, committed, frozen and drawn: (the case ids, the
     round's address). Every household is sampled (`min_rate` 1) unless `form` says otherwise."""
     pages.as_("rev1", "county_reviewer")
-    url = _round_url(pages.post("/sampling", {"county_code": COUNTY, **PERIOD, "kind": "attribute",
+    url = _round_url(pages.post("/sampling", {"county_code": county, **PERIOD, "kind": "attribute",
                                               **(form or {"min_rate": "1"})}))
     _commit_and_freeze(pages, url)
     _reveal_both(pages, url)
@@ -176,11 +192,10 @@ def test_a_round_from_start_to_verdict(pages, ctx, six_checked) -> None:  # type
     assert card_count(pages.get("/").text, "进行中的抽样复核") == 0
 
 
-def test_a_deviation_widens_the_sample(pages, ctx, six_checked) -> None:  # type: ignore[no-untyped-def]
-    assert len(six_checked) == 6
-    pages.as_("rev1", "county_reviewer")
-    url = _round_url(pages.post("/sampling", {"county_code": COUNTY, **PERIOD, "kind": "attribute",
-                                              "confidence": "0.80", "tolerable_rate": "0.40"}))
+def test_a_deviation_widens_the_sample(pages, ctx, six_loose) -> None:  # type: ignore[no-untyped-def]
+    assert len(six_loose) == 6
+    _loose_people(pages)
+    url = _round_url(pages.post("/sampling", {"county_code": LOOSE, **PERIOD, "kind": "attribute"}))
     text = pages.get(url).text
     assert "置信度 80%，可容忍偏差率 40%" in text
     assert pages.post(url + "/expand").status_code == 409  # nothing drawn yet
@@ -291,8 +306,9 @@ def test_public_value_then_a_party_passed_over_after_its_deadline(pages, ctx, si
     assert "03 11 19 24 28 33 + 07" in text and 'id="seed"' in text and 'id="sample"' in text
 
 
-def test_saving_a_result_returns_to_its_row_and_a_result_is_corrected_before_the_verdict(pages, ctx, six_checked) -> None:  # type: ignore[no-untyped-def]
-    _, url = _drawn_round(pages, six_checked, confidence="0.80", tolerable_rate="0.40")
+def test_saving_a_result_returns_to_its_row_and_a_result_is_corrected_before_the_verdict(pages, ctx, six_loose) -> None:  # type: ignore[no-untyped-def]
+    _loose_people(pages)
+    _, url = _drawn_round(pages, six_loose, LOOSE, confidence="0.80", tolerable_rate="0.40")
     sampled = _pending(pages.get(url).text)
     r = post_recheck(pages, ctx, url, {"case_id": sampled[0], "eligible": "no", "per_capita_income": "2666.67"})
     assert r.status_code == 303 and r.headers["location"] == f"{url}?done=recheck#item-{sampled[0]}"

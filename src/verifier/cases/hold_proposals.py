@@ -1,4 +1,5 @@
-"""A county reviewer's answer to a re-determination against the county's finding (cases/holds.py `_propose`).
+"""A county reviewer's answer to a re-determination against the county's finding, or raising the relief above the
+determination's on one reviewer's re-check that found more (cases/holds.py `_propose`, `raised`).
 
 Conventions
 -----------

@@ -18,6 +18,10 @@ Conventions
   reviewer of the county confirms or declines (`cases/hold_proposals.py`); the hold stays open meanwhile, and no
   other re-determination is taken while it waits (409). A decision in line with the county's finding (ineligible,
   or proceed at or below its figure) takes effect at once, as before.
+* Raised on one re-check: a `proceed` whose relief is above the determination's (up to the county re-check's
+  higher figure, `raised`) is kept as a proposal the same way: one county reviewer's re-check figure does not become
+  the relief on a supervisor's word; a second county reviewer, not the one who recorded or corrected the re-check,
+  confirms it (as a paid case's supplementary payment waits for one). Until then the determination's relief stands.
 * A case in an approved batch is not re-determined until that batch is cancelled or sent back by the county
   (409): an approved batch's amount is committed in the fund.
 """
@@ -121,6 +125,14 @@ def against_county(det_relief: int, figure: int | None, outcome: str, relief: in
     return (relief if relief is not None else det_relief) > figure
 
 
+def raised(det_relief: int, outcome: str, relief: int | None) -> bool:
+    """Whether a re-determination raises the relief above the insurer's own determination, on the strength of a
+    county re-check that found more: like a paid case's supplementary payment (sampling/consequences.py
+    `confirm_supplement`), it waits for another county reviewer than the one who recorded the re-check; until then
+    the determination's relief stands."""
+    return outcome == "proceed" and relief is not None and relief > det_relief
+
+
 def waiting_proposal(session: Session, hold_id: str, *, for_update: bool = False) -> CaseHoldProposal | None:
     stmt = select(CaseHoldProposal).where(CaseHoldProposal.hold_id == hold_id, CaseHoldProposal.status == "waiting")
     return session.scalar(stmt.with_for_update() if for_update else stmt)
@@ -215,8 +227,8 @@ def redetermine(session: Session, case_id: str, *, outcome: str, reason: str, re
     if waiting_proposal(session, hold.id) is not None:
         raise InvalidState(WAITING)
     figure = county_figure(results)
-    if against_county(det.relief, figure, outcome, relief):
-        assert figure is not None
+    if against_county(det.relief, figure, outcome, relief) or raised(det.relief, outcome, relief):
+        assert figure is not None  # a relief above the determination's is one a county re-check recorded
         return _propose(session, case, hold, det, relief if relief is not None else det.relief, figure, reason,
                         principal=principal, clock=clock)
     changes_amount = outcome == "ineligible" or (relief is not None and relief != det.relief)
@@ -254,7 +266,8 @@ def redetermine(session: Session, case_id: str, *, outcome: str, reason: str, re
 
 def _propose(session: Session, case: Case, hold: CaseHold, det: Determination, relief: int, figure: int,
              reason: str, *, principal: Principal, clock: Clock) -> dict[str, Any]:
-    """A re-determination against the county's finding, kept for a county reviewer's answer; the hold stays open."""
+    """A re-determination against the county's finding, or raising the relief above the determination's (`raised`),
+    kept for a county reviewer's answer (not the re-check's recorder: `took_part`); the hold stays open."""
     proposal = CaseHoldProposal(id=new_id("hrp"), hold_id=hold.id, case_id=case.id, county_code=case.county_code,
                                 status="waiting", relief=relief, relief_before=det.relief, county_relief=figure,
                                 proposed_by=principal.id, proposed_at=clock.now(), reason=reason)
@@ -270,7 +283,10 @@ def _propose(session: Session, case: Case, hold: CaseHold, det: Determination, r
 
 
 def proposal_out(p: CaseHoldProposal) -> dict[str, Any]:
+    """`against_county`: the relief proposed is above the county's figure; else it raises the relief above the
+    determination's up to that figure (`raised`), and waits for a second county reviewer all the same."""
     return {"id": p.id, "hold_id": p.hold_id, "status": p.status, "relief": format_yuan(p.relief),
+            "against_county": p.relief > p.county_relief,
             "relief_before": format_yuan(p.relief_before), "county_relief": format_yuan(p.county_relief),
             "proposed_by": p.proposed_by, "proposed_at": p.proposed_at.isoformat(), "reason": p.reason,
             "answered_by": p.answered_by, "answered_at": p.answered_at.isoformat() if p.answered_at else None,
@@ -308,11 +324,13 @@ def hold_out(h: CaseHold, proposals: list[CaseHoldProposal] | None = None, *, ro
 
 def hold_of(session: Session, h: CaseHold, proposals: list[CaseHoldProposal] | None = None) -> dict[str, Any]:
     """`hold_out` with the rounds holding the case and the county's figure now (`county_figure_of`); `county_lower`:
-    it is below the determination's relief, so a `proceed` above it waits for the county (`against_county`)."""
+    it is below the determination's relief, so a `proceed` above it waits for the county (`against_county`);
+    `county_higher`: above it, so a `proceed` raising the relief waits for a second county reviewer (`raised`)."""
     figure = county_figure_of(session, h)
     det = _latest_determination(session, h.case_id) if figure is not None else None
     return {**hold_out(h, proposals, rounds=holding_rounds(session, h), county_relief=figure),
-            "county_lower": det is not None and figure is not None and figure < det.relief}
+            "county_lower": det is not None and figure is not None and figure < det.relief,
+            "county_higher": det is not None and figure is not None and figure > det.relief}
 
 
 def holds_for_case(session: Session, case_id: str) -> list[dict[str, Any]]:

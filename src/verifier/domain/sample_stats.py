@@ -12,7 +12,7 @@ from .errors import ValidationFailed
 
 
 # What a rate's bounds name it (as the round's form does).
-_NAMES = {"confidence": "置信度", "tolerable_rate": "可容忍偏差率", "expected_rate": "预期偏差率", "min_rate": "最低抽样比例"}
+RATE_NAMES = {"confidence": "置信度", "tolerable_rate": "可容忍偏差率", "expected_rate": "预期偏差率", "min_rate": "最低抽样比例"}
 
 
 def _count(value: object, field: str) -> int:
@@ -33,7 +33,7 @@ def _rate(value: object, field: str, *, allow_zero: bool = True, allow_one: bool
     if not (0 <= rate <= 1) or (rate == 0 and not allow_zero) or (rate == 1 and not allow_one):
         low = "0 <=" if allow_zero else "0 <"
         high = "<= 1" if allow_one else "< 1"
-        raise ValidationFailed.one(field, f"超出允许范围（{low} {_NAMES.get(field, field)} {high}），现为 {value}")
+        raise ValidationFailed.one(field, f"超出允许范围（{low} {RATE_NAMES.get(field, field)} {high}），现为 {value}")
     return rate
 
 

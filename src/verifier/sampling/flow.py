@@ -7,7 +7,7 @@ is frozen and reveal it after, and the seed hashes both (`verifier.domain.sampli
 Conventions
 -----------
 * **Open.** `open_round` checks the request (the period holds checked cases under one contract, the rates make a
-  sample size, no frozen or drawn round of the county and kind samples part of the period, and the period starts
+  sample size and none is looser than the accepted contract's, `looser_than_contract`, no frozen or drawn round of the county and kind samples part of the period, and the period starts
   at the latest on the day after the period of the county's previous frozen or drawn round of that kind, so no
   day's checks are left out of every sample: `_refuse_gap`) and stores the round `open` with the contract's `reveal_within_days`. It may name a value to be
   published after the freeze (a lottery draw of a stated date, after today).
@@ -47,9 +47,11 @@ from ..audit import checkpoints as audit_checkpoints
 from ..audit import log as audit
 from ..clock import Clock
 from ..contract import county_named, declared_name
+from ..contract_terms_zh import percent
 from ..domain import sampling
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..domain.money import format_yuan, parse_rate
+from ..domain.sample_stats import RATE_NAMES
 from ..store import contracts as contract_store
 from ..store.base import new_id
 from ..store.db import Database
@@ -203,6 +205,23 @@ def given_rate_problems(rates: dict[str, str | None]) -> list[FieldError]:
     return problems
 
 
+# Which way each rate makes a round stricter (a larger sample): up for all but the tolerable rate.
+STRICTER_UP = {"confidence": True, "tolerable_rate": False, "expected_rate": True, "min_rate": True}
+
+
+def looser_than_contract(rates: dict[str, Decimal], spec: Any) -> list[FieldError]:
+    """The rates of a round looser than the accepted contract's (`spec`, its sampling section): a round may check
+    more than the contract asks, never less, so one reviewer cannot shrink the county's sample by typing rates."""
+    problems: list[FieldError] = []
+    for name in RATE_FIELDS:
+        agreed = Decimal(getattr(spec, name))
+        if name in rates and (rates[name] < agreed if STRICTER_UP[name] else rates[name] > agreed):
+            bound = "低于" if STRICTER_UP[name] else "高于"
+            problems.append(FieldError(name, f"不能{bound}服务合同约定的{RATE_NAMES[name]} {percent(agreed)}"
+                                             "（本轮可以比合同更严，不能更宽）"))
+    return problems
+
+
 def open_round(session: Session, req: RoundRequest, *, principal: Principal, clock: Clock) -> SamplingRound:
     """Store a round, open for the parties' commitments; nothing is frozen yet. 409 while its twin is open."""
     principal.require_county(req.county_code, "county")
@@ -247,6 +266,7 @@ def open_round(session: Session, req: RoundRequest, *, principal: Principal, clo
             rates[name] = parse_rate(getattr(spec, name) if given is None else given, name)
         except ValidationFailed as exc:
             problems += exc.errors
+    problems += looser_than_contract(rates, spec)
     if problems:
         raise ValidationFailed(problems)
     income_tolerance = parse_rate(spec.income_tolerance, "sampling.income_tolerance", high=Decimal(100))

@@ -313,10 +313,15 @@ PROPOSAL_ANSWERED = ("(status = 'waiting' AND answered_by IS NULL AND answered_a
                      " OR (status = 'withdrawn' AND answered_at IS NOT NULL)")
 
 
+# A proposal goes above the county's figure, or raises the relief above the determination's (cases/holds.py `raised`).
+PROPOSAL_ABOVE = "relief > 0 AND county_relief >= 0 AND (relief > county_relief OR relief > relief_before)"
+
+
 class CaseHoldProposal(Base):
     """A supervisor's re-determination of a held case that goes against the county's re-check (the county found the
-    household ineligible or its relief lower, and the supervisor would let the case go on above the county's figure):
-    it takes effect only once a county reviewer of the county confirms it (`cases/holds.py`). Declined, it ends and
+    household ineligible or its relief lower, and the supervisor would let the case go on above the county's figure),
+    or that raises the relief above the determination's on the strength of a re-check that found more: it takes
+    effect only once a county reviewer of the county (not the re-check's recorder) confirms it (`cases/holds.py`). Declined, it ends and
     the hold stays open; withdrawn with the hold when the county corrects its re-check. At most one waiting proposal
     per hold (partial unique index); the reasons are kept here in clear, their SHA-256 in the log."""
 
@@ -326,7 +331,7 @@ class CaseHoldProposal(Base):
               sqlite_where=_WAITING),
         CheckConstraint("status IN ('waiting', 'confirmed', 'declined', 'withdrawn')", name="status_known"),
         CheckConstraint(PROPOSAL_ANSWERED, name="answered_by_another"),
-        CheckConstraint("relief > 0 AND county_relief >= 0 AND relief > county_relief", name="above_county"),
+        CheckConstraint(PROPOSAL_ABOVE, name="above_county_or_raised"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

@@ -266,8 +266,8 @@ class HoldController(Controller):
     @post("/proposal/confirm", opt={"roles": (hold_proposals.ROLE,)}, status_code=200)
     def confirm_proposal(self, case_id: Id, data: JSONBody[ProposalAnswerIn], ctx: Ctx,
                          request: AnyRequest) -> Response[Any]:
-        """A county reviewer of the county confirms a re-determination against the county's finding: it takes
-        effect. 409 when the proposal is no longer waiting; 403 for its proposer, the re-check's recorder, one who
+        """A county reviewer of the county confirms a re-determination against the county's finding, or raising the
+        relief above the determination's on a re-check that found more: it takes effect. 409 when the proposal is no longer waiting; 403 for its proposer, the re-check's recorder, one who
         took part in the case's check, or an account linked to theirs."""
         return idempotent(ctx.db, request, lambda s: hold_proposals.confirm(
             s, case_id, data.proposal_id, reason=data.reason, principal=request.user, clock=ctx.clock),

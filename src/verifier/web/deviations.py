@@ -286,8 +286,10 @@ class RedeterminationPages(Controller):
         except (InvalidState, Forbidden) as exc:
             return render_case(request, ctx, case_id, status_code=exc.status, message=sl.zh(exc.detail),
                                forms={"redetermination": state})
+        waiting = done["waiting"] or {}
         return see_other(f"/cases/{case_id}", done="redetermined" if done["status"] != "open"
-                         else "redetermination_proposed")
+                         else "redetermination_proposed" if waiting.get("against_county", True)
+                         else "redetermination_raised")
 
     def _decide_proposal(self, ctx: Any, request: Req, case_id: str, data: dict[str, Any], confirm: bool) -> Any:
         from .cases import render_case

@@ -510,7 +510,7 @@ def home_cards(session: Session, user: Principal) -> list[dict[str, Any]]:
     if user.has(hold_proposals.ROLE):
         cards.append({"title": "重新认定待县级确认", "href": "/hold-proposals?to_decide=1",
                       "count": len(hold_proposal_list.to_decide(session, user)),
-                      "note": "与县级抽样复核结论不一致的重新认定，确认后才生效"})
+                      "note": "与县级抽样复核结论不一致或按复核提高保障金的重新认定，确认后才生效"})
     return cards
 
 
