@@ -23,6 +23,7 @@ from verifier.store.tables import Check
 OTHER_ACCOUNT = "6212260000000077777"
 OFFICER = "u_recheck_officer"
 ELSEWHERE_ACCOUNT = "6212260000000066666"
+SETTER = "入户核查的录入人，本批次支付给该案的收款账户由这次核查录入"
 
 
 def _who(county: str, name: str, *roles: str) -> Principal:
@@ -176,8 +177,9 @@ def test_the_cards_read_as_much_whatever_other_counties_hold(ctx) -> None:  # ty
 
 def test_a_first_check_stored_without_its_index_is_opened_and_compared(ctx, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """The first checks here have no blind index: the re-check naming the same account is no changed payee for the
-    refusal, the card nor the batch's page; the one naming another account is, for all three. Only the rows without
-    an index are opened, once each comparison."""
+    refusal, the card nor the batch's page (its recorder, who typed the account again, is refused as the account's
+    setter, `account_setters`, not as a payee's changer); the one naming another account is, for all three. Only the
+    rows without an index are opened, once each comparison."""
     scene = _scene(ctx)
     county = scene["county"]
     officer = Principal(id=OFFICER, username="officer", display_name="officer", roles=("finance",),
@@ -195,8 +197,8 @@ def test_a_first_check_stored_without_its_index_is_opened_and_compared(ctx, monk
         batches = {b.id: b for b in session.scalars(select(PaymentBatch).where(
             PaymentBatch.id.in_([scene["x"], scene["y"]])))}
         refused = deciders.refusals(session, list(batches.values()), officer, "approve", ctx.vault)
-    assert waiting.mine == [scene["y"]] and waiting.others == 1
-    assert refused[scene["y"]] is None
+    assert waiting.mine == [] and waiting.others == 2
+    assert SETTER in refused[scene["y"]].text() and "重新核查" not in refused[scene["y"]].text()
     assert f"案件 {scene['steered']} 的重新核查" in refused[scene["x"]].text()
     # two first checks without an index met a later check of the same name and bank, once per asking
     assert opened == [payees.CHECK_ACCOUNT_COLUMN] * 4
@@ -205,14 +207,16 @@ def test_a_first_check_stored_without_its_index_is_opened_and_compared(ctx, monk
         listed = {b: [(c.case_id, c.source) for c in payees.changed_items(session, b, ctx.vault)]
                   for b in (scene["x"], scene["y"])}
     assert listed == {scene["x"]: [(scene["changed"], "change"), (scene["steered"], "check")], scene["y"]: []}
-    # the approval takes the batch the card counts, and refuses the other
-    tx(ctx, lambda s: service.approve(s, scene["y"], principal=officer, vault=ctx.vault, clock=ctx.clock))
-    refused_x = None
-    try:
-        tx(ctx, lambda s: service.approve(s, scene["x"], principal=officer, vault=ctx.vault, clock=ctx.clock))
-    except Exception as exc:  # noqa: BLE001 - the refusal's type is asserted below
-        refused_x = exc
-    assert type(refused_x).__name__ == "Forbidden", refused_x
+    # the approval refuses both, as the card counts; another finance officer takes the one the re-check left alone
+    for batch in (scene["x"], scene["y"]):
+        refused_x = None
+        try:
+            tx(ctx, lambda s: service.approve(s, batch, principal=officer, vault=ctx.vault, clock=ctx.clock))
+        except Exception as exc:  # noqa: BLE001 - the refusal's type is asserted below
+            refused_x = exc
+        assert type(refused_x).__name__ == "Forbidden", refused_x
+    other = _who(county, "fin_other", "finance")
+    tx(ctx, lambda s: service.approve(s, scene["y"], principal=other, vault=ctx.vault, clock=ctx.clock))
 
 
 def test_the_same_answer_with_the_index_filled(ctx) -> None:  # type: ignore[no-untyped-def]
@@ -227,5 +231,8 @@ def test_the_same_answer_with_the_index_filled(ctx) -> None:  # type: ignore[no-
     officer = Principal(id=OFFICER, username="officer", display_name="officer", roles=("finance",),
                         counties=(scene["county"],))
     with ctx.db.read() as session:
-        assert batch_list.waiting(session, officer, "approve", ctx.vault, ctx.clock.today()).mine == [scene["y"]]
+        assert batch_list.waiting(session, officer, "approve", ctx.vault, ctx.clock.today()).mine == []
+        batch = session.get(PaymentBatch, scene["y"])
+        said = deciders.refusals(session, [batch], officer, "approve", ctx.vault)[scene["y"]]
+        assert said is not None and SETTER in said.text() and "重新核查" not in said.text()
         assert [c.case_id for c in payees.changed_items(session, scene["y"], ctx.vault)] == []

@@ -202,8 +202,13 @@ def test_findings_hold_the_determination_until_another_supervisor_answers_them(c
     with ctx.db.begin() as session, pytest.raises(InvalidState):
         service.answer_finding(session, ids["vehicle"], outcome="upheld", note="", principal=team.supervisor,
                                clock=ctx.clock)
+    # who answered the findings does not confirm the determination resting on them: another supervisor does
+    with ctx.db.begin() as session, pytest.raises(Forbidden, match="处理过本案的比对发现"):
+        checks.determine(session, case_id, confirm=True, principal=team.supervisor, clock=ctx.clock)
+    second = Principal(id="sup-second", username="z", display_name="z", roles=("insurer_supervisor",),
+                       counties=(COUNTY,))
     with ctx.db.begin() as session:
-        a = checks.determine(session, case_id, confirm=True, principal=team.supervisor, clock=ctx.clock)
+        a = checks.determine(session, case_id, confirm=True, principal=second, clock=ctx.clock)
     assert not a.eligibility.eligible and "县人民医院" in a.eligibility.reason
     with ctx.db.read() as session:
         det = session.scalar(select(Determination).where(Determination.case_id == case_id))
@@ -228,7 +233,11 @@ def test_a_register_imported_after_the_check_is_found_at_determination(ctx, clie
                                                                        "note": "购房合同已解除，有法院文书"},
                     headers=users.headers("sup2"))
     assert r.status_code == 200 and r.json()["status"] == "explained"
+    # who explained the finding away does not confirm the determination himself: another supervisor does
     r = client.post(f"/api/cases/{case_id}/determination", json={"confirm": True}, headers=users.headers("sup2"))
+    assert r.status_code == 403 and "处理过本案的比对发现" in r.text
+    users.add("sup3", "insurer_supervisor", counties=(COUNTY,))
+    r = client.post(f"/api/cases/{case_id}/determination", json={"confirm": True}, headers=users.headers("sup3"))
     assert r.status_code == 200 and r.json()["eligible"]
     det = client.get(f"/api/cases/{case_id}", headers=users.headers("sup2")).json()["determination"]
     assert [r["kind"] for r in det["registers_consulted"]] == ["housing"] and det["register_comparisons"] == 3

@@ -131,7 +131,7 @@ def world(ctx) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     people = {}
     with ctx.db.begin() as session:
         for key, role in (("claims", "insurer_claims"), ("finance1", "finance"), ("finance2", "finance"),
-                          ("reviewer", "county_reviewer")):
+                          ("reviewer", "county_reviewer"), ("supervisor2", "insurer_supervisor")):
             people[key] = principal_of(add_user(session, username=f"r-{key}", password="report-password",
                                                 roles=[role], counties=[COUNTY], clock=ctx.clock))
     homes = {
@@ -190,13 +190,16 @@ def world(ctx) -> dict[str, Any]:  # type: ignore[no-untyped-def]
             late_entry_reason="按纸质记录补录")  # some are recorded days after their visit (counted by the visit)
         with ctx.db.begin() as session:
             checks.record_check(session, ids[k], data, vault=ctx.vault, principal=team.officer1, clock=ctx.clock)
+        answered = False
         with ctx.db.begin() as session:  # the officer's inconsistent cross-check is a finding to answer first
             for finding in registers.case_findings(session, ids[k]):
                 if finding.status == "open":
                     registers.answer_finding(session, finding.id, outcome="explained", note="存款为亲属代管",
                                              principal=team.supervisor, clock=ctx.clock)
-        with ctx.db.begin() as session:
-            checks.determine(session, ids[k], confirm=True, principal=team.supervisor, clock=ctx.clock)
+                    answered = True
+        with ctx.db.begin() as session:  # who answered a finding does not confirm the determination too
+            checks.determine(session, ids[k], confirm=True, clock=ctx.clock,
+                             principal=people["supervisor2"] if answered else team.supervisor)
 
     def review(k: str, day: date, result: str = "pass") -> None:
         _on(ctx, day)

@@ -18,7 +18,7 @@ from ..audit import log as audit
 from ..cases.service import active_visit, recheck_barred, rotation_barred
 from ..cases.workflow import advance, load_case
 from ..clock import Clock
-from ..domain import objection_recheck, rotation
+from ..domain import late_entry, objection_recheck, rotation
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..store.base import new_id
 from ..store.tables import VisitAttempt
@@ -34,6 +34,7 @@ class AttemptInput:
     officers: list[str]
     outcome: str
     note: str = ""
+    late_entry_reason: str = ""  # why it is recorded only now (required beyond `late_entry.LATE_ENTRY_DAYS`)
 
 
 def record_attempt(session: Session, case_id: str, data: AttemptInput, *, principal: Principal,
@@ -52,6 +53,10 @@ def record_attempt(session: Session, case_id: str, data: AttemptInput, *, princi
     # nor by an officer the rotation rule bars now (the household's latest check on another case, since scheduled),
     # nor by an account linked to one of theirs by a password
     problems += rotation.refusals(officers, *rotation_barred(session, case, visit))
+    # the day its visit was scheduled (never after today: a history entered on its own days, as the demo's)
+    scheduled_on = min(late_entry.recorded_on(visit.created_at), clock.today())
+    problems += day_problems(data.visited_on, scheduled_on, clock.today(),
+                             late_entry.clean_reason(data.late_entry_reason))
     if data.outcome not in OUTCOMES:
         problems.append(FieldError("outcome", "请选择未能核查的原因"))
     note = data.note.strip()
@@ -59,16 +64,44 @@ def record_attempt(session: Session, case_id: str, data: AttemptInput, *, princi
         problems.append(FieldError("note", "选择“其他原因”时请说明情况"))
     if problems:
         raise ValidationFailed(problems)
+    late_reason = late_entry.clean_reason(data.late_entry_reason)
+    # the reason kept with the officers' note, as the supervisor planning the next visit reads it
+    kept = "\n".join(x for x in (note, f"{LATE_REASON}{late_reason}" if late_reason else "") if x)
     attempt = VisitAttempt(id=new_id("att"), case_id=case.id, visit_id=visit.id, visited_on=data.visited_on,
-                           officer_ids=officers, outcome=data.outcome, note=note or None, recorded_by=principal.id,
+                           officer_ids=officers, outcome=data.outcome, note=kept or None, recorded_by=principal.id,
                            recorded_at=clock.now())
     session.add(attempt)
     visit.active = False
     session.flush()
     advance(session, case, "visit_failed", actor=principal, role="field_officer", clock=clock, payload={
         "attempt_id": attempt.id, "visit_id": visit.id, "visited_on": data.visited_on.isoformat(),
-        "officers": officers, "outcome": data.outcome, "note_sha256": audit.text_digest(note)})
+        "officers": officers, "outcome": data.outcome, "note_sha256": audit.text_digest(note),
+        "recorded_days_after": late_entry.days_after(data.visited_on, clock.today()),
+        **({"late_entry_reason_sha256": audit.text_digest(late_reason)} if late_reason else {})})
     return attempt
+
+
+LATE_REASON = "补录原因："
+
+
+def day_problems(visited_on: date, scheduled_on: date, today: date, reason: str) -> list[FieldError]:
+    """What is wrong with a visit without a check dated `visited_on`, recorded today, its visit scheduled on
+    `scheduled_on` (the scheme's calendar day): never before the visit was scheduled (nobody was sent yet: a visit
+    without a check dated back to seem made in time); and, dated back more than `late_entry.LATE_ENTRY_DAYS`, with
+    the reason for the late entry a check needs (`late_entry.problems`, `reason` already `clean_reason`ed). A day
+    after today is `visit_team`'s to refuse."""
+    if visited_on > today:
+        return []
+    if visited_on < scheduled_on:
+        return [FieldError("visited_on", f"不能早于本次走访的安排日期 {scheduled_on.isoformat()}")]
+    return late_problems(visited_on, today, reason)
+
+
+def late_problems(visited_on: date, today: date, reason: str) -> list[FieldError]:
+    """The late entry's reason missing or too long for a visit without a check dated `visited_on`, recorded today
+    (`late_entry.problems`, said of a visit)."""
+    return [FieldError(f.field, f.message.replace("核查日期", "走访日期").replace("在核查当时", "在走访当时"))
+            for f in late_entry.problems(visited_on, today, reason)]
 
 
 def attempts_for_case(session: Session, case_id: str) -> list[VisitAttempt]:

@@ -147,7 +147,8 @@ class CheckController(Controller):
         """A visit that produced no check (nobody home, refused, moved away): the case is to be scheduled again."""
         def run(session: Session) -> dict[str, Any]:
             a = attempts.record_attempt(session, case_id, attempts.AttemptInput(
-                visited_on=data.visited_on, officers=list(data.officers), outcome=data.outcome, note=data.note),
+                visited_on=data.visited_on, officers=list(data.officers), outcome=data.outcome, note=data.note,
+                late_entry_reason=data.late_entry_reason),
                 principal=request.user, clock=ctx.clock)
             return {"id": a.id, "case_id": case_id, "visited_on": a.visited_on.isoformat(), "outcome": a.outcome,
                     "status": "screened"}

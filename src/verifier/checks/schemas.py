@@ -86,6 +86,8 @@ class VisitAttemptIn(msgspec.Struct, forbid_unknown_fields=True):
     officers: list[Annotated[str, msgspec.Meta(max_length=64)]]
     outcome: Literal["not_home", "refused", "moved_away", "other"]
     note: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+    # why it is recorded only now: required when `visited_on` is more than a few days back (`domain.late_entry`)
+    late_entry_reason: Annotated[str, msgspec.Meta(max_length=1000)] = ""
 
 
 class SendBackIn(msgspec.Struct, forbid_unknown_fields=True):

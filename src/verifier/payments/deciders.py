@@ -6,8 +6,9 @@ changes and checks, nothing decrypted but a later check's account stored without
 
 A batch of the caller's counties, not prepared by the caller (nor approved by them, to sign off), no item of it taken
 out by them (to approve or sign off), no payee it pays changed by their hand (`payees.payee_refusal`: a payee change
-requested or approved, a later check naming another payee recorded or confirmed), their account linked by a password
-to none of those (`roster.service.password_links`), and no household it pays one they are a member or a declared
+requested or approved, a later check naming another payee recorded or confirmed), no account it pays set by them (an
+officer or the recorder of the check that named it, `account_setters`), their account linked by a password to none of
+those (`roster.service.password_links`), and no household it pays one they are a member or a declared
 relative of (回避, `recusal.guard.recused_cases`). What the batch's state refuses to anyone (the contract not
 accepted, a case held, an account held, the fund short) is `batch_stops`'s to say: the card counts such a batch
 apart, as one nobody can take now."""
@@ -27,7 +28,7 @@ from ..recusal import guard as recusal
 from ..recusal import refusals as recusal_refusals
 from ..roster.service import PASSWORD_LINK, password_links
 from ..store.vault import Vault
-from . import payees
+from . import account_setters, payees
 from .models import PaymentBatch, PaymentItem
 
 VERBS = {"approve": "approve", "signoff": "sign off", "release": "release"}  # a `batch_list.TODO` → the step as
@@ -99,28 +100,32 @@ def refusals(session: Session, batches: Sequence[PaymentBatch], principal: Princ
              clock: Clock | None = None) -> dict[str, Refusal | None]:
     """Per batch, why the caller may not `verb` it ("approve" or "sign off"; its status aside), or None: the first
     of its preparer (and approver, to sign off), who took items out, a password link to one of them, a hand in a
-    payee it pays (or a link to one), 回避. In a fixed number of statements whatever the batches' count."""
+    payee it pays (or a link to one), who set an account it pays (`account_setters`, or a link to one), 回避. In a
+    fixed number of statements whatever the batches' count."""
     ids = sorted({b.id for b in batches})
     if not ids:
         return {}
     removers = _removers(session, ids)
     hands = payees.payee_hands_of(session, ids, vault)
+    setters = account_setters.setters_of(session, ids)
     people = ({b.prepared_by for b in batches} | {b.approved_by or "" for b in batches}
               | {w for ws in removers.values() for w in ws} | {w for hs in hands.values() for h in hs
-                                                              for w, _ in h.parts()}) - {"", principal.id}
+                                                              for w, _ in h.parts()}
+              | {s.who for ss in setters.values() for s in ss}) - {"", principal.id}
     linked = password_links(session, principal.id, people)
     recused = _recused(session, principal, ids, clock)
     act, others = payees.BATCH_STEPS[verb]
     out: dict[str, Refusal | None] = {}
     for batch in batches:
         out[batch.id] = _refusal(session, batch, principal, verb, removers.get(batch.id, []),
-                                 hands.get(batch.id, []), linked, recused.get(batch.id, []), act, others)
+                                 hands.get(batch.id, []), setters.get(batch.id, []), linked,
+                                 recused.get(batch.id, []), act, others)
     return out
 
 
 def _refusal(session: Session, batch: PaymentBatch, principal: Principal, verb: str, removers: list[str],
-             hands: list[payees.PayeeHands], linked: frozenset[str], recused: list[str], act: str,
-             others: str) -> Refusal | None:
+             hands: list[payees.PayeeHands], setters: list[account_setters.Setter], linked: frozenset[str],
+             recused: list[str], act: str, others: str) -> Refusal | None:
     if not principal.may_see_county(batch.county_code):
         return Refusal(NOT_OF_COUNTY)
     signoff, release = verb == "sign off", verb == "release"
@@ -145,6 +150,11 @@ def _refusal(session: Session, batch: PaymentBatch, principal: Principal, verb: 
         return Refusal(why)
     if why is not None:
         return Refusal(why.said, linked=why)
+    set_by = account_setters.refusal(session, setters, principal, linked, verb, batch.code)
+    if isinstance(set_by, recusal_refusals.LinkedPart):
+        return Refusal(set_by.said, linked=set_by)
+    if set_by is not None:
+        return Refusal(set_by)
     if recused:
         return Refusal(RECUSED_FROM_BATCH, recused=tuple(recused))
     return None

@@ -14,13 +14,14 @@ from litestar.response import Template
 from ..cases.service import active_visit, assigned_visit
 from ..cases.workflow import load_case
 from ..checks import attempts
+from ..domain import late_entry
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..http import Ctx, get, post
 from . import labels
 from .common import OFFICER, FormState, Req, clean, form_state, page, parse_day, see_other, user_names
 
 Id = Annotated[str, Parameter(max_length=40)]
-FIELDS = ("visited_on", "outcome", "note")
+FIELDS = ("visited_on", "outcome", "note", "late_entry_reason")
 
 
 class VisitAttemptPages(Controller):
@@ -35,7 +36,8 @@ class VisitAttemptPages(Controller):
             state.values = {"visited_on": min(ctx.clock.today(), max(visit.visit_on, case.referred_on)).isoformat()}
         return page(request, "visit_attempt.html", status_code=status_code, active="/visits", case=case, head=head,
                     visit=visit, officer_names=[names.get(o, o) for o in visit.officer_ids], form=state,
-                    outcomes=list(labels.VISIT_OUTCOMES.items()), today=ctx.clock.today())
+                    outcomes=list(labels.VISIT_OUTCOMES.items()), today=ctx.clock.today(),
+                    late_entry_days=late_entry.LATE_ENTRY_DAYS)
 
     @get("/", opt=OFFICER)
     def form(self, case_id: Id, ctx: Ctx, request: Req) -> Any:
@@ -54,6 +56,9 @@ class VisitAttemptPages(Controller):
             problems.append(FieldError("outcome", "请选择未能核查的原因"))
         if problems and outcome == "other" and not clean(data.get("note")):  # with the day's problem, not after it
             problems.append(FieldError("note", "选择“其他原因”时请说明情况"))
+        late_reason = late_entry.clean_reason(clean(data.get("late_entry_reason")))
+        if problems and visited_on is not None and visited_on <= ctx.clock.today():  # told with the others at once
+            problems += attempts.late_problems(visited_on, ctx.clock.today(), late_reason)
         try:
             if problems or visited_on is None:
                 raise ValidationFailed(problems)
@@ -61,7 +66,8 @@ class VisitAttemptPages(Controller):
                 visit = active_visit(session, case_id)
                 officers = list(visit.officer_ids) if visit is not None else []
                 attempts.record_attempt(session, case_id, attempts.AttemptInput(
-                    visited_on=visited_on, officers=officers, outcome=outcome, note=str(data.get("note") or "")),
+                    visited_on=visited_on, officers=officers, outcome=outcome, note=str(data.get("note") or ""),
+                    late_entry_reason=late_reason),
                     principal=request.user, clock=ctx.clock)
         except ValidationFailed as exc:
             return self._render(request, ctx, case_id, form_state(data, exc, FIELDS), status_code=422)

@@ -13,7 +13,7 @@ from ...cases import numbers as case_numbers
 from ...cases import service as case_service
 from ...domain.errors import FieldError
 from ...domain.money import parse_yuan
-from ...payments import batch_list, batch_recheck, batch_stops, deciders, payees
+from ...payments import account_setters, batch_list, batch_recheck, batch_stops, deciders, payees
 from ...payments import service as pay
 from ...payments.schemas import BatchOut, ChangedPayeeOut
 from ...contract_review import reads as contract_reads
@@ -42,10 +42,12 @@ def _steps(b: BatchOut) -> list[dict[str, Any]]:
 
 def _actions(b: BatchOut, user: Principal, changed: list[ChangedPayeeOut],
              numbers: dict[str, str], took_file: bool = False,
-             linked_return: str | None = None) -> tuple[dict[str, bool], list[str]]:
+             linked_return: str | None = None,
+             set_by: account_setters.Setter | None = None) -> tuple[dict[str, bool], list[str]]:
     """What the user may do with the batch now, and notes on what they may not (and what the batch waits for); a
     case is named by its number (`numbers`), as its row shows it. `linked_return`: why the user may not import the
-    bank return through an account linked by a password (`payments.bank.linked_importer`), said instead of the form."""
+    bank return through an account linked by a password (`payments.bank.linked_importer`), said instead of the form.
+    `set_by`: the user's own part in a check that set an account the batch pays (`account_setters`)."""
     st = b.status
     acts = dict.fromkeys(("approve", "signoff", "release", "cancel", "bank_file", "bank_return", "remove"), False)
     acts["remove"] = st == "prepared" and user.has("insurer_claims") and b.item_count > 1
@@ -59,13 +61,17 @@ def _actions(b: BatchOut, user: Principal, changed: list[ChangedPayeeOut],
             did, what = ("申请" if user.id == mine.requested_by else "批准"), "收款人变更"
         notes.append(f"您{did}了本批次中案件 {numbers.get(mine.case_id, mine.case_id)} 的{what}：按职责分离规定，不能审批或发放本批次，"
                      "须由其他财务人员办理。")
+    elif set_by is not None and st in ("prepared", "approved", "signed_off") and user.has("finance", "county_reviewer"):
+        notes.append(f"您是本批次中案件 {numbers.get(set_by.case_id, set_by.case_id)} 入户核查的{set_by.part}，该案的收款账户"
+                     "由这次核查录入：按职责分离规定，不能审批、签批或发放本批次，须由其他人员办理。")
+    barred = mine is not None or set_by is not None
     if st == "prepared":
         if user.has("finance") and user.id == b.prepared_by:
             notes.append("您是本批次的制单人：按“四眼原则”，不能审批自己制作的批次，须由另一名财务人员审批。")
-        elif user.has("finance") and mine is None:
+        elif user.has("finance") and not barred:
             acts["approve"] = True
         else:
-            notes.append("下一步：财务人员审批（制单人以外的财务人员）。")
+            notes.append("下一步：财务人员审批（制单人、录入或变更所付收款账户的人员以外的财务人员）。")
     if st == "approved" and b.signoff_required:
         threshold = (f"本批次中有案件（{'、'.join(numbers.get(c, c) for c in b.signoff_refused_cases)}）曾列入县级审核人员"
                      "不同意签批的批次，此后未经县级签批" if b.signoff_refused_cases else
@@ -74,12 +80,14 @@ def _actions(b: BatchOut, user: Principal, changed: list[ChangedPayeeOut],
                                            f"{yuan(b.signoff_threshold)} 元")
         if user.has("county_reviewer") and user.id in (b.prepared_by, b.approved_by):
             notes.append("您参与了本批次的制单或审批：按“四眼原则”，县级签批须由其他县级审核人员办理。")
-        elif user.has("county_reviewer"):
+        elif user.has("county_reviewer") and set_by is None:
             acts["signoff"] = True
+        elif user.has("county_reviewer"):
+            pass  # said above
         else:
             notes.append(f"{threshold}：须经县级审核人员签批后方可发放。")
     if st == "signed_off" or (st == "approved" and not b.signoff_required):
-        if user.has("finance") and mine is None:
+        if user.has("finance") and not barred:
             acts["release"] = True
         elif user.has("finance"):
             pass  # said above
@@ -133,6 +141,7 @@ def render_batch(request: Req, ctx: Any, batch_id: str, *, status_code: int = 20
         items = batch_list.find_batch_items(session, batch.id, user, ctx.vault, q=q, page=page_param(page_no),
                                             page_size=paging.PAGE_SIZE)
         changed = payees.changed_items(session, batch.id, ctx.vault)
+        setters = account_setters.setters_of(session, [batch.id]).get(batch.id, [])
         shared = pay.shared_accounts(session, batch, ctx.vault)
         held_accounts = [(cid, number, batch_recheck.reason_zh(reason))
                          for cid, number, reason in batch_recheck.held_items(session, batch, ctx.clock.today())
@@ -155,11 +164,13 @@ def render_batch(request: Req, ctx: Any, batch_id: str, *, status_code: int = 20
         heads = {cid: c.household.head_name for cid, c in shared_cases.items()}
         said = numbered(session, sl.zh(message) if message else None)
         numbers = case_numbers.numbers_of(session, [i.case_id for i in items.items] + [c.case_id for c in changed]
+                                          + [s.case_id for s in setters if s.who == user.id]
                                           + [c for a in shared for c in a.case_ids]
                                           + [s["case_id"] for s in created.get("skipped", [])]
                                           + b.signoff_refused_cases)
     skipped = [(s["case_id"], sl.skip_reason_zh(s["reason"])) for s in created.get("skipped", [])]
-    acts, notes = _actions(b, user, changed, numbers, took_file, linked_return)
+    acts, notes = _actions(b, user, changed, numbers, took_file, linked_return,
+                           account_setters.own_part(setters, user))
     notes = [stopped, *notes] if stopped else notes
     bad_lines = [{"row": e.row, "field": sl.field_zh(e.field), "message": sl.zh(e.message)}
                  for e in (return_errors or [])]

@@ -41,8 +41,8 @@ def home_cards(session: Session, user: Principal, counts: dict[str, int], vault:
     if user.has("insurer_claims", "finance"):
         card("支付中", "/cases?status=in_batch", counts.get("in_batch", 0))
     if user.has("finance"):
-        deciding("待审批批次", "approve", "制单人、移出过明细或经手收款人变更的人员以外的财务人员审批")
-        deciding("待发放批次", "release", "制单人或经手收款人变更的人员以外的财务人员发放")
+        deciding("待审批批次", "approve", "制单人、移出过明细、录入或变更所付收款账户的人员以外的财务人员审批")
+        deciding("待发放批次", "release", "制单人、录入或变更所付收款账户的人员以外的财务人员发放")
         card("待导入银行回单", "/payments?todo=return", batch_list.count_waiting(session, user, "return", vault, today))
     if user.has("finance", "insurer_supervisor"):
         card("支付失败待更正", "/payments#failed", counts.get("payment_failed", 0), "更正收款信息后重新支付")

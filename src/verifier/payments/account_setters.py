@@ -1,0 +1,107 @@
+"""Who set the account a batch pays: the officers and the recorder of the home check whose payee an item of the batch
+pays, and of every earlier check of its case that named the same account (by its blind index). They typed it at the
+door, under a member's name; one of them who also holds the finance role (or the county reviewer's) does not approve,
+sign off or release a batch paying it, nor does an account linked to theirs by a password (`deciders.refusals`, the
+one rule the steps refuse by and the home cards count by): else one person types his own account at the door and pays
+it out himself. A payee change's requester and approver are `payees.payee_refusal`'s.
+
+Read for any number of batches in one statement, through the items' batch index and each case's checks (the index of
+case and number), never another county's rows; nothing decrypted."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..accounts.auth import Principal
+from ..recusal import refusals
+from ..roster.service import PASSWORD_LINK
+from ..store.tables import Case, Check
+from .models import PaymentItem
+from .payees import BATCH_STEPS
+
+@dataclass(frozen=True)
+class Setter:
+    """One person who set the account an item of a batch pays: an officer of a check naming it, or its recorder."""
+
+    case_id: str
+    who: str
+    recorder: bool
+
+    @property
+    def part(self) -> str:
+        """Their part in the check, as a refusal says it."""
+        return "录入人" if self.recorder else "核查人员"
+
+
+def setters_of(session: Session, batch_ids: Sequence[str]) -> dict[str, list[Setter]]:
+    """Per batch of `batch_ids`, who set the accounts its live items pay (a check's payee; an approved change's are
+    `payees`'), by case then user id; batches without any are left out."""
+    ids = sorted(set(batch_ids))
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(PaymentItem.batch_id, PaymentItem.case_id, PaymentItem.payee_check_id, Check.id, Check.seq,
+               Check.officer_ids, Check.recorded_by, Check.payee_account_index)
+        .join(Check, Check.case_id == PaymentItem.case_id)
+        .where(PaymentItem.batch_id.in_(ids), PaymentItem.status != "cancelled",
+               PaymentItem.payee_check_id.is_not(None), Check.payee_account_enc.is_not(None))).tuples().all()
+    checks: dict[tuple[str, str], tuple[int, list[str], str, str | None]] = {}
+    paid: set[tuple[str, str, str]] = set()
+    for batch_id, case_id, paid_check, check_id, seq, officers, recorded_by, index in rows:
+        checks[(case_id, check_id)] = (seq, list(officers or []), recorded_by, index)
+        paid.add((batch_id or "", case_id, paid_check or ""))
+    out: dict[str, set[Setter]] = {}
+    for batch_id, case_id, paid_check in paid:
+        to = checks.get((case_id, paid_check))
+        if to is None:
+            continue
+        for (case, check_id), (seq, officers, recorded_by, index) in checks.items():
+            if case != case_id or seq > to[0]:
+                continue
+            if check_id != paid_check and (index is None or index != to[3]):
+                continue
+            found = out.setdefault(batch_id, set())
+            found.update(Setter(case_id, o, False) for o in officers if o)
+            if recorded_by:
+                found.add(Setter(case_id, recorded_by, True))
+    return {b: sorted(s, key=lambda s: (s.case_id, s.who, s.recorder)) for b, s in out.items()}
+
+
+def people(setters: Sequence[Setter]) -> set[str]:
+    return {s.who for s in setters}
+
+
+def _number(session: Session, case_id: str) -> str:
+    case = session.get(Case, case_id)
+    return case.number if case is not None else case_id
+
+
+def refusal(session: Session, setters: Sequence[Setter], principal: Principal, linked: frozenset[str], verb: str,
+            batch_code: str) -> Callable[[], str] | refusals.LinkedPart | None:
+    """Why the caller may not `verb` ("approve", "sign off", "release") a batch whose accounts these `setters` set:
+    their own hand in one (the reason, made when said), else the first of them linked to the caller's account by a
+    password (`linked`: the caller's links among them, read beforehand), else None."""
+    act, others = BATCH_STEPS[verb]
+    own = next((s for s in setters if s.who == principal.id), None)
+    if own is not None:
+        def said() -> str:
+            return (f"您是案件 {_number(session, own.case_id)} 入户核查的{own.part}，本批次支付给该案的收款账户由这次"
+                    f"核查录入，按职责分离规定不能{act}包含该案件的批次 {batch_code}，须由其他{others}办理。")
+        return said
+    for s in setters:
+        if s.who in linked:
+            def made(s: Setter = s) -> str:
+                return (f"按“四眼原则”，您的账号与案件 {_number(session, s.case_id)} 录入收款账户的入户核查的{s.part}"
+                        f"的账号有密码关联{PASSWORD_LINK}，按职责分离规定不能{act}包含该案件的批次 {batch_code}，"
+                        f"须由其他{others}办理。")
+            return refusals.LinkedPart(s.who, made, case_id=s.case_id)
+    return None
+
+
+def own_part(setters: Sequence[Setter], principal: Principal) -> Setter | None:
+    """The caller's own hand in an account the batch pays, if any (the batch page says it instead of the button)."""
+    return next((s for s in setters if s.who == principal.id), None)
