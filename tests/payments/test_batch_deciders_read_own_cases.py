@@ -200,8 +200,9 @@ def test_a_first_check_stored_without_its_index_is_opened_and_compared(ctx, monk
     assert waiting.mine == [] and waiting.others == 2
     assert SETTER in refused[scene["y"]].text() and "重新核查" not in refused[scene["y"]].text()
     assert f"案件 {scene['steered']} 的重新核查" in refused[scene["x"]].text()
-    # two first checks without an index met a later check of the same name and bank, once per asking
-    assert opened == [payees.CHECK_ACCOUNT_COLUMN] * 4
+    # two first checks without an index met a later check of the same name and bank, once per asking, and again
+    # when the account's setters compare them with the later check paid (`account_setters`), once per asking
+    assert opened == [payees.CHECK_ACCOUNT_COLUMN] * 8
     monkeypatch.setattr(ctx.vault, "open", real_open)
     with ctx.db.read() as session:
         listed = {b: [(c.case_id, c.source) for c in payees.changed_items(session, b, ctx.vault)]

@@ -6,7 +6,10 @@ one rule the steps refuse by and the home cards count by): else one person types
 it out himself. A payee change's requester and approver are `payees.payee_refusal`'s.
 
 Read for any number of batches in one statement, through the items' batch index and each case's checks (the index of
-case and number), never another county's rows; nothing decrypted."""
+case and number), never another county's rows; each paid check is compared with its own case's checks only. A check
+stored without its blind index (before 0045, not filled without the keys) is opened from its row alone and its
+account's index taken, as `payees` compares a re-check with such a first check: only when a check of the same case is
+compared with it, once a call."""
 
 from __future__ import annotations
 
@@ -20,8 +23,23 @@ from ..accounts.auth import Principal
 from ..recusal import refusals
 from ..roster.service import PASSWORD_LINK
 from ..store.tables import Case, Check
+from ..store.vault import Vault
+from . import payees
 from .models import PaymentItem
 from .payees import BATCH_STEPS
+
+
+@dataclass(frozen=True)
+class _Named:
+    """A check of a paid case naming a payee, as `setters_of` reads it."""
+
+    id: str
+    seq: int
+    officers: tuple[str, ...]
+    recorded_by: str
+    index: str | None  # the account's blind index; None for a check stored before it
+    sealed: bytes  # the account, sealed: opened only when `index` is None and a check is compared with it
+
 
 @dataclass(frozen=True)
 class Setter:
@@ -37,7 +55,7 @@ class Setter:
         return "录入人" if self.recorder else "核查人员"
 
 
-def setters_of(session: Session, batch_ids: Sequence[str]) -> dict[str, list[Setter]]:
+def setters_of(session: Session, batch_ids: Sequence[str], vault: Vault) -> dict[str, list[Setter]]:
     """Per batch of `batch_ids`, who set the accounts its live items pay (a check's payee; an approved change's are
     `payees`'), by case then user id; batches without any are left out."""
     ids = sorted(set(batch_ids))
@@ -45,29 +63,38 @@ def setters_of(session: Session, batch_ids: Sequence[str]) -> dict[str, list[Set
         return {}
     rows = session.execute(
         select(PaymentItem.batch_id, PaymentItem.case_id, PaymentItem.payee_check_id, Check.id, Check.seq,
-               Check.officer_ids, Check.recorded_by, Check.payee_account_index)
+               Check.officer_ids, Check.recorded_by, Check.payee_account_index, Check.payee_account_enc)
         .join(Check, Check.case_id == PaymentItem.case_id)
         .where(PaymentItem.batch_id.in_(ids), PaymentItem.status != "cancelled",
                PaymentItem.payee_check_id.is_not(None), Check.payee_account_enc.is_not(None))).tuples().all()
-    checks: dict[tuple[str, str], tuple[int, list[str], str, str | None]] = {}
+    by_case: dict[str, dict[str, _Named]] = {}
     paid: set[tuple[str, str, str]] = set()
-    for batch_id, case_id, paid_check, check_id, seq, officers, recorded_by, index in rows:
-        checks[(case_id, check_id)] = (seq, list(officers or []), recorded_by, index)
+    for batch_id, case_id, paid_check, check_id, seq, officers, recorded_by, index, sealed in rows:
+        by_case.setdefault(case_id, {})[check_id] = _Named(check_id, seq, tuple(officers or []), recorded_by, index,
+                                                           sealed)
         paid.add((batch_id or "", case_id, paid_check or ""))
+    keys: dict[str, str | None] = {}
+
+    def key(check: _Named) -> str | None:
+        if check.id not in keys:
+            keys[check.id] = payees.check_account_key(check.index, check.sealed, vault)
+        return keys[check.id]
+
     out: dict[str, set[Setter]] = {}
     for batch_id, case_id, paid_check in paid:
-        to = checks.get((case_id, paid_check))
+        checks = by_case.get(case_id, {})
+        to = checks.get(paid_check)
         if to is None:
             continue
-        for (case, check_id), (seq, officers, recorded_by, index) in checks.items():
-            if case != case_id or seq > to[0]:
+        for check in checks.values():
+            if check.seq > to.seq:
                 continue
-            if check_id != paid_check and (index is None or index != to[3]):
+            if check.id != to.id and (key(check) is None or key(check) != key(to)):
                 continue
             found = out.setdefault(batch_id, set())
-            found.update(Setter(case_id, o, False) for o in officers if o)
-            if recorded_by:
-                found.add(Setter(case_id, recorded_by, True))
+            found.update(Setter(case_id, o, False) for o in check.officers if o)
+            if check.recorded_by:
+                found.add(Setter(case_id, check.recorded_by, True))
     return {b: sorted(s, key=lambda s: (s.case_id, s.who, s.recorder)) for b, s in out.items()}
 
 

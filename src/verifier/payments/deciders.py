@@ -107,7 +107,7 @@ def refusals(session: Session, batches: Sequence[PaymentBatch], principal: Princ
         return {}
     removers = _removers(session, ids)
     hands = payees.payee_hands_of(session, ids, vault)
-    setters = account_setters.setters_of(session, ids)
+    setters = account_setters.setters_of(session, ids, vault)
     people = ({b.prepared_by for b in batches} | {b.approved_by or "" for b in batches}
               | {w for ws in removers.values() for w in ws} | {w for hs in hands.values() for h in hs
                                                               for w, _ in h.parts()}

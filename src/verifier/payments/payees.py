@@ -552,11 +552,16 @@ def _payee_of_check(check: Check, vault: Vault) -> Payee:
 
 
 def _account_key(check: Check, vault: Vault) -> str | None:
-    """The blind index of the check's payee account: as stored, or, for an account stored before the index and not
-    filled by its migration (0045 without the keys), of the account opened from this row alone."""
-    if check.payee_account_index is not None or check.payee_account_enc is None:
-        return check.payee_account_index
-    return one_account.account_index(vault, vault.open(check.payee_account_enc, CHECK_ACCOUNT_COLUMN))
+    """The blind index of the check's payee account (`check_account_key`)."""
+    return check_account_key(check.payee_account_index, check.payee_account_enc, vault)
+
+
+def check_account_key(index: str | None, sealed: bytes | None, vault: Vault) -> str | None:
+    """The blind index of a check's payee account: as stored (`index`), or, for an account stored before the index
+    and not filled by its migration (0045 without the keys), of the account opened from this row alone (`sealed`)."""
+    if index is not None or sealed is None:
+        return index
+    return one_account.account_index(vault, vault.open(sealed, CHECK_ACCOUNT_COLUMN))
 
 
 def _same_payee(a: Check, b: Check, vault: Vault) -> bool:

@@ -141,7 +141,7 @@ def render_batch(request: Req, ctx: Any, batch_id: str, *, status_code: int = 20
         items = batch_list.find_batch_items(session, batch.id, user, ctx.vault, q=q, page=page_param(page_no),
                                             page_size=paging.PAGE_SIZE)
         changed = payees.changed_items(session, batch.id, ctx.vault)
-        setters = account_setters.setters_of(session, [batch.id]).get(batch.id, [])
+        setters = account_setters.setters_of(session, [batch.id], ctx.vault).get(batch.id, [])
         shared = pay.shared_accounts(session, batch, ctx.vault)
         held_accounts = [(cid, number, batch_recheck.reason_zh(reason))
                          for cid, number, reason in batch_recheck.held_items(session, batch, ctx.clock.today())
