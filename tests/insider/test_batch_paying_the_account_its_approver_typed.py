@@ -5,18 +5,23 @@ later check naming another payee, never the first check's. Now whoever set an ac
 the recorder of the check that named it) may not approve, sign off or release that batch, nor may an account linked
 to one of theirs by a password: the API refuses (403, in Chinese, the batch's code named), the batch page says why
 instead of the button (and its form, tried, is refused the same), the home card leaves the batch to someone else and
-says who may decide. Another finance officer approves and releases."""
+says who may decide. Another finance officer approves and releases. The county sign-off refuses him the same, the
+check's recorder is a setter as its officers are, and an earlier check stored without its blind index is opened and
+compared, not skipped."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from deviation_helpers import person, ready_case
+from payments.payment_helpers import add_contract
 from sqlalchemy import select
 
 from verifier.accounts.auth import principal_of
-from verifier.payments import deciders
+from verifier.payments import deciders, payees
 from verifier.payments.models import PaymentBatch
+from verifier.payments.one_account import account_index
+from verifier.store.base import new_id
 from verifier.store.tables import Case, Check, User
 from web.pagekit import FACTORY_PASSWORD, Pages
 
@@ -104,3 +109,110 @@ def test_a_batch_paying_accounts_others_typed_is_his_to_approve(ctx, client, use
             select(Check.officer_ids).where(Check.case_id == other)).one()}
     r = client.post(f"/api/payment-batches/{r.json()['id']}/approve", headers=users.headers(officer))
     assert r.status_code == 200, r.text
+
+
+def test_the_officer_who_typed_the_account_does_not_sign_off_its_batch(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The county sign-off (API and page) refuses the officer in the county reviewer's role too; another signs off."""
+    contract = add_contract(ctx, signoff_at="1.00")  # every batch of the county needs the sign-off
+    county = contract.county_codes[0]
+    case_id = ready_case(ctx, county=county)
+    officer, _ = _officer_in_finance(ctx, client, users, case_id)
+    for name, role in (("claims1", "insurer_claims"), ("fin2", "finance"), ("rev2", "county_reviewer")):
+        person(ctx, users, name, role, counties=(county,))
+    bid, code = _prepared(client, users, county, [case_id])
+    assert client.post(f"/api/payment-batches/{bid}/approve", headers=users.headers("fin2")).status_code == 200
+    with ctx.db.read() as session:
+        number = session.get(Case, case_id).number
+        assert session.get(PaymentBatch, bid).signoff_required
+
+    r = client.post(f"/api/payment-batches/{bid}/county-signoff", json={"opinion": "同意"},
+                    headers=users.headers(officer))
+    assert r.status_code == 403 and SAID in r.text and number in r.text and code in r.text, r.text
+    assert "不能签批（或退回）" in r.text and "须由其他县级复核人员办理" in r.text, r.text
+    pages = Pages(client, users)
+    pages.login(officer, FACTORY_PASSWORD)
+    page = pages.get(f"/payments/{bid}")
+    assert page.status_code == 200 and f'action="/payments/{bid}/signoff"' not in page.text, page.text
+    assert f"您是本批次中案件 {number} 入户核查的核查人员" in page.text, page.text
+    r = pages.post(f"/payments/{bid}/signoff", {"opinion": "同意", "confirm": "yes"})
+    assert r.status_code == 403 and SAID in r.text, r.text[:3000]
+    assert client.get(f"/api/payment-batches/{bid}", headers=users.headers("claims1")).json()["status"] == "approved"
+    # another county reviewer sees the button and signs off
+    other = Pages(client, users)
+    other.login("rev2")
+    assert f'action="/payments/{bid}/signoff"' in other.get(f"/payments/{bid}").text
+    r = client.post(f"/api/payment-batches/{bid}/county-signoff", json={"opinion": "同意"},
+                    headers=users.headers("rev2"))
+    assert r.status_code == 200, r.text
+
+
+def test_the_recorder_of_the_check_is_a_setter_too(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The check recorded by another than its officers (typed in at the office): its recorder, in finance, is refused
+    the approval as 录入人, by the API and on the page."""
+    case_id = ready_case(ctx)
+    person(ctx, users, "typist", "field_officer", "finance")
+    person(ctx, users, "claims1", "insurer_claims")
+    with ctx.db.begin() as session:
+        check = session.scalars(select(Check).where(Check.case_id == case_id).order_by(Check.seq.desc())).first()
+        assert users.ids["typist"] not in check.officer_ids
+        check.recorded_by = users.ids["typist"]
+        number = session.get(Case, case_id).number
+    bid, code = _prepared(client, users, COUNTY, [case_id])
+    r = client.post(f"/api/payment-batches/{bid}/approve", headers=users.headers("typist"))
+    assert r.status_code == 403 and RECORDER_SAID in r.text and number in r.text and code in r.text, r.text
+    pages = Pages(client, users)
+    pages.login("typist")
+    page = pages.get(f"/payments/{bid}")
+    assert f'action="/payments/{bid}/approve"' not in page.text
+    assert f"您是本批次中案件 {number} 入户核查的录入人" in page.text, page.text
+
+
+def test_an_earlier_check_stored_without_its_index_still_names_its_setters(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The officer typed the account in a check stored before the blind index (no index); a later check by others
+    recorded the same account and is the one paid: the earlier check is opened and compared, its officer refused.
+    A later check naming another account leaves the first check's officer free to approve (it did not set it)."""
+    same, moved = ready_case(ctx), ready_case(ctx)
+    officer, _ = _officer_in_finance(ctx, client, users, same)
+    person(ctx, users, "claims1", "insurer_claims")
+    person(ctx, users, "other_officer", "field_officer")
+    for case_id, account in ((same, None), (moved, "6212260000000088888")):
+        _unindexed_then_rechecked(ctx, case_id, users.ids["other_officer"], account)
+    with ctx.db.read() as session:
+        number = session.get(Case, same).number
+        first_of_moved = session.scalar(select(Check.officer_ids).where(Check.case_id == moved, Check.seq == 1))
+    bid, code = _prepared(client, users, COUNTY, [same])
+    r = client.post(f"/api/payment-batches/{bid}/approve", headers=users.headers(officer))
+    assert r.status_code == 403 and SAID in r.text and number in r.text and code in r.text, r.text
+    assert _officer_id(ctx, officer) in first_of_moved  # the same pair visited both
+    other, _ = _prepared(client, users, COUNTY, [moved])
+    r = client.post(f"/api/payment-batches/{other}/approve", headers=users.headers(officer))
+    assert r.status_code == 200, r.text
+
+
+RECORDER_SAID = "入户核查的录入人，本批次支付给该案的收款账户由这次核查录入"
+
+
+def _prepared(client: Any, users: Any, county: str, case_ids: list[str]) -> tuple[str, str]:
+    r = client.post("/api/payment-batches", headers=users.headers("claims1"),
+                    json={"county_code": county, "case_ids": case_ids})
+    assert r.status_code == 201, r.text
+    return r.json()["id"], r.json()["code"]
+
+
+def _officer_id(ctx: Any, username: str) -> str:
+    with ctx.db.read() as session:
+        return session.scalar(select(User.id).where(User.username == username))
+
+
+def _unindexed_then_rechecked(ctx: Any, case_id: str, by: str, account: str | None) -> None:
+    """The case's check stored without its blind index (as before 0045), then a second check by `by` (officer and
+    recorder) naming the same payee with `account` (None: the first check's), indexed."""
+    with ctx.db.begin() as session:
+        first = session.scalar(select(Check).where(Check.case_id == case_id, Check.seq == 1))
+        number = account or ctx.vault.open(first.payee_account_enc, payees.CHECK_ACCOUNT_COLUMN)
+        row = {c.key: getattr(first, c.key) for c in Check.__table__.columns}
+        row.update(id=new_id("chk"), seq=2, officer_ids=[by], recorded_by=by,
+                   payee_account_enc=ctx.vault.seal(number, payees.CHECK_ACCOUNT_COLUMN),
+                   payee_account_index=account_index(ctx.vault, number))
+        first.payee_account_index = None
+        session.add(Check(**row))
