@@ -117,6 +117,16 @@ def test_past_the_importers_allowance_the_row_is_named_without_the_rosters_group
     errors = r.json()["errors"]
     assert [e["row"] for e in errors] == [per_window + 2], r.text
     assert errors[0]["message"].startswith("需核对") and "非贫低收入户" not in r.text, r.text
+    assert "过一段时间再导入" in errors[0]["message"], r.text
+    assert _written(ctx) == before
+    # The file refused for another error too: the row tells the importer to correct that first, not to wait.
+    bad = HEADER + f"{new_id_number()},甲,城关镇,东村,非贫低收入户,因病,不是金额,2020-05-20\n"
+    r = _post(client, users.headers("sup"), (bad + _file([(edge, "非高标准脱贫户")]).decode()[len(HEADER):]).encode())
+    assert r.status_code == 422, r.text
+    errors = r.json()["errors"]
+    assert [e["row"] for e in errors][-1] == 3 and errors[-1]["message"].startswith("需核对"), r.text
+    assert "请先改正文件中其他各行的错误后重新导入" in errors[-1]["message"], r.text
+    assert "过一段时间" not in r.text and "非贫低收入户，" not in errors[-1]["message"], r.text
     assert _written(ctx) == before
     # Another importer's allowance is untouched: the same file is answered in full.
     users.add("sup2", "insurer_supervisor", counties=(COUNTY,))
