@@ -80,7 +80,8 @@ def test_a_file_without_groups_takes_them_from_the_roster(ctx, client, users) ->
 def test_a_group_given_in_the_file_is_the_rosters_for_a_person_on_it(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
     """The roster decides a household's group (two county reviewers change it), and so its relief tiers: a bureau
     file naming another group for a person on it is refused, that row named with both groups, nothing written. A
-    person on no roster keeps the file's group; before the county's roster is in force every file's group stands."""
+    person on no roster may be given the second group only; before the county's roster is in force every file's
+    group stands."""
     users.add("rev", "county_reviewer", counties=(COUNTY,))
     users.add("sup", "insurer_supervisor", counties=(COUNTY,))
     person, agreeing, nobody = new_id_number(), new_id_number(), new_id_number()
@@ -102,17 +103,25 @@ def test_a_group_given_in_the_file_is_the_rosters_for_a_person_on_it(ctx, client
     confirm(ctx, roster_id)
 
     cases = count(ctx, Case)
-    r = post([(agreeing, "非贫低收入户"), (person, "非贫低收入户"), (nobody, "非高标准脱贫户")], "b.csv")
+    r = post([(agreeing, "非贫低收入户"), (person, "非贫低收入户"), (nobody, "非贫低收入户")], "b.csv")
     assert r.status_code == 422, r.text
     assert [(e["row"], e["field"]) for e in r.json()["errors"]] == [(3, "household_group")], r.text
     message = r.json()["errors"][0]["message"]
     assert "文件填写为非贫低收入户" in message and "县防返贫监测名单上此人为非高标准脱贫户" in message, message
     assert count(ctx, Case) == cases  # nothing of the file written
 
+    # On no roster: the second group, as a clerk's application for the same person is held to.
     r = post([(agreeing, "非贫低收入户"), (person, "非高标准脱贫户"), (nobody, "非高标准脱贫户")], "c.csv")
+    assert r.status_code == 422, r.text
+    assert [(e["row"], e["field"]) for e in r.json()["errors"]] == [(4, "household_group")], r.text
+    message = r.json()["errors"][0]["message"]
+    assert "此人不在县防返贫监测名单上" in message and "户类型应为非贫低收入户" in message, message
+    assert count(ctx, Case) == cases
+
+    r = post([(agreeing, "非贫低收入户"), (person, "非高标准脱贫户"), (nobody, "非贫低收入户")], "d.csv")
     assert r.status_code == 201, r.text
     assert group_of(ctx, ctx.vault, agreeing) == "low_income"
-    assert group_of(ctx, ctx.vault, nobody) == "exited_low_standard"  # on no roster: the file's group stands
+    assert group_of(ctx, ctx.vault, nobody) == "low_income"
 
 
 def test_a_bad_roster_is_refused_whole_with_every_problem(ctx, client, users) -> None:  # type: ignore[no-untyped-def]

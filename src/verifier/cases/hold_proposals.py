@@ -20,6 +20,8 @@ Conventions
   county's figure is no longer the one the proposal went against (a safeguard: a change of it withdraws the
   proposal). Declined: the hold stays open, and a supervisor re-determines it again (in line with the county, or
   another proposal).
+* Withdrawn (撤回) by an insurer supervisor of the county (`withdraw`): nothing changes but the proposal ending; the
+  hold stays open for another re-determination.
 """
 
 from __future__ import annotations
@@ -46,7 +48,9 @@ from .workflow import load_case
 
 ROLE = "county_reviewer"
 DECLINED = "case.hold_redetermination_declined"
-STALE = "这项重新认定提议已被确认、驳回或已随暂停支付撤销，请刷新页面后再办理。"
+WITHDRAWN = "case.hold_redetermination_recalled"
+WITHDRAWN_NOTE = holds.WITHDRAWN_NOTE
+STALE = "这项重新认定提议已被确认、驳回、由主管撤回或已随暂停支付撤销，请刷新页面后再办理。"
 CHANGED = ("县级复核结果在提出这项重新认定之后有变化（更正了复核结果，或另一轮抽样复核也发现偏差），这项提议已撤销，"
            "不能再确认或驳回：请刷新页面，由主管按县级现在的复核结果重新认定。")
 FIGURE_CHANGED = ("提出重新认定时县级复核核定的保障金为 {then} 元，县级已更正复核结果（现为{now}）：这项提议不能再确认，"
@@ -146,7 +150,7 @@ def _answering(session: Session, case_id: str, proposal_id: str, reason: str, pr
     if proposal.status != "waiting" or hold is None or hold.status != "open":
         # withdrawn while the hold stayed: the county's finding changed since it was proposed
         raise InvalidState(CHANGED if holds.proposal_stale(
-            proposal.status, hold.status if hold is not None else None) else STALE)
+            proposal.status, hold.status if hold is not None else None, proposal.answer_note) else STALE)
     own, parts = _bars(session, hold, proposal, principal)
     if own is not None:
         raise Forbidden(own)
@@ -207,4 +211,39 @@ def decline(session: Session, case_id: str, proposal_id: str, *, reason: str, pr
                  payload={"hold_id": hold.id, "proposal_id": proposal.id, "proposed_by": proposal.proposed_by,
                           "relief": format_yuan(proposal.relief), "request_reason_sha256":
                           audit.text_digest(proposal.reason), "reason_sha256": audit.text_digest(reason)})
+    return holds.hold_of(session, hold, [proposal])
+
+
+def withdraw(session: Session, case_id: str, proposal_id: str, *, reason: str, principal: Principal,
+             clock: Clock) -> dict[str, Any]:
+    """An insurer supervisor of the county withdraws the proposal waiting on the held case (撤回), with a reason: in
+    a county whose only county reviewer recorded the re-check nobody may answer it, and a waiting proposal refuses
+    every re-determination (`holds.WAITING`). Nothing is paid or changed: the relief stays the determination's, the
+    hold stays open, and a supervisor re-determines the case again. Not a relative's case (回避); a proposal no
+    longer waiting is refused (409). The reason is kept on the proposal behind `WITHDRAWN_NOTE` (so the pages tell
+    it from one withdrawn because the county's finding changed: `holds.proposal_stale`), its SHA-256 in the log."""
+    if not principal.has(holds.ROLE):
+        raise Forbidden("只有保险公司主管可以撤回重新认定提议。")
+    case = load_case(session, case_id, principal, for_update=True)
+    recusal.refuse_principal(session, principal, [case.household_id], step="redetermination_withdraw",
+                             case_id=case.id, clock=clock)
+    reason = reason.strip()
+    if not reason:
+        raise ValidationFailed.one("reason", "请填写撤回原因")
+    proposal = session.scalar(select(CaseHoldProposal).where(CaseHoldProposal.id == proposal_id,
+                                                             CaseHoldProposal.case_id == case.id).with_for_update())
+    if proposal is None:
+        raise NotFound("没有这项重新认定提议")
+    hold = session.scalar(select(CaseHold).where(CaseHold.id == proposal.hold_id).with_for_update())
+    if proposal.status != "waiting" or hold is None or hold.status != "open":
+        raise InvalidState(STALE)
+    proposal.status, proposal.answered_by, proposal.answered_at, proposal.answer_note = (
+        "withdrawn", principal.id, clock.now(), WITHDRAWN_NOTE + reason)
+    session.flush()
+    audit.append(session, actor=principal.id, role=holds.ROLE, action=WITHDRAWN, subject=case.id,
+                 contract_hash=case.contract_hash, clock=clock,
+                 payload={"hold_id": hold.id, "proposal_id": proposal.id, "proposed_by": proposal.proposed_by,
+                          "relief": format_yuan(proposal.relief), "relief_before": format_yuan(proposal.relief_before),
+                          "request_reason_sha256": audit.text_digest(proposal.reason),
+                          "reason_sha256": audit.text_digest(reason)})
     return holds.hold_of(session, hold, [proposal])

@@ -27,7 +27,8 @@ file counts nothing at all.
 A file's row that gives a group is compared with the roster in force (referrals/service.py `roster_disagrees`: a
 person on it must have the roster's group), and a refusal naming the roster's group tells it just as well: such rows
 (`RosterRows.given`) are among the rows answered per importer, past the allowance named 需核对 in their own words
-(`WITHHELD_GIVEN`, the roster's group unsaid).
+(`WITHHELD_GIVEN`, the roster's group unsaid). A file refused for other errors too has those rows told to correct
+the others first (`WITHHELD_OTHERS`, `WITHHELD_GIVEN_OTHERS`): a bureau's file otherwise good is then taken in.
 """
 
 from __future__ import annotations
@@ -58,6 +59,15 @@ WITHHELD = ("需核对：本行户类型取自县防返贫监测名单，您 {wi
 WITHHELD_GIVEN = ("需核对：本行户类型须与县防返贫监测名单一致，您 {window} 分钟内按名单核对的身份证号已达 {limit} 个，"
                   "本行户类型与名单是否一致暂不显示；请过一段时间再导入，或将本行「户类型」留空（由县名单确定）后重新导入")
 
+# The same rows when the file has other errors too (`RosterRows.others`): it is refused for those whatever the
+# roster says, so the importer is told to correct them; a file otherwise good is taken in. Whatever the row's answer.
+WITHHELD_OTHERS = ("需核对：本行户类型取自县防返贫监测名单，您 {window} 分钟内按名单核对的身份证号已达 {limit} 个，"
+                   "本行是否符合服务合同暂不显示；请先改正文件中其他各行的错误后重新导入，其他方面无误的文件即可导入")
+
+WITHHELD_GIVEN_OTHERS = ("需核对：本行户类型须与县防返贫监测名单一致，您 {window} 分钟内按名单核对的身份证号已达 {limit} 个，"
+                         "本行户类型与名单是否一致暂不显示；请先改正文件中其他各行的错误后重新导入，其他方面无误的文件"
+                         "即可导入")
+
 
 @dataclass
 class RosterRows:
@@ -81,8 +91,10 @@ def answer(session: Session, rows: RosterRows, *, principal: Any, role: str, cou
     answered, counted = FILE_ALLOWANCE.share(session, principal.id, (key for _, key in rows.rows), now, limit)
     held = {row for row, key in rows.rows if key not in answered}
     window = max(1, int(limit.window.total_seconds() // 60))
-    words = WITHHELD.format(window=window, limit=limit.per_window)
-    given_words = WITHHELD_GIVEN.format(window=window, limit=limit.per_window)
+    # the file refused for other errors too: correct those first (`WITHHELD_OTHERS`), said whatever the roster's answer
+    words = (WITHHELD_OTHERS if rows.others else WITHHELD).format(window=window, limit=limit.per_window)
+    given_words = (WITHHELD_GIVEN_OTHERS if rows.others else WITHHELD_GIVEN).format(window=window,
+                                                                                    limit=limit.per_window)
     errors = list(rows.others) + [e for e in rows.problems if e.row not in held]
     errors += [FieldError("household_group", given_words if row in rows.given else words, row)
                for row in sorted(held, key=lambda r: r or 0)]

@@ -221,18 +221,27 @@ def roster_disagrees(file_group: str, roster_group: str) -> FieldError:
                                          "重新导入")
 
 
+def off_roster(file_group: str) -> FieldError:
+    """A bureau file's row giving a person on none of the county's roster another group than the second one (the
+    group `roster_group_problem` holds a clerk's application for the same person to)."""
+    return FieldError("household_group", f"文件填写为{_group_zh(file_group)}，此人不在县防返贫监测名单上，户类型应为"
+                                         f"{_group_zh(group_for(None))}：请改正本行（或留空，由县名单确定）后重新导入")
+
+
 def _groups_against_roster(session: Session, roster_id: str, rows: list[ReferralRow],
                            keys: list[str]) -> list[FieldError]:
     """The rows (`keys`: their numbers' blind indexes) whose file gives a group other than the one the county's
-    roster in force (`roster_id`) gives the person (`roster_disagrees`). A person on no roster keeps the file's
-    group."""
+    roster in force (`roster_id`) gives the person (`roster_disagrees`), a person on no roster included: the second
+    group (`group_for(None)`, `off_roster`), as `roster_group_problem` holds a clerk's application to."""
     found = roster_service.categories_in(session, roster_id, keys)
     problems = []
     for r, key in zip(rows, keys):
         category = found.get(key)
-        if category is not None and r.household_group is not None and group_for(category) != r.household_group:
-            problem = roster_disagrees(r.household_group, group_for(category))
-            problems.append(FieldError(problem.field, problem.message, r.row))
+        if r.household_group is None or group_for(category) == r.household_group:
+            continue
+        problem = (roster_disagrees(r.household_group, group_for(category)) if category is not None
+                   else off_roster(r.household_group))
+        problems.append(FieldError(problem.field, problem.message, r.row))
     return problems
 
 
@@ -242,7 +251,7 @@ def roster_group_problem(session: Session, vault: Vault, county_code: str, id_nu
     also record its village evaluation and post its notice, so nobody else would see the group again. Where the
     county has imported its roster, the group is the roster's for the applicant (as for a bureau file without one):
     another is refused, naming the roster's (a person on no roster too: the second group). Without a roster the
-    clerk's group stands. A bureau's file is held to the roster for the people on it (`roster_disagrees`)."""
+    clerk's group stands. A bureau's file is held to the roster the same way (`_groups_against_roster`)."""
     groups = roster_groups(session, vault, county_code, (id_number,))
     if groups is None or groups[id_number] == group:
         return None

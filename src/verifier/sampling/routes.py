@@ -282,6 +282,16 @@ class HoldController(Controller):
             body=data, clock=ctx.clock)
 
 
+    @post("/proposal/withdraw", opt={"roles": (holds.ROLE,)}, status_code=200)
+    def withdraw_proposal(self, case_id: Id, data: JSONBody[ProposalAnswerIn], ctx: Ctx,
+                          request: AnyRequest) -> Response[Any]:
+        """An insurer supervisor withdraws the waiting proposal, with a reason: nothing changes, the hold stays open
+        (a county whose only county reviewer recorded the re-check cannot answer it). 409 when no longer waiting."""
+        return idempotent(ctx.db, request, lambda s: hold_proposals.withdraw(
+            s, case_id, data.proposal_id, reason=data.reason, principal=request.user, clock=ctx.clock),
+            body=data, clock=ctx.clock)
+
+
 class SupplementController(Controller):
     """Confirming a supplementary payment a re-check opened: by a second county reviewer, before any batch pays it."""
 

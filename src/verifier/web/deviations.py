@@ -74,6 +74,8 @@ def case_deviations(session: Session, case_id: str, user: Principal) -> dict[str
             "redetermine_refused": holds.redeterminer_refused(session, case_id, user) if may_redetermine else None,
             # a re-determination against the county's finding, waiting for a county reviewer of the county
             "waiting": waiting, "may_answer": may_answer,
+            # an insurer supervisor may withdraw it (撤回): nothing changes, the hold stays open
+            "may_withdraw": waiting is not None and user.has(holds.ROLE),
             "answer_refused": hold_proposals.answer_refused(session, case_id, user) if may_answer else None,
             "sees_recoveries": user.has(*RECOVERY_READERS), "sl": sl}
 
@@ -290,6 +292,24 @@ class RedeterminationPages(Controller):
         return see_other(f"/cases/{case_id}", done="redetermined" if done["status"] != "open"
                          else "redetermination_proposed" if waiting.get("against_county", True)
                          else "redetermination_raised")
+
+    @post("/proposal/withdraw", opt=SUPERVISORS, status_code=303)
+    def withdraw_proposal(self, case_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+        """An insurer supervisor withdraws the waiting proposal (撤回): nothing changes, the hold stays open."""
+        from .cases import render_case
+
+        state = FormState(values={"reason": clean(data.get("reason"))})
+        try:
+            with ctx.db.begin() as session:
+                hold_proposals.withdraw(session, case_id, clean(data.get("proposal_id")),
+                                        reason=state.values["reason"], principal=request.user, clock=ctx.clock)
+        except ValidationFailed as exc:
+            return render_case(request, ctx, case_id, status_code=422,
+                               forms={"proposal_withdraw": _errors(state, exc, ("reason",))})
+        except (InvalidState, Forbidden, NotFound) as exc:
+            return render_case(request, ctx, case_id, status_code=exc.status, message=sl.zh(exc.detail),
+                               forms={"proposal_withdraw": state})
+        return see_other(f"/cases/{case_id}", done="redetermination_withdrawn")
 
     def _decide_proposal(self, ctx: Any, request: Req, case_id: str, data: dict[str, Any], confirm: bool) -> Any:
         from .cases import render_case

@@ -62,6 +62,8 @@ HOLD_PROPOSAL_STATUS = {"waiting": "待县级确认", "confirmed": "县级已确
                         # withdrawn while the hold stayed (`holds.hold_out` `stale`)
                         "stale": "已撤销：提出后县级复核结果有变化（更正了复核结果，或另一轮抽样复核也发现偏差），"
                                  "不能再确认或驳回，须由主管按县级现在的复核结果重新认定",
+                        # withdrawn by an insurer supervisor (`holds.withdrawn_by_supervisor`)
+                        "by_supervisor": "保险公司主管已撤回，未生效",
                         # the same, in the list of proposals answered or withdrawn (/hold-proposals?status=done)
                         "changed": "县级复核结果有变，已撤销（更正了复核结果，或另一轮抽样复核也发现偏差）"}
 RECOVERY_STATUS = dict(RECOVERY_STATUS_ZH)
