@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
 from ..audit import log as audit
-from ..cases.service import active_visit, recheck_barred, rotation_barred
+from ..cases.service import active_visit, due_date, recheck_barred, rotation_barred
 from ..cases.workflow import advance, load_case
 from ..clock import Clock
 from ..domain import late_entry, objection_recheck, rotation
@@ -53,10 +53,12 @@ def record_attempt(session: Session, case_id: str, data: AttemptInput, *, princi
     # nor by an officer the rotation rule bars now (the household's latest check on another case, since scheduled),
     # nor by an account linked to one of theirs by a password
     problems += rotation.refusals(officers, *rotation_barred(session, case, visit))
-    # the day its visit was scheduled (never after today: a history entered on its own days, as the demo's)
+    # dated as a check is (`checks.service`): set back before its visit was scheduled (never after today: a history
+    # entered on its own days, as the demo's; a re-plan makes a new visit, so a real earlier visit is entered with
+    # a reason), or at all on an overdue case, only with the reason for the late entry
     scheduled_on = min(late_entry.recorded_on(visit.created_at), clock.today())
     problems += day_problems(data.visited_on, scheduled_on, clock.today(),
-                             late_entry.clean_reason(data.late_entry_reason))
+                             late_entry.clean_reason(data.late_entry_reason), due_on=due_date(session, case))
     if data.outcome not in OUTCOMES:
         problems.append(FieldError("outcome", "请选择未能核查的原因"))
     note = data.note.strip()
@@ -84,24 +86,25 @@ def record_attempt(session: Session, case_id: str, data: AttemptInput, *, princi
 LATE_REASON = "补录原因："
 
 
-def day_problems(visited_on: date, scheduled_on: date, today: date, reason: str) -> list[FieldError]:
+def day_problems(visited_on: date, scheduled_on: date, today: date, reason: str, *,
+                 due_on: date | None = None) -> list[FieldError]:
     """What is wrong with a visit without a check dated `visited_on`, recorded today, its visit scheduled on
-    `scheduled_on` (the scheme's calendar day): never before the visit was scheduled (nobody was sent yet: a visit
-    without a check dated back to seem made in time); and, dated back more than `late_entry.LATE_ENTRY_DAYS`, with
-    the reason for the late entry a check needs (`late_entry.problems`, `reason` already `clean_reason`ed). A day
-    after today is `visit_team`'s to refuse."""
+    `scheduled_on` (the scheme's calendar day), its case due on `due_on`: the rule a check's visit day meets
+    (`late_entry.problems`, `reason` already `clean_reason`ed): dated back more than `late_entry.LATE_ENTRY_DAYS`,
+    before the visit was scheduled, or at all on a case overdue today, only with the reason for the late entry. A day
+    after today, or before the referral, is `visit_team`'s to refuse."""
     if visited_on > today:
         return []
-    if visited_on < scheduled_on:
-        return [FieldError("visited_on", f"不能早于本次走访的安排日期 {scheduled_on.isoformat()}")]
-    return late_problems(visited_on, today, reason)
+    return late_problems(visited_on, today, reason, scheduled_on=scheduled_on, due_on=due_on)
 
 
-def late_problems(visited_on: date, today: date, reason: str) -> list[FieldError]:
+def late_problems(visited_on: date, today: date, reason: str, *, scheduled_on: date | None = None,
+                  due_on: date | None = None) -> list[FieldError]:
     """The late entry's reason missing or too long for a visit without a check dated `visited_on`, recorded today
-    (`late_entry.problems`, said of a visit)."""
-    return [FieldError(f.field, f.message.replace("核查日期", "走访日期").replace("在核查当时", "在走访当时"))
-            for f in late_entry.problems(visited_on, today, reason)]
+    (`late_entry.problems`, said of a visit: a visit without a check sets no lateness, so none is said counted)."""
+    return [FieldError(f.field, f.message.replace("，逾期天数按核查日期计算", "").replace("核查日期", "走访日期")
+                       .replace("在核查当时", "在走访当时"))
+            for f in late_entry.problems(visited_on, today, reason, scheduled_on=scheduled_on, due_on=due_on)]
 
 
 def attempts_for_case(session: Session, case_id: str) -> list[VisitAttempt]:

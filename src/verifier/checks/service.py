@@ -596,25 +596,28 @@ def refuse_linked_determiner(session: Session, case: Case, check: Check, princip
 
 def own_part_in_determination(session: Session, case: Case, check: Check, principal: Principal) -> str | None:
     """Why `principal` may not confirm the determination resting on `check` as its first person (who sent a check of
-    the case back, the check's recorder or an officer of it, who answered a register finding of the case), or None:
+    the case back, the check's recorder or an officer of it, who answered a register finding of the check), or None:
     what `determine` refuses with, and the determination page shows instead of the button."""
     if principal.id in sent_back_by(session, case.id):
         return "按“四眼原则”，您退回过本案的核查，认定结果须由其他审核人员确认"
     if principal.id == check.recorded_by or principal.id in (check.officer_ids or []):
         return "按“四眼原则”，本认定所依据的核查由您进行，须由其他审核人员确认"
-    if principal.id in finding_answerers(session, case.id):
+    if principal.id in finding_answerers(session, check.id):
         return ANSWERED_FINDING
     return None
 
 
-ANSWERED_FINDING = "按“四眼原则”，您处理过本案的比对发现，认定结果须由其他审核人员确认"
+ANSWERED_FINDING = ("按“四眼原则”，您处理过本案的比对发现，认定结果须由其他审核人员确认：须是未处理过本认定所依据核查的"
+                    "比对发现、未退回过本案核查、也未参加该核查的保险公司审核人员")
 
 
-def finding_answerers(session: Session, case_id: str) -> set[str]:
-    """Who answered a register finding of the case (explained it away or upheld it): the determination resting on
-    that answer is another supervisor's to confirm, else one person explains a hit away and pays on it."""
+def finding_answerers(session: Session, check_id: str) -> set[str]:
+    """Who answered a register finding of the check (explained it away or upheld it): the determination resting on
+    that answer is another supervisor's to confirm, else one person explains a hit away and pays on it. A finding of
+    an earlier check of the case (sent back) is not what the determination rests on: its answerer may confirm it,
+    else two supervisors, one answering a finding and the other sending the check back, leave nobody to confirm."""
     return set(session.scalars(select(RegisterFinding.answered_by).where(
-        RegisterFinding.case_id == case_id, RegisterFinding.answered_by.is_not(None)).distinct()))
+        RegisterFinding.check_id == check_id, RegisterFinding.answered_by.is_not(None)).distinct()))
 
 
 def determiner_refused(session: Session, case: Case, check: Check, principal: Principal) -> str | None:
@@ -633,8 +636,8 @@ def linked_determiner(session: Session, case: Case, check: Check, principal: Pri
 
 def determiner_parts(session: Session, case: Case, check: Check) -> list[recusal_refusals.LinkedPart]:
     """The accounts a determination's confirmer is the second person of: who answered a register finding of the
-    case, who sent a check of the case back, the check's officers, its recorder."""
-    parts = {**{a: "处理过本案比对发现的人员" for a in finding_answerers(session, case.id)},
+    check, who sent a check of the case back, the check's officers, its recorder."""
+    parts = {**{a: "处理过本认定所依据核查的比对发现的人员" for a in finding_answerers(session, check.id)},
              **{b: "退回过本案核查的人员" for b in sent_back_by(session, case.id)},
              **{o: "本认定所依据核查的核查员" for o in check.officer_ids or []},
              check.recorded_by: "本认定所依据核查的录入人"}
