@@ -17,7 +17,7 @@ def test_attack_a_supervisor_explains_the_car_away_and_confirms_himself(ctx, cli
     users.add("sup2", "insurer_supervisor", counties=(COUNTY,))
     users.add("sup3", "insurer_supervisor", counties=(COUNTY,))
     shown = client.get(f"/cases/{case_id}", headers=users.headers("sup2"))  # the answer form says so beforehand
-    assert shown.status_code == 200 and "处理过比对发现的审核人员不能再确认本案的认定结果" in shown.text
+    assert shown.status_code == 200 and "处理过本次核查比对发现的审核人员不能再确认依据本次核查的认定结果" in shown.text
     r = client.post(f"/api/findings/{finding}/answer", headers=users.headers("sup2"),
                     json={"outcome": "explained", "note": "车辆已转让给他人"})
     assert r.status_code == 200, r.text
