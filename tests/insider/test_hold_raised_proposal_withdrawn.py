@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from deviation_helpers import drawn_round, person, ready_case, relief_of
 from factories import COUNTY
+from insider_kit import declare_ties, household_member, refusals_of
 from sampling import sampling_helpers
 from sqlalchemy import select
 
@@ -48,6 +49,14 @@ def test_attack_a_raised_proposal_nobody_may_answer_blocks_the_case_for_good(ctx
     r = client.post(f"/api/cases/{case_id}/redetermination/proposal/withdraw", headers=users.headers("reviewer"),
                     json={"proposal_id": proposal, "reason": "撤回"})
     assert r.status_code == 403, r.text
+
+    # A supervisor who declared himself the household's relative (回避) does not withdraw it either: on record.
+    person(ctx, users, "kin", "insurer_supervisor")
+    declare_ties(client, users.headers("kin"), household_member(ctx, case_id)[2])
+    r = client.post(f"/api/cases/{case_id}/redetermination/proposal/withdraw", headers=users.headers("kin"),
+                    json={"proposal_id": proposal, "reason": "撤回"})
+    assert r.status_code == 422 and "回避" in r.json()["detail"], r.text
+    assert [e["step"] for e in refusals_of(ctx, users.ids["kin"])] == ["redetermination_withdraw"]
 
     # The case page offers a supervisor the 撤回 button; withdrawn, nothing is raised.
     pages = Pages(client, users)

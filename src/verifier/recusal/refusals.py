@@ -41,6 +41,7 @@ STEPS = (
     "redetermination",
     "redetermination_confirm",
     "redetermination_decline",
+    "redetermination_withdraw",
     "screening",
     "village_review",
     "meeting",
