@@ -134,19 +134,30 @@ def answers_refused(session: Session, case_ids: Iterable[str], principal: Princi
     return out
 
 
+def _reason(reason: str, missing: str) -> str:
+    """The reason given, trimmed; refused (`missing`) when there is none."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationFailed.one("reason", missing)
+    return reason
+
+
+def _locked(session: Session, case: Case, proposal_id: str) -> tuple[CaseHoldProposal, CaseHold | None]:
+    """The case's proposal and its hold, locked for the answer (404 when the case has no such proposal)."""
+    proposal = session.scalar(select(CaseHoldProposal).where(CaseHoldProposal.id == proposal_id,
+                                                             CaseHoldProposal.case_id == case.id).with_for_update())
+    if proposal is None:
+        raise NotFound("没有这项重新认定提议")
+    return proposal, session.scalar(select(CaseHold).where(CaseHold.id == proposal.hold_id).with_for_update())
+
+
 def _answering(session: Session, case_id: str, proposal_id: str, reason: str, principal: Principal, clock: Clock,
                *, step: str, missing: str) -> tuple[Case, CaseHold, CaseHoldProposal, str]:
     case = load_case(session, case_id, principal, for_update=True)
     _of_county(principal, case)
     recusal.refuse_principal(session, principal, [case.household_id], step=step, case_id=case.id, clock=clock)
-    reason = reason.strip()
-    if not reason:
-        raise ValidationFailed.one("reason", missing)
-    proposal = session.scalar(select(CaseHoldProposal).where(CaseHoldProposal.id == proposal_id,
-                                                             CaseHoldProposal.case_id == case.id).with_for_update())
-    if proposal is None:
-        raise NotFound("没有这项重新认定提议")
-    hold = session.scalar(select(CaseHold).where(CaseHold.id == proposal.hold_id).with_for_update())
+    reason = _reason(reason, missing)
+    proposal, hold = _locked(session, case, proposal_id)
     if proposal.status != "waiting" or hold is None or hold.status != "open":
         # withdrawn while the hold stayed: the county's finding changed since it was proposed
         raise InvalidState(CHANGED if holds.proposal_stale(
@@ -227,14 +238,8 @@ def withdraw(session: Session, case_id: str, proposal_id: str, *, reason: str, p
     case = load_case(session, case_id, principal, for_update=True)
     recusal.refuse_principal(session, principal, [case.household_id], step="redetermination_withdraw",
                              case_id=case.id, clock=clock)
-    reason = reason.strip()
-    if not reason:
-        raise ValidationFailed.one("reason", "请填写撤回原因")
-    proposal = session.scalar(select(CaseHoldProposal).where(CaseHoldProposal.id == proposal_id,
-                                                             CaseHoldProposal.case_id == case.id).with_for_update())
-    if proposal is None:
-        raise NotFound("没有这项重新认定提议")
-    hold = session.scalar(select(CaseHold).where(CaseHold.id == proposal.hold_id).with_for_update())
+    reason = _reason(reason, "请填写撤回原因")
+    proposal, hold = _locked(session, case, proposal_id)
     if proposal.status != "waiting" or hold is None or hold.status != "open":
         raise InvalidState(STALE)
     proposal.status, proposal.answered_by, proposal.answered_at, proposal.answer_note = (
