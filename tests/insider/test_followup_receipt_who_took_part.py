@@ -142,3 +142,27 @@ def test_a_reviewer_whose_password_the_releaser_set_does_not_close_the_alert(ctx
     r = client.post(f"/api/followups/{followup}/receipt-review", headers=users.headers("rvw_free"),
                     json={"note": "查询银行流水，已到账", "outcome": "received"})
     assert r.status_code == 200 and r.json()["resolved_by"] == users.ids["rvw_free"], r.text
+
+
+def test_a_check_whose_account_has_no_index_counts_as_a_change(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """Two checks whose accounts were stored without their blind index (before migration 0045, not filled without the
+    keys) cannot be told the same: the later one counts as a change of payee, so its officer and recorder do not
+    follow the payment up (the safe side: equal missing indexes once read as the same account)."""
+    person(ctx, users, "off4", "field_officer")
+    person(ctx, users, "rec4", "field_officer")
+    bid, cases = released_batch(ctx, client, users)
+    settled(client, users, bid)
+    with ctx.db.begin() as session:
+        first = session.scalar(select(Check).where(Check.case_id == cases[0], Check.seq == 1))
+        first.payee_account_index = None
+        two = _clone(first, id=new_id("chk"), seq=2, payee_account_index=None,
+                     payee_account_enc=ctx.vault.seal("6222020200998877665", "check.payee_account"),
+                     recorded_by=users.ids["rec4"], officer_ids=[users.ids["off4"]])
+        session.add(two)
+        item = session.get(PaymentItem, _item(ctx, cases[0]))
+        item.payee_check_id, item.payee_account_index = two.id, None
+    with ctx.db.read() as session:
+        who = receipt.involved(session, session.get(PaymentItem, _item(ctx, cases[0])))
+    assert who.changed
+    assert who.changers == {users.ids["rec4"]: "payee_check_recorded", users.ids["off4"]: "payee_check_officer"}, \
+        who.changers

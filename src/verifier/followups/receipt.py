@@ -184,7 +184,10 @@ def _involved(paid: _Paid, item: PaymentItem) -> Involved:
             for officer in check.officer_ids or []:
                 setters.setdefault(officer, "account_set_officer")
             setters.setdefault(check.recorded_by, "account_set_recorder")
-        elif check.payee_account_index != before.payee_account_index:
+        elif (check.payee_account_index is None or before.payee_account_index is None
+              or check.payee_account_index != before.payee_account_index):
+            # an account stored without its blind index (before 0045, not filled without the keys) cannot be told
+            # the same as the one before here: counted as a change, so its check's people stay out of the follow-up
             for officer in check.officer_ids or []:
                 changers.setdefault(officer, "payee_check_officer")
             confirmed_by = paid.confirmers.get(check.id)
