@@ -57,8 +57,9 @@ def record_attempt(session: Session, case_id: str, data: AttemptInput, *, princi
     # entered on its own days, as the demo's; a re-plan makes a new visit, so a real earlier visit is entered with
     # a reason), or at all on an overdue case, only with the reason for the late entry
     scheduled_on = min(late_entry.recorded_on(visit.created_at), clock.today())
-    problems += day_problems(data.visited_on, scheduled_on, clock.today(),
-                             late_entry.clean_reason(data.late_entry_reason), due_on=due_date(session, case))
+    late_reason = late_entry.clean_reason(data.late_entry_reason)
+    problems += day_problems(data.visited_on, scheduled_on, clock.today(), late_reason,
+                             due_on=due_date(session, case))
     if data.outcome not in OUTCOMES:
         problems.append(FieldError("outcome", "请选择未能核查的原因"))
     note = data.note.strip()
@@ -66,7 +67,6 @@ def record_attempt(session: Session, case_id: str, data: AttemptInput, *, princi
         problems.append(FieldError("note", "选择“其他原因”时请说明情况"))
     if problems:
         raise ValidationFailed(problems)
-    late_reason = late_entry.clean_reason(data.late_entry_reason)
     # the reason kept with the officers' note, as the supervisor planning the next visit reads it
     kept = "\n".join(x for x in (note, f"{LATE_REASON}{late_reason}" if late_reason else "") if x)
     attempt = VisitAttempt(id=new_id("att"), case_id=case.id, visit_id=visit.id, visited_on=data.visited_on,

@@ -98,10 +98,6 @@ def setters_of(session: Session, batch_ids: Sequence[str], vault: Vault) -> dict
     return {b: sorted(s, key=lambda s: (s.case_id, s.who, s.recorder)) for b, s in out.items()}
 
 
-def people(setters: Sequence[Setter]) -> set[str]:
-    return {s.who for s in setters}
-
-
 def _number(session: Session, case_id: str) -> str:
     case = session.get(Case, case_id)
     return case.number if case is not None else case_id
@@ -113,7 +109,7 @@ def refusal(session: Session, setters: Sequence[Setter], principal: Principal, l
     their own hand in one (the reason, made when said), else the first of them linked to the caller's account by a
     password (`linked`: the caller's links among them, read beforehand), else None."""
     act, others = BATCH_STEPS[verb]
-    own = next((s for s in setters if s.who == principal.id), None)
+    own = own_part(setters, principal)
     if own is not None:
         def said() -> str:
             return (f"您是案件 {_number(session, own.case_id)} 入户核查的{own.part}，本批次支付给该案的收款账户由这次"
