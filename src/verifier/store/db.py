@@ -31,6 +31,8 @@ from .pgwire import deferred_on, drop_pending, pending_on
 from .reader import (LOOP_CONNECTION, AsyncReaders, LoopTransactionEnded, Reader, Readers, Steps,
                      loop_transaction_ended)
 from .groups import WriteGroups, run_group
+from .loop_groups import LoopGroups
+from .loop_groups import run_group as run_loop_group
 from .writer import DEFERRED, send_deferred
 
 T = TypeVar("T")
@@ -425,6 +427,7 @@ class Database:
         self._all_held: list[tuple[Any, ...]] = []  # (connection, session, pool, thread) of each thread's
         self._held_guard = threading.Lock()
         self._groups: WriteGroups | None = None  # PostgreSQL: `write(grouped=True)`'s
+        self._loop_groups: LoopGroups | None = None  # SQLite: `write(grouped=True)`'s
 
     @property
     def dialect(self) -> str:
@@ -476,8 +479,9 @@ class Database:
     async def write(self, run: Callable[[Session], T], *, grouped: bool = False) -> T:
         """`run` in a write transaction (`begin`), from the event loop; returns what it returns.
 
-        With `grouped`, on PostgreSQL, writes that arrive while others are in flight are committed together
-        (store/groups.py): `run` must then be one that may run again after a rollback.
+        With `grouped`, writes that arrive together are committed together: on PostgreSQL those that arrive while
+        others are in flight (store/groups.py), on SQLite those that arrive in the same turn of the event loop
+        (store/loop_groups.py); `run` must then be one that may run again after a rollback.
 
         For short writes (a check recorded: a dozen single-row statements, well under a millisecond on SQLite). On
         SQLite the transaction runs here, on the loop, without a hand-off to a worker thread and back: SQLite has one
@@ -491,6 +495,10 @@ class Database:
             if self._groups is None or self._groups.loop is not loop:
                 self._groups = WriteGroups(self, loop)
             return await self._groups.write(run)  # type: ignore[no-any-return]
+        if grouped:
+            if self._loop_groups is None or self._loop_groups.loop is not loop:
+                self._loop_groups = LoopGroups(self, loop)
+            return await self._loop_groups.write(run)  # type: ignore[no-any-return]
         if self._writers is not None:
             async with self._writers.turn() as had:
                 if had:
@@ -501,7 +509,31 @@ class Database:
                         pass  # another process writes: wait for it in a thread
         return await loop.run_in_executor(None, partial(self._write_blocking, run))
 
-    def _write_now(self, run: Callable[[Session], T]) -> T:
+    async def write_loop_group(self, runs: list[Callable[[Session], Any]]) -> list[tuple[bool, Any]]:
+        """SQLite, on the event loop: grouped writes in one transaction, or each alone (store/loop_groups.py); those
+        that met another process's write lock (nothing done) wait for it in worker threads, each alone, in turn."""
+        assert self._writers is not None
+        loop = asyncio.get_running_loop()
+        async with self._writers.turn() as had:
+            outcomes = run_loop_group(self, runs) if had else [(False, LockBusy())] * len(runs)
+        for index, (_, value) in enumerate(outcomes):
+            if isinstance(value, LockBusy):
+                try:
+                    outcomes[index] = (True, await loop.run_in_executor(None, partial(self._write_blocking,
+                                                                                     runs[index])))
+                except Exception as exc:  # noqa: BLE001 — handed to its caller, as `write` raises it
+                    outcomes[index] = (False, exc)
+        return outcomes
+
+    def write_in_turn(self, run: Callable[[Session], T], *, quiet_hooks: bool = False) -> T:
+        """SQLite, on the event loop, with the writers' turn: `run` as `_write_now` makes it, its `BEGIN IMMEDIATE`
+        not waiting for another process (`LockBusy`). With `quiet_hooks`, an after-commit hook that fails is logged,
+        not raised: what was written landed, and is not to be made again (a group of writes)."""
+        assert self._writers is not None
+        with self._writers.here():
+            return self._write_now(run, quiet_hooks=quiet_hooks)
+
+    def _write_now(self, run: Callable[[Session], T], *, quiet_hooks: bool = False) -> T:
         """SQLite, on the event loop, with the writers' turn (`WriterQueue.here`): `run` in a transaction on the
         loop's held connection and session (`_loop_session`).
 
@@ -531,9 +563,18 @@ class Database:
                 self._drop_held()  # a connection found broken: the next write takes a new one from the pool
         if self.wal_checkpoints is not None:
             self.wal_checkpoints.poke()
-        for hook in self.after_commit:
-            hook(done)
+        self._after_commit(done, quiet_hooks)
         return result
+
+    def _after_commit(self, done: dict[Any, Any], quiet: bool) -> None:
+        for hook in self.after_commit:
+            if not quiet:
+                hook(done)
+                continue
+            try:
+                hook(done)
+            except Exception:  # noqa: BLE001 — committed: the writes are answered as made
+                log.exception("an after-commit hook failed after a group of writes committed")
 
     def _run_joined(self, run: Callable[[Session], T], session: Session, connection: Connection, transaction: Any,
                     roll_back: Callable[[Session, Connection, Any], None]) -> tuple[T, dict[Any, Any]]:
@@ -665,14 +706,7 @@ class Database:
         transaction = connection.begin()
         info[LOOP_CONNECTION] = (connection, transaction, _OPEN)
         result, done = self._run_joined(run, session, connection, transaction, self._roll_back_held)
-        for hook in self.after_commit:
-            if not quiet_hooks:
-                hook(done)
-                continue
-            try:
-                hook(done)
-            except Exception:  # noqa: BLE001 — committed: the writes are answered as made
-                log.exception("an after-commit hook failed after a group of writes committed")
+        self._after_commit(done, quiet_hooks)
         return result
 
     @staticmethod
