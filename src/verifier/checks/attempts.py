@@ -102,9 +102,8 @@ def late_problems(visited_on: date, today: date, reason: str, *, scheduled_on: d
                   due_on: date | None = None) -> list[FieldError]:
     """The late entry's reason missing or too long for a visit without a check dated `visited_on`, recorded today
     (`late_entry.problems`, said of a visit: a visit without a check sets no lateness, so none is said counted)."""
-    return [FieldError(f.field, f.message.replace("，逾期天数按核查日期计算", "").replace("核查日期", "走访日期")
-                       .replace("在核查当时", "在走访当时"))
-            for f in late_entry.problems(visited_on, today, reason, scheduled_on=scheduled_on, due_on=due_on)]
+    return late_entry.problems(visited_on, today, reason, scheduled_on=scheduled_on, due_on=due_on, noun="走访",
+                               sets_lateness=False)
 
 
 def attempts_for_case(session: Session, case_id: str) -> list[VisitAttempt]:
