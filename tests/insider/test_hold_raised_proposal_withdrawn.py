@@ -72,11 +72,14 @@ def test_attack_a_raised_proposal_nobody_may_answer_blocks_the_case_for_good(ctx
     with ctx.db.read() as s:
         p = s.get(CaseHoldProposal, proposal)
         assert p is not None and (p.status, p.answered_by) == ("withdrawn", users.ids["insurer"])
+        # who withdrew it is its own column, the reason kept bare (the page says 保险公司主管已撤回 beside it)
+        assert (p.withdrawn_by_side, p.answer_note) == ("insurer", "本县无其他县级复核人员可确认")
         assert s.scalars(select(CaseHold.status).where(CaseHold.case_id == case_id)).one() == "open"
         entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "case.hold_redetermination_recalled")).one()
         assert entry.subject == case_id and entry.actor == users.ids["insurer"]
     text = pages.get(f"/cases/{case_id}").text
     assert "保险公司主管已撤回，未生效" in text and "提出后县级复核结果有变化" not in text
+    assert "（本县无其他县级复核人员可确认）" in text and "主管撤回：" not in text
     assert 'id="proposal-withdraw-form"' not in text
     # Withdrawn twice: refused, nothing changes.
     r = client.post(f"/api/cases/{case_id}/redetermination/proposal/withdraw", headers=users.headers("insurer"),
