@@ -1,6 +1,7 @@
 """Helpers of the deviation-consequence tests: people as principals, cases ready to pay, in a batch, or paid
 (through the real payment services), a drawn round holding every case of the period, a paid case the round finds
-ineligible (its recovery open), and a relative's declared tie to a case's household."""
+ineligible (its recovery open), a relief raised on one reviewer's re-check waiting as a proposal, and a relative's
+declared tie to a case's household."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from typing import Any
 
 from factories import COUNTY, ready_case  # noqa: F401  (the payment shortcut, named here for these tests)
 from recheck_kit import visit_api
+from sampling import sampling_helpers
 from sqlalchemy import select
 
 from verifier.accounts.auth import Principal, principal_of
 from verifier.accounts.service import add_user
+from verifier.domain.money import format_yuan
 from verifier.store.tables import User
 from verifier.payments import bankfiles
 from verifier.payments import service as payments
@@ -161,3 +164,43 @@ def declare_sibling(ctx: Any, client: Any, headers: dict[str, str], case_id: str
     r = client.post("/api/recusal/mine", headers=headers,
                     json={"entries": [{"relation": "sibling", "id_number": id_number}]})
     assert r.status_code == 200, r.text
+
+
+RAISED_BY = 50_000  # how much more (fen) the county's re-check records than the insurer determined
+
+
+@dataclass(frozen=True)
+class RaisedProposal:
+    """A ready case (`case_id`, its determined relief `relief`) drawn in a round whose re-check by `reviewer` (the
+    county's only reviewer so far) records `higher`, and `sup2`'s re-determination `proceed` at that figure: `answer`,
+    the re-determination's JSON as the API gave it back (the proposal waiting in it: `proposal`)."""
+
+    case_id: str
+    relief: int
+    higher: int
+    answer: dict[str, Any]
+
+    @property
+    def proposal(self) -> str:
+        return str(self.answer["waiting"]["id"])
+
+
+def raised_proposal(ctx: Any, client: Any, users: Any, income: str) -> RaisedProposal:
+    """Users `reviewer` (county reviewer) and `insurer` (insurer supervisor) who draw the round, and `sup2` (insurer
+    supervisor); a ready case whose household's per-capita income is `income`, re-checked by `reviewer` at its
+    relief plus `RAISED_BY` (a deviation), and re-determined by `sup2` at that figure over the API (200: what the
+    answer says is the test's to assert)."""
+    users.add("reviewer", "county_reviewer", counties=(COUNTY,))
+    users.add("insurer", "insurer_supervisor", counties=(COUNTY,))
+    rounds = sampling_helpers.Rounds(client, users.headers("reviewer"), users.headers("insurer"))
+    person(ctx, users, "sup2", "insurer_supervisor")
+    case_id = ready_case(ctx)
+    relief = relief_of(ctx, case_id)
+    round_id = drawn_round(rounds, {case_id})
+    higher = relief + RAISED_BY
+    assert rounds.result(round_id, case_id, per_capita_income=income, eligible=True,
+                         relief_amount=format_yuan(higher))["deviation"] is True
+    r = client.post(f"/api/cases/{case_id}/redetermination", headers=users.headers("sup2"),
+                    json={"outcome": "proceed", "reason": "按县级复核金额", "relief_amount": format_yuan(higher)})
+    assert r.status_code == 200, r.text
+    return RaisedProposal(case_id, relief, higher, r.json())

@@ -95,6 +95,44 @@ def test_attack_the_officer_who_typed_the_account_approves_and_releases_its_batc
     assert client.post(f"{url}/release", headers=users.headers("fin2")).status_code == 200
 
 
+def test_an_account_linked_to_the_officer_sees_why_not_the_buttons(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The batch page hid the buttons from the officer who typed the account but showed them to an account linked to
+    his by a password, whose click was then refused (403): the page now asks the rule the steps refuse by
+    (`account_setters.hand`), says why instead of the approve and the release buttons, and the action still 403s."""
+    case_id = ready_case(ctx)
+    officer, _ = _officer_in_finance(ctx, client, users, case_id)
+    for name, role in (("claims1", "insurer_claims"), ("fin2", "finance"), ("pal", "finance")):
+        person(ctx, users, name, role)
+    with ctx.db.begin() as session:  # the officer knows a password of pal's account
+        session.get(User, users.ids["pal"]).password_set_by = session.scalar(
+            select(User.id).where(User.username == officer))
+        number = session.get(Case, case_id).number
+    bid, code = _prepared(client, users, COUNTY, [case_id])
+    linked = f"按“四眼原则”，您的账号与本批次中案件 {number} 入户核查的核查人员的账号有密码关联"
+
+    pages = Pages(client, users)
+    pages.login("pal")
+    page = pages.get(f"/payments/{bid}")
+    assert page.status_code == 200 and f'action="/payments/{bid}/approve"' not in page.text, page.text[-3000:]
+    assert linked in page.text and "不能审批、签批或发放本批次" in page.text, page.text[-3000:]
+    r = pages.post(f"/payments/{bid}/approve", {"confirm": "yes"})
+    assert r.status_code == 403 and "密码关联" in r.text and "录入收款账户的入户核查" in r.text, r.text[:3000]
+    r = client.post(f"/api/payment-batches/{bid}/approve", headers=users.headers("pal"))
+    assert r.status_code == 403 and "密码关联" in r.text and code in r.text, r.text
+
+    # another finance officer sees the button and approves; the release is hidden from pal the same
+    pages.login("fin2")
+    assert f'action="/payments/{bid}/approve"' in pages.get(f"/payments/{bid}").text
+    assert client.post(f"/api/payment-batches/{bid}/approve", headers=users.headers("fin2")).status_code == 200
+    pages.login("pal")
+    page = pages.get(f"/payments/{bid}")
+    assert f'action="/payments/{bid}/release"' not in page.text and linked in page.text, page.text[-3000:]
+    r = pages.post(f"/payments/{bid}/release", {"confirm": "yes"})
+    assert r.status_code == 403 and "密码关联" in r.text, r.text[:3000]
+    assert client.post(f"/api/payment-batches/{bid}/release", headers=users.headers("pal")).status_code == 403
+    assert client.get(f"/api/payment-batches/{bid}", headers=users.headers("claims1")).json()["status"] == "approved"
+
+
 def test_a_batch_paying_accounts_others_typed_is_his_to_approve(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
     """An officer in finance approves a batch paying none of the accounts his checks set."""
     typed = ready_case(ctx)

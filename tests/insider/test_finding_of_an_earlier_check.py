@@ -7,33 +7,16 @@ the answerer of the check's own finding is still refused."""
 
 from __future__ import annotations
 
-from factories import COUNTY, staff
+from factories import COUNTY
+from send_back_kit import send_back, visited_again
 from sqlalchemy import select
 from test_register_finding_kin import _checked_with_a_vehicle
 
-from verifier.checks import service as checks
-from verifier.demo import demo_bills
-from verifier.domain.income import HouseholdIncome, RigidExpenditure
 from verifier.registers.models import RegisterFinding
-from verifier.store.tables import Case, Check, Member, User
+from verifier.store.tables import Check, User
 
 NOTE = {"outcome": "explained", "note": "车辆已转让给他人"}
 WHO_MAY = "须是未处理过本认定所依据核查的比对发现、未退回过本案核查、也未参加该核查的保险公司审核人员"
-
-
-def _recheck(ctx, case_id: str, officers) -> None:  # type: ignore[no-untyped-def]
-    """The second visit's check, by `officers` (the household's members as the first check found them)."""
-    with ctx.db.begin() as session:
-        household_id = session.get(Case, case_id).household_id
-        rows = session.scalars(select(Member).where(Member.household_id == household_id).order_by(Member.id)).all()
-        members = [{"name": m.name, "id_number": ctx.vault.open(m.id_number_enc, "member.id_number"),
-                    "relation": m.relation, "labour": m.labour or "full"} for m in rows]
-        data = checks.CheckInput(
-            visited_on=ctx.clock.today(), officers=[officers.officer1.id, officers.officer2.id], members=members,
-            income=HouseholdIncome(wages=800_000), rigid=RigidExpenditure(medical_self_paid=4_200_000),
-            stable_income=False, payee=None, cross_checks=[], evidence=[], note="再次核实车辆情况",
-            bills=demo_bills(case_id, "medical_self_paid", 4_200_000))
-        checks.record_check(session, case_id, data, vault=ctx.vault, principal=officers.officer1, clock=ctx.clock)
 
 
 def _open_finding_of_latest_check(ctx, case_id: str) -> str:  # type: ignore[no-untyped-def]
@@ -54,15 +37,8 @@ def test_one_supervisor_answers_the_first_checks_finding_the_other_sends_it_back
     # A, having answered the check's finding, is refused, told who may confirm
     r = client.post(f"/api/cases/{case_id}/determination", json={"confirm": True}, headers=a)
     assert r.status_code == 403 and WHO_MAY in r.json()["detail"], r.text
-    r = client.post(f"/api/cases/{case_id}/send-back", json={"reason": "车辆转让情况需要入户再次核实"}, headers=b)
-    assert r.status_code == 200, r.text
-
-    others = staff(ctx, COUNTY, team=78)
-    r = client.post(f"/api/cases/{case_id}/schedule", headers=b,
-                    json={"officers": [others.officer1.id, others.officer2.id],
-                          "visit_on": ctx.clock.today().isoformat(), "vehicle": "车78"})
-    assert r.status_code in (200, 201), r.text
-    _recheck(ctx, case_id, others)
+    send_back(client, case_id, b, "车辆转让情况需要入户再次核实")
+    visited_again(ctx, client, case_id, b, team=78, visit_on=ctx.clock.today().isoformat(), note="再次核实车辆情况")
     # the second check meets the register again: B (who sent the first back) answers its finding
     second = _open_finding_of_latest_check(ctx, case_id)
     assert second != finding

@@ -177,7 +177,7 @@ def test_a_correction_in_another_holding_round_withdraws_the_waiting_proposal(ct
     assert hold.status == "open" and hold.round_id == first
     with ctx.db.read() as s:
         row = s.get(CaseHoldProposal, proposal["id"])
-        assert (row.status, row.answer_note) == ("withdrawn", "录入时金额有误")
+        assert (row.status, row.answer_note, row.withdrawn_by_side) == ("withdrawn", "录入时金额有误", "county")
     [entry] = _withdrawn_entries(ctx)
     assert entry.subject == case_id and entry.payload["proposals_withdrawn"] == [proposal["id"]], entry.payload
     assert (entry.payload["round_id"], entry.payload["why"]) == (second, "corrected") and "reason" not in entry.payload
@@ -232,7 +232,7 @@ def test_another_round_joining_the_hold_withdraws_the_waiting_proposal(ctx, clie
     _found(rounds, second, case_id, None)
     with ctx.db.read() as s:
         row = s.get(CaseHoldProposal, proposal)
-        assert (row.status, row.answer_note) == ("withdrawn", None)
+        assert (row.status, row.answer_note, row.withdrawn_by_side) == ("withdrawn", None, "county")
     [entry] = _withdrawn_entries(ctx)
     assert (entry.payload["round_id"], entry.payload["why"]) == (second, "joined"), entry.payload
     r = client.post(f"/api/cases/{case_id}/redetermination/proposal/confirm", headers=users.headers("rev2"),

@@ -7,9 +7,8 @@ relief stays the one determined and the case stays held."""
 
 from __future__ import annotations
 
-from deviation_helpers import drawn_round, person, ready_case, relief_of
+from deviation_helpers import person, raised_proposal, relief_of
 from factories import COUNTY
-from sampling import sampling_helpers
 from sqlalchemy import select
 
 from verifier.domain.money import format_yuan
@@ -21,27 +20,15 @@ INCOME = "2666.67"  # the factory's household: the insurer's per-capita income
 
 
 def test_attack_one_reviewers_higher_recheck_becomes_the_relief_on_a_supervisors_word(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
-    users.add("reviewer", "county_reviewer", counties=(COUNTY,))
-    users.add("insurer", "insurer_supervisor", counties=(COUNTY,))
-    rounds = sampling_helpers.Rounds(client, users.headers("reviewer"), users.headers("insurer"))
+    raised = raised_proposal(ctx, client, users, INCOME)  # by `sup2`, on `reviewer`'s re-check finding more
+    case_id, relief, higher = raised.case_id, raised.relief, raised.higher
     claims = person(ctx, users, "claims1", "insurer_claims")
-    person(ctx, users, "sup2", "insurer_supervisor")
     person(ctx, users, "rev2", "county_reviewer")
-    case_id = ready_case(ctx)
-    relief = relief_of(ctx, case_id)
-    round_id = drawn_round(rounds, {case_id})
-    higher = relief + 50_000
-    assert rounds.result(round_id, case_id, per_capita_income=INCOME, eligible=True,
-                         relief_amount=format_yuan(higher))["deviation"] is True
-
-    r = client.post(f"/api/cases/{case_id}/redetermination", headers=users.headers("sup2"),
-                    json={"outcome": "proceed", "reason": "按县级复核金额", "relief_amount": format_yuan(higher)})
-    assert r.status_code == 200, r.text
-    assert r.json()["status"] == "open" and r.json()["waiting"]["relief"] == format_yuan(higher), r.text
+    assert raised.answer["status"] == "open" and raised.answer["waiting"]["relief"] == format_yuan(higher), raised
     assert relief_of(ctx, case_id) == relief  # the determination's relief stands
     with ctx.db.read() as s:
         assert case_id not in {c["case_id"] for c in payments.ready_to_pay(s, COUNTY, claims)}  # still held
-    proposal = r.json()["waiting"]["id"]
+    proposal = raised.proposal
 
     # The page says what waits, and for whom.
     pages = Pages(client, users)

@@ -5,14 +5,11 @@ relief stays the determination's, and a re-determination at the determined relie
 
 from __future__ import annotations
 
-from deviation_helpers import drawn_round, person, ready_case, relief_of
-from factories import COUNTY
+from deviation_helpers import person, raised_proposal, relief_of
 from insider_kit import declare_ties, household_member, refusals_of
-from sampling import sampling_helpers
 from sqlalchemy import select
 
 from verifier.audit.models import AuditEntry
-from verifier.domain.money import format_yuan
 from verifier.sampling.models import CaseHold, CaseHoldProposal
 from web.pagekit import Pages
 
@@ -20,20 +17,10 @@ INCOME = "2666.67"  # the factory's household: the insurer's per-capita income
 
 
 def test_attack_a_raised_proposal_nobody_may_answer_blocks_the_case_for_good(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
-    users.add("reviewer", "county_reviewer", counties=(COUNTY,))  # the county's only county reviewer
-    users.add("insurer", "insurer_supervisor", counties=(COUNTY,))
-    rounds = sampling_helpers.Rounds(client, users.headers("reviewer"), users.headers("insurer"))
-    person(ctx, users, "sup2", "insurer_supervisor")
-    case_id = ready_case(ctx)
-    relief = relief_of(ctx, case_id)
-    round_id = drawn_round(rounds, {case_id})
-    higher = relief + 50_000
-    assert rounds.result(round_id, case_id, per_capita_income=INCOME, eligible=True,
-                         relief_amount=format_yuan(higher))["deviation"] is True
-    r = client.post(f"/api/cases/{case_id}/redetermination", headers=users.headers("sup2"),
-                    json={"outcome": "proceed", "reason": "按县级复核金额", "relief_amount": format_yuan(higher)})
-    assert r.status_code == 200 and r.json()["status"] == "open", r.text
-    proposal = r.json()["waiting"]["id"]
+    raised = raised_proposal(ctx, client, users, INCOME)  # `reviewer`: the county's only county reviewer
+    case_id, relief = raised.case_id, raised.relief
+    assert raised.answer["status"] == "open", raised
+    proposal = raised.proposal
 
     # The only county reviewer recorded the re-check: he may neither confirm nor decline.
     for step in ("confirm", "decline"):
@@ -72,11 +59,14 @@ def test_attack_a_raised_proposal_nobody_may_answer_blocks_the_case_for_good(ctx
     with ctx.db.read() as s:
         p = s.get(CaseHoldProposal, proposal)
         assert p is not None and (p.status, p.answered_by) == ("withdrawn", users.ids["insurer"])
+        # who withdrew it is its own column, the reason kept bare (the page says 保险公司主管已撤回 beside it)
+        assert (p.withdrawn_by_side, p.answer_note) == ("insurer", "本县无其他县级复核人员可确认")
         assert s.scalars(select(CaseHold.status).where(CaseHold.case_id == case_id)).one() == "open"
         entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "case.hold_redetermination_recalled")).one()
         assert entry.subject == case_id and entry.actor == users.ids["insurer"]
     text = pages.get(f"/cases/{case_id}").text
     assert "保险公司主管已撤回，未生效" in text and "提出后县级复核结果有变化" not in text
+    assert "（本县无其他县级复核人员可确认）" in text and "主管撤回：" not in text
     assert 'id="proposal-withdraw-form"' not in text
     # Withdrawn twice: refused, nothing changes.
     r = client.post(f"/api/cases/{case_id}/redetermination/proposal/withdraw", headers=users.headers("insurer"),

@@ -3,7 +3,7 @@ who never went could record one dated back to any day, even before the visit was
 in time, with none of the questions a check dated back meets. Now a visit attempt is dated as a check is: never
 after today, and dated back more than `late_entry.LATE_ENTRY_DAYS` days, before its visit was scheduled, or at all on
 an overdue case, only with the reason for the late entry (补录原因), over the API and the officer's form (which keeps what was typed); the
-reason is kept with the attempt's note and its digest on the audit record."""
+reason is kept beside the attempt's note (`late_reason`), both shown, and its digest on the audit record."""
 
 from __future__ import annotations
 
@@ -78,7 +78,13 @@ def test_attack_nobody_home_dated_before_the_visit_was_scheduled(ctx, client, us
                                                        "note": "邻居说全家外出务工", "late_entry_reason": "村里没有手机信号"})
     assert r.status_code == 303, r.text[:3000]
     [attempt] = _attempts(ctx, case_id)
-    assert attempt.visited_on.isoformat() == back and "补录原因：村里没有手机信号" in (attempt.note or "")
+    assert attempt.visited_on.isoformat() == back and attempt.late_reason == "村里没有手机信号"
+    assert attempt.note == "邻居说全家外出务工"  # the officers' note as they wrote it, the reason beside it
+    page = pages.get(f"/cases/{case_id}").text
+    assert f'id="attempt-late-{attempt.id}">补录原因：村里没有手机信号<' in page and "邻居说全家外出务工" in page
+    # the supervisor planning the next visit reads both, each on its line
+    plan = pages.as_("planner", "insurer_supervisor").get("/schedule").text
+    assert ">邻居说全家外出务工</span><br><span class=\"muted small\">补录原因：村里没有手机信号</span>" in plan
     with ctx.db.read() as session:
         payload = decode_entry(session.scalars(select(AuditEntry.entry).where(AuditEntry.subject == case_id)
                                                .order_by(AuditEntry.idx.desc())).first()).payload

@@ -53,5 +53,6 @@ def find(session: Session, principal: Principal, *, view: str = "", q: str = "",
     # `stale`: withdrawn while its hold stayed (the county's finding changed), not with the hold (`proposal_stale`)
     return found.map(lambda row: {**holds.proposal_out(row[0]), "case_id": row[0].case_id, "number": row[1],
                                   "town": row[2], "village": row[3], "head_name": row[4],
-                                  "stale": holds.proposal_stale(row[0].status, row[5], row[0].answer_note),
-                                  "by_supervisor": holds.withdrawn_by_supervisor(row[0].status, row[0].answer_note)})
+                                  "stale": holds.proposal_stale(row[0].status, row[5], row[0].withdrawn_by_side),
+                                  "by_supervisor": holds.withdrawn_by_supervisor(row[0].status,
+                                                                                 row[0].withdrawn_by_side)})

@@ -41,7 +41,7 @@ from ..recusal import guard as recusal
 from ..recusal import refusals as recusal_refusals
 from ..roster.service import PASSWORD_LINK, password_links
 from ..sampling import independence
-from ..sampling.models import CaseHold, CaseHoldProposal
+from ..sampling.models import WITHDRAWN_BY_INSURER, CaseHold, CaseHoldProposal
 from ..store.tables import Case
 from . import holds
 from .workflow import load_case
@@ -49,7 +49,6 @@ from .workflow import load_case
 ROLE = "county_reviewer"
 DECLINED = "case.hold_redetermination_declined"
 WITHDRAWN = "case.hold_redetermination_recalled"
-WITHDRAWN_NOTE = holds.WITHDRAWN_NOTE
 STALE = "这项重新认定提议已被确认、驳回、由主管撤回或已随暂停支付撤销，请刷新页面后再办理。"
 CHANGED = ("县级复核结果在提出这项重新认定之后有变化（更正了复核结果，或另一轮抽样复核也发现偏差），这项提议已撤销，"
            "不能再确认或驳回：请刷新页面，由主管按县级现在的复核结果重新认定。")
@@ -161,7 +160,7 @@ def _answering(session: Session, case_id: str, proposal_id: str, reason: str, pr
     if proposal.status != "waiting" or hold is None or hold.status != "open":
         # withdrawn while the hold stayed: the county's finding changed since it was proposed
         raise InvalidState(CHANGED if holds.proposal_stale(
-            proposal.status, hold.status if hold is not None else None, proposal.answer_note) else STALE)
+            proposal.status, hold.status if hold is not None else None, proposal.withdrawn_by_side) else STALE)
     own, parts = _bars(session, hold, proposal, principal)
     if own is not None:
         raise Forbidden(own)
@@ -231,8 +230,9 @@ def withdraw(session: Session, case_id: str, proposal_id: str, *, reason: str, p
     a county whose only county reviewer recorded the re-check nobody may answer it, and a waiting proposal refuses
     every re-determination (`holds.WAITING`). Nothing is paid or changed: the relief stays the determination's, the
     hold stays open, and a supervisor re-determines the case again. Not a relative's case (回避); a proposal no
-    longer waiting is refused (409). The reason is kept on the proposal behind `WITHDRAWN_NOTE` (so the pages tell
-    it from one withdrawn because the county's finding changed: `holds.proposal_stale`), its SHA-256 in the log."""
+    longer waiting is refused (409). The reason is kept on the proposal (`answer_note`), and the side that withdrew it
+    (`withdrawn_by_side`: the pages tell it from one withdrawn because the county's finding changed,
+    `holds.proposal_stale`), its SHA-256 in the log."""
     if not principal.has(holds.ROLE):
         raise Forbidden("只有保险公司主管可以撤回重新认定提议。")
     case = load_case(session, case_id, principal, for_update=True)
@@ -243,7 +243,8 @@ def withdraw(session: Session, case_id: str, proposal_id: str, *, reason: str, p
     if proposal.status != "waiting" or hold is None or hold.status != "open":
         raise InvalidState(STALE)
     proposal.status, proposal.answered_by, proposal.answered_at, proposal.answer_note = (
-        "withdrawn", principal.id, clock.now(), WITHDRAWN_NOTE + reason)
+        "withdrawn", principal.id, clock.now(), reason)
+    proposal.withdrawn_by_side = WITHDRAWN_BY_INSURER
     session.flush()
     audit.append(session, actor=principal.id, role=holds.ROLE, action=WITHDRAWN, subject=case.id,
                  contract_hash=case.contract_hash, clock=clock,

@@ -44,7 +44,7 @@ from ..domain.money import format_yuan, parse_yuan
 from ..payments.batch_read import BATCH_STATUS_LABELS_ZH
 from ..payments.models import PaymentBatch, PaymentItem
 from ..sampling import independence
-from ..sampling.models import CaseHold, CaseHoldProposal, SamplingDeviation, SamplingResult
+from ..sampling.models import WITHDRAWN_BY_INSURER, CaseHold, CaseHoldProposal, SamplingDeviation, SamplingResult
 from ..store.base import new_id
 from ..store.tables import Case, Determination
 from .workflow import advance, load_case
@@ -56,8 +56,6 @@ DECIDED = "case.hold_redetermined"
 PROPOSED = "case.hold_redetermination_proposed"
 WAITING = ("该案件的重新认定提议正等待县级复核人员确认或驳回：请等待县级复核员确认，或由保险公司主管撤回该提议，"
            "再重新认定。")
-# the start of a proposal's `answer_note` when an insurer supervisor withdrew it (cases/hold_proposals.py `withdraw`)
-WITHDRAWN_NOTE = "主管撤回："
 
 
 def _latest_determination(session: Session, case_id: str) -> Determination | None:
@@ -293,22 +291,22 @@ def proposal_out(p: CaseHoldProposal) -> dict[str, Any]:
             "relief_before": format_yuan(p.relief_before), "county_relief": format_yuan(p.county_relief),
             "proposed_by": p.proposed_by, "proposed_at": p.proposed_at.isoformat(), "reason": p.reason,
             "answered_by": p.answered_by, "answered_at": p.answered_at.isoformat() if p.answered_at else None,
-            "answer_note": p.answer_note}
+            "answer_note": p.answer_note, "withdrawn_by_side": p.withdrawn_by_side}
 
 
-def proposal_stale(proposal_status: str, hold_status: str | None, answer_note: str | None = None) -> bool:
+def proposal_stale(proposal_status: str, hold_status: str | None, withdrawn_by_side: str | None = None) -> bool:
     """Whether a proposal was withdrawn while its hold stayed (open, or decided since): the county's finding behind
     the hold changed after it was proposed (a re-check of a round holding the case corrected, or another round's
     deviation joining the hold: sampling/consequences.py `_end_waiting`), not withdrawn with the hold itself. The
     one test the case page, the list of proposals and the answer's refusal (`hold_proposals.CHANGED`) read. A
-    proposal an insurer supervisor withdrew (`answer_note` starting `WITHDRAWN_NOTE`) is not stale."""
+    proposal an insurer supervisor withdrew (`withdrawn_by_side`: `WITHDRAWN_BY_INSURER`) is not stale."""
     return (proposal_status == "withdrawn" and hold_status is not None and hold_status != "withdrawn"
-            and not withdrawn_by_supervisor(proposal_status, answer_note))
+            and not withdrawn_by_supervisor(proposal_status, withdrawn_by_side))
 
 
-def withdrawn_by_supervisor(proposal_status: str, answer_note: str | None) -> bool:
+def withdrawn_by_supervisor(proposal_status: str, withdrawn_by_side: str | None) -> bool:
     """Whether an insurer supervisor withdrew the proposal (cases/hold_proposals.py `withdraw`)."""
-    return proposal_status == "withdrawn" and (answer_note or "").startswith(WITHDRAWN_NOTE)
+    return proposal_status == "withdrawn" and withdrawn_by_side == WITHDRAWN_BY_INSURER
 
 
 def hold_out(h: CaseHold, proposals: list[CaseHoldProposal] | None = None, *, rounds: list[str] | None = None,
@@ -327,8 +325,8 @@ def hold_out(h: CaseHold, proposals: list[CaseHoldProposal] | None = None, *, ro
             "county_relief": None if county_relief is None else format_yuan(county_relief),
             # re-determinations against the county's finding, oldest first; `waiting` the one a county reviewer
             # is to answer, if any; `stale`: withdrawn while the hold stayed (the county's figure changed since)
-            "proposals": [{**proposal_out(p), "stale": proposal_stale(p.status, h.status, p.answer_note),
-                           "by_supervisor": withdrawn_by_supervisor(p.status, p.answer_note)}
+            "proposals": [{**proposal_out(p), "stale": proposal_stale(p.status, h.status, p.withdrawn_by_side),
+                           "by_supervisor": withdrawn_by_supervisor(p.status, p.withdrawn_by_side)}
                           for p in proposals or []],
             "waiting": next((proposal_out(p) for p in proposals or [] if p.status == "waiting"), None)}
 

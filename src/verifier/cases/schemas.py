@@ -216,6 +216,7 @@ class VisitAttemptOut(msgspec.Struct):
     note: str | None
     recorded_by: str
     recorded_at: datetime
+    late_entry_reason: str | None = None  # why it was recorded only now (补录原因), if the officers said
 
 
 class CaseDetail(CaseOut):

@@ -67,11 +67,10 @@ def record_attempt(session: Session, case_id: str, data: AttemptInput, *, princi
         problems.append(FieldError("note", "选择“其他原因”时请说明情况"))
     if problems:
         raise ValidationFailed(problems)
-    # the reason kept with the officers' note, as the supervisor planning the next visit reads it
-    kept = "\n".join(x for x in (note, f"{LATE_REASON}{late_reason}" if late_reason else "") if x)
+    # the reason kept beside the officers' note: the case page and the supervisor planning the next visit read both
     attempt = VisitAttempt(id=new_id("att"), case_id=case.id, visit_id=visit.id, visited_on=data.visited_on,
-                           officer_ids=officers, outcome=data.outcome, note=kept or None, recorded_by=principal.id,
-                           recorded_at=clock.now())
+                           officer_ids=officers, outcome=data.outcome, note=note or None,
+                           late_reason=late_reason or None, recorded_by=principal.id, recorded_at=clock.now())
     session.add(attempt)
     visit.active = False
     session.flush()
@@ -81,9 +80,6 @@ def record_attempt(session: Session, case_id: str, data: AttemptInput, *, princi
         "recorded_days_after": late_entry.days_after(data.visited_on, clock.today()),
         **({"late_entry_reason_sha256": audit.text_digest(late_reason)} if late_reason else {})})
     return attempt
-
-
-LATE_REASON = "补录原因："
 
 
 def day_problems(visited_on: date, scheduled_on: date, today: date, reason: str, *,
@@ -102,9 +98,8 @@ def late_problems(visited_on: date, today: date, reason: str, *, scheduled_on: d
                   due_on: date | None = None) -> list[FieldError]:
     """The late entry's reason missing or too long for a visit without a check dated `visited_on`, recorded today
     (`late_entry.problems`, said of a visit: a visit without a check sets no lateness, so none is said counted)."""
-    return [FieldError(f.field, f.message.replace("，逾期天数按核查日期计算", "").replace("核查日期", "走访日期")
-                       .replace("在核查当时", "在走访当时"))
-            for f in late_entry.problems(visited_on, today, reason, scheduled_on=scheduled_on, due_on=due_on)]
+    return late_entry.problems(visited_on, today, reason, scheduled_on=scheduled_on, due_on=due_on, noun="走访",
+                               sets_lateness=False)
 
 
 def attempts_for_case(session: Session, case_id: str) -> list[VisitAttempt]:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
 from ..recusal import refusals
-from ..roster.service import PASSWORD_LINK
+from ..roster.service import PASSWORD_LINK, password_links
 from ..store.tables import Case, Check
 from ..store.vault import Vault
 from . import payees
@@ -98,6 +98,34 @@ def setters_of(session: Session, batch_ids: Sequence[str], vault: Vault) -> dict
     return {b: sorted(s, key=lambda s: (s.case_id, s.who, s.recorder)) for b, s in out.items()}
 
 
+@dataclass(frozen=True)
+class Hand:
+    """The caller's hand in an account a batch pays: `setter`, their own part in a check that set it (`linked`
+    False), or the first setter whose account is linked to the caller's by a password (`linked` True)."""
+
+    setter: Setter
+    linked: bool
+
+
+def hand(setters: Sequence[Setter], principal: Principal, linked: frozenset[str]) -> Hand | None:
+    """The caller's hand in an account these `setters` set: their own part in a check that set one, else the first
+    of them linked to the caller's account by a password (`linked`: the caller's links among them, read
+    beforehand), else None. The one rule the steps refuse by (`refusal`) and the batch page hides their buttons by
+    (`hand_in_batch`)."""
+    own = next((s for s in setters if s.who == principal.id), None)
+    if own is not None:
+        return Hand(own, False)
+    link = next((s for s in setters if s.who in linked), None)
+    return Hand(link, True) if link is not None else None
+
+
+def hand_in_batch(session: Session, batch_id: str, principal: Principal, vault: Vault) -> Hand | None:
+    """`hand` in the accounts one batch pays, its setters and the caller's password links among them read here: what
+    the batch page says instead of the approve, sign-off and release buttons."""
+    setters = setters_of(session, [batch_id], vault).get(batch_id, [])
+    return hand(setters, principal, password_links(session, principal.id, {s.who for s in setters} - {principal.id}))
+
+
 def _number(session: Session, case_id: str) -> str:
     case = session.get(Case, case_id)
     return case.number if case is not None else case_id
@@ -105,26 +133,22 @@ def _number(session: Session, case_id: str) -> str:
 
 def refusal(session: Session, setters: Sequence[Setter], principal: Principal, linked: frozenset[str], verb: str,
             batch_code: str) -> Callable[[], str] | refusals.LinkedPart | None:
-    """Why the caller may not `verb` ("approve", "sign off", "release") a batch whose accounts these `setters` set:
-    their own hand in one (the reason, made when said), else the first of them linked to the caller's account by a
-    password (`linked`: the caller's links among them, read beforehand), else None."""
+    """Why the caller may not `verb` ("approve", "sign off", "release") a batch whose accounts these `setters` set
+    (`hand`): their own hand in one (the reason, made when said), else the first of them linked to the caller's
+    account by a password (`linked`: the caller's links among them, read beforehand), else None."""
     act, others = BATCH_STEPS[verb]
-    own = own_part(setters, principal)
-    if own is not None:
+    found = hand(setters, principal, linked)
+    if found is None:
+        return None
+    s = found.setter
+    if not found.linked:
         def said() -> str:
-            return (f"您是案件 {_number(session, own.case_id)} 入户核查的{own.part}，本批次支付给该案的收款账户由这次"
+            return (f"您是案件 {_number(session, s.case_id)} 入户核查的{s.part}，本批次支付给该案的收款账户由这次"
                     f"核查录入，按职责分离规定不能{act}包含该案件的批次 {batch_code}，须由其他{others}办理。")
         return said
-    for s in setters:
-        if s.who in linked:
-            def made(s: Setter = s) -> str:
-                return (f"按“四眼原则”，您的账号与案件 {_number(session, s.case_id)} 录入收款账户的入户核查的{s.part}"
-                        f"的账号有密码关联{PASSWORD_LINK}，按职责分离规定不能{act}包含该案件的批次 {batch_code}，"
-                        f"须由其他{others}办理。")
-            return refusals.LinkedPart(s.who, made, case_id=s.case_id)
-    return None
 
-
-def own_part(setters: Sequence[Setter], principal: Principal) -> Setter | None:
-    """The caller's own hand in an account the batch pays, if any (the batch page says it instead of the button)."""
-    return next((s for s in setters if s.who == principal.id), None)
+    def made() -> str:
+        return (f"按“四眼原则”，您的账号与案件 {_number(session, s.case_id)} 录入收款账户的入户核查的{s.part}"
+                f"的账号有密码关联{PASSWORD_LINK}，按职责分离规定不能{act}包含该案件的批次 {batch_code}，"
+                f"须由其他{others}办理。")
+    return refusals.LinkedPart(s.who, made, case_id=s.case_id)

@@ -51,7 +51,8 @@ from ..roster.service import PASSWORD_LINK, password_links
 from ..store.base import new_id
 from ..store.tables import Case, Determination
 from . import independence
-from .models import CaseHold, CaseHoldProposal, SamplingDeviation, SamplingResult, SamplingRound
+from .models import (WITHDRAWN_BY_COUNTY, CaseHold, CaseHoldProposal, SamplingDeviation, SamplingResult,
+                     SamplingRound)
 
 HOLDABLE = ("determined", "reviewed", "in_notice", "ready_to_pay", "in_batch", "payment_failed")
 HOLD_OPENED = "case.held"
@@ -193,7 +194,8 @@ def _end_waiting(session: Session, hold: CaseHold, round_id: str, why: str, reas
     if not ended:
         return []
     session.execute(update(CaseHoldProposal).where(waiting).values(
-        status="withdrawn", answered_by=principal.id, answered_at=clock.now(), answer_note=reason))
+        status="withdrawn", answered_by=principal.id, answered_at=clock.now(), answer_note=reason,
+        withdrawn_by_side=WITHDRAWN_BY_COUNTY))
     _withdrawn(session, hold.case_id, PROPOSAL_WITHDRAWN, {
         "hold_id": hold.id, "round_id": round_id, "why": why, "proposals_withdrawn": ended,
         **({"reason_sha256": audit.text_digest(reason)} if reason else {})}, principal=principal, clock=clock)
@@ -237,7 +239,8 @@ def withdraw(session: Session, rnd: SamplingRound, case_id: str, *, reason: str,
             waiting = (CaseHoldProposal.hold_id == hold.id) & (CaseHoldProposal.status == "waiting")
             ended = list(session.scalars(select(CaseHoldProposal.id).where(waiting).with_for_update()))
             session.execute(update(CaseHoldProposal).where(waiting).values(
-                status="withdrawn", answered_by=principal.id, answered_at=clock.now(), answer_note=reason))
+                status="withdrawn", answered_by=principal.id, answered_at=clock.now(), answer_note=reason,
+                withdrawn_by_side=WITHDRAWN_BY_COUNTY))
             _withdrawn(session, case_id, HOLD_WITHDRAWN, {"hold_id": hold.id, "round_id": rnd.id,
                                                             "proposals_withdrawn": sorted(ended),
                                                             "reason_sha256": audit.text_digest(reason)},

@@ -311,6 +311,13 @@ PROPOSAL_ANSWERED = ("(status = 'waiting' AND answered_by IS NULL AND answered_a
                      " OR (status IN ('confirmed', 'declined') AND answered_by IS NOT NULL AND answered_at IS NOT NULL"
                      " AND answer_note IS NOT NULL AND answered_by <> proposed_by)"
                      " OR (status = 'withdrawn' AND answered_at IS NOT NULL)")
+# Who withdrew a proposal (migration 0068): 'insurer', an insurer supervisor (cases/hold_proposals.py `withdraw`);
+# 'county', the county's side (its re-check corrected, the hold withdrawn with it, or another round's deviation
+# joining the hold: sampling/consequences.py). Set on a withdrawn proposal, on no other.
+WITHDRAWN_BY_INSURER, WITHDRAWN_BY_COUNTY = "insurer", "county"
+PROPOSAL_WITHDRAWN_SIDE = ("(status = 'withdrawn' AND withdrawn_by_side IS NOT NULL"
+                           " AND withdrawn_by_side IN ('insurer', 'county'))"
+                           " OR (status <> 'withdrawn' AND withdrawn_by_side IS NULL)")
 
 
 # A proposal goes above the county's figure, or raises the relief above the determination's (cases/holds.py `raised`).
@@ -332,6 +339,7 @@ class CaseHoldProposal(Base):
         CheckConstraint("status IN ('waiting', 'confirmed', 'declined', 'withdrawn')", name="status_known"),
         CheckConstraint(PROPOSAL_ANSWERED, name="answered_by_another"),
         CheckConstraint(PROPOSAL_ABOVE, name="above_county_or_raised"),
+        CheckConstraint(PROPOSAL_WITHDRAWN_SIDE, name="withdrawn_by_a_side"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -348,3 +356,4 @@ class CaseHoldProposal(Base):
     answered_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
     answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     answer_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    withdrawn_by_side: Mapped[str | None] = mapped_column(String(8), nullable=True)  # `PROPOSAL_WITHDRAWN_SIDE`

@@ -285,6 +285,9 @@ class VisitAttempt(Base):
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     recorded_by: Mapped[str] = mapped_column(String(40))
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # why it was recorded only now (补录原因, `domain.late_entry`), when the officers gave one; kept after the note
+    # before migration 0068
+    late_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class ReviewRequest(Base):

@@ -16,6 +16,7 @@ from ...domain.money import parse_yuan
 from ...payments import account_setters, batch_list, batch_recheck, batch_stops, deciders, payees
 from ...payments import service as pay
 from ...payments.schemas import BatchOut, ChangedPayeeOut
+from ...roster.service import PASSWORD_LINK
 from ...contract_review import reads as contract_reads
 from ...store.paged import fold_search
 from .. import paging
@@ -43,11 +44,12 @@ def _steps(b: BatchOut) -> list[dict[str, Any]]:
 def _actions(b: BatchOut, user: Principal, changed: list[ChangedPayeeOut],
              numbers: dict[str, str], took_file: bool = False,
              linked_return: str | None = None,
-             set_by: account_setters.Setter | None = None) -> tuple[dict[str, bool], list[str]]:
+             set_by: account_setters.Hand | None = None) -> tuple[dict[str, bool], list[str]]:
     """What the user may do with the batch now, and notes on what they may not (and what the batch waits for); a
     case is named by its number (`numbers`), as its row shows it. `linked_return`: why the user may not import the
     bank return through an account linked by a password (`payments.bank.linked_importer`), said instead of the form.
-    `set_by`: the user's own part in a check that set an account the batch pays (`account_setters`)."""
+    `set_by`: the user's hand in an account the batch pays (`account_setters.hand`, the rule the steps refuse by):
+    their own part in the check that set it, or a password link to one who had a part."""
     st = b.status
     acts = dict.fromkeys(("approve", "signoff", "release", "cancel", "bank_file", "bank_return", "remove"), False)
     acts["remove"] = st == "prepared" and user.has("insurer_claims") and b.item_count > 1
@@ -62,8 +64,11 @@ def _actions(b: BatchOut, user: Principal, changed: list[ChangedPayeeOut],
         notes.append(f"您{did}了本批次中案件 {numbers.get(mine.case_id, mine.case_id)} 的{what}：按职责分离规定，不能审批或发放本批次，"
                      "须由其他财务人员办理。")
     elif set_by is not None and st in ("prepared", "approved", "signed_off") and user.has("finance", "county_reviewer"):
-        notes.append(f"您是本批次中案件 {numbers.get(set_by.case_id, set_by.case_id)} 入户核查的{set_by.part}，该案的收款账户"
-                     "由这次核查录入：按职责分离规定，不能审批、签批或发放本批次，须由其他人员办理。")
+        s = set_by.setter
+        notes.append((f"按“四眼原则”，您的账号与本批次中案件 {numbers.get(s.case_id, s.case_id)} 入户核查的{s.part}的账号有"
+                      f"密码关联{PASSWORD_LINK}，该案的收款账户由这次核查录入" if set_by.linked else
+                      f"您是本批次中案件 {numbers.get(s.case_id, s.case_id)} 入户核查的{s.part}，该案的收款账户由这次核查录入")
+                     + "：按职责分离规定，不能审批、签批或发放本批次，须由其他人员办理。")
     barred = mine is not None or set_by is not None
     if st == "prepared":
         if user.has("finance") and user.id == b.prepared_by:
@@ -141,7 +146,8 @@ def render_batch(request: Req, ctx: Any, batch_id: str, *, status_code: int = 20
         items = batch_list.find_batch_items(session, batch.id, user, ctx.vault, q=q, page=page_param(page_no),
                                             page_size=paging.PAGE_SIZE)
         changed = payees.changed_items(session, batch.id, ctx.vault)
-        setters = account_setters.setters_of(session, [batch.id], ctx.vault).get(batch.id, [])
+        # the user's hand in an account it pays, or a password link to one who had it: the rule the steps refuse by
+        set_by = account_setters.hand_in_batch(session, batch.id, user, ctx.vault)
         shared = pay.shared_accounts(session, batch, ctx.vault)
         held_accounts = [(cid, number, batch_recheck.reason_zh(reason))
                          for cid, number, reason in batch_recheck.held_items(session, batch, ctx.clock.today())
@@ -164,13 +170,12 @@ def render_batch(request: Req, ctx: Any, batch_id: str, *, status_code: int = 20
         heads = {cid: c.household.head_name for cid, c in shared_cases.items()}
         said = numbered(session, sl.zh(message) if message else None)
         numbers = case_numbers.numbers_of(session, [i.case_id for i in items.items] + [c.case_id for c in changed]
-                                          + [s.case_id for s in setters if s.who == user.id]
+                                          + ([set_by.setter.case_id] if set_by is not None else [])
                                           + [c for a in shared for c in a.case_ids]
                                           + [s["case_id"] for s in created.get("skipped", [])]
                                           + b.signoff_refused_cases)
     skipped = [(s["case_id"], sl.skip_reason_zh(s["reason"])) for s in created.get("skipped", [])]
-    acts, notes = _actions(b, user, changed, numbers, took_file, linked_return,
-                           account_setters.own_part(setters, user))
+    acts, notes = _actions(b, user, changed, numbers, took_file, linked_return, set_by)
     notes = [stopped, *notes] if stopped else notes
     bad_lines = [{"row": e.row, "field": sl.field_zh(e.field), "message": sl.zh(e.message)}
                  for e in (return_errors or [])]
