@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from ..domain.money import format_yuan
@@ -69,7 +69,7 @@ def lock(session: Session, household_id: str) -> None:
     session.execute(select(Household.id).where(Household.id == household_id).with_for_update())
 
 
-def _same_year(case: Case):  # type: ignore[no-untyped-def]
+def _same_year(case: Case) -> ColumnElement[bool]:
     return ((Case.household_id == case.household_id) & (Case.cause == case.cause)
             & (Case.contract_year == case.contract_year))
 
