@@ -189,3 +189,39 @@ def test_a_repaid_recovery_frees_the_room_for_the_next_case(ctx, client, rounds,
         a = checks.determine(s, second, confirm=True, principal=supervisor, clock=ctx.clock)
     assert a.quote is not None and a.quote.already_paid == first_relief - 1_000_000
     assert a.quote.amount == CAP - (first_relief - 1_000_000)
+
+
+def test_a_held_case_is_not_raised_past_what_the_cap_leaves(ctx, client, rounds, users) -> None:  # type: ignore[no-untyped-def]
+    home = Household(ctx, users)
+    first_relief = relief_of(ctx, home.first)
+    # the next case costs 60,000: priced on the cumulative 102,000 less what was paid, 42,000, well under the cap
+    users.add("clerk2", "town_clerk", counties=(COUNTY,))
+    r = client.post("/api/referrals", headers=users.headers("clerk2"), json={
+        "county_code": COUNTY, "id_number": home.hh.id_numbers[0], "name": home.hh.head, "town": home.hh.town,
+        "village": home.hh.village, "household_group": home.hh.group, "cause": "illness", "amount": "60000.00",
+        "referred_on": ctx.clock.today().isoformat()})
+    second = r.json()["case_id"]
+    ctx.clock.advance(days=1)
+    s2 = staff(ctx, team=1)
+    demo.advance_to(ctx, demo.Team(home.staff.clerk, home.staff.supervisor, s2.officer1, s2.officer2), second, home.hh,
+                    "determined", on=ctx.clock.today(), vehicle="车02", cost=6_000_000)
+    assert relief_of(ctx, second) == 4_200_000
+    room = CAP - first_relief
+    round_id = drawn_round(rounds, {home.first, second})
+    # the county finds the second case due what the cap leaves (held), and the first one 10,000 short (a supplement)
+    rounds.result(round_id, second, per_capita_income=INCOME, eligible=True, relief_amount=format_yuan(room))
+    rounds.result(round_id, home.first, per_capita_income=INCOME, eligible=True,
+                  relief_amount=format_yuan(first_relief + 1_000_000))
+    person(ctx, users, "rev2", "county_reviewer")
+    r = client.post(f"/api/supplements/{_supplement(ctx, home.first).id}/confirm", headers=users.headers("rev2"))
+    assert r.status_code == 200, r.text
+    # raising the held case to the re-check's figure would take the year past the cap: refused beside the amount
+    person(ctx, users, "sup2", "insurer_supervisor")
+    r = client.post(f"/api/cases/{second}/redetermination", headers=users.headers("sup2"),
+                    json={"outcome": "proceed", "reason": "按县级复核金额", "relief_amount": format_yuan(room)})
+    assert r.status_code == 422, r.text
+    assert "relief_amount" in r.text and f"最多 {format_yuan(room - 1_000_000)} 元" in r.text, r.text
+    r = client.post(f"/api/cases/{second}/redetermination", headers=users.headers("sup2"),
+                    json={"outcome": "proceed", "reason": "按县级复核金额，扣除补发",
+                          "relief_amount": format_yuan(room - 1_000_000)})
+    assert r.status_code == 200 and r.json()["waiting"]["relief"] == format_yuan(room - 1_000_000), r.text
