@@ -10,6 +10,7 @@ from typing import Any
 
 import household_kit
 import pytest
+from deviation_helpers import pay as pay_through_bank
 from factories import make_case, staff
 
 from verifier.demo import demo_bills
@@ -144,19 +145,22 @@ def test_two_determined_cases_are_not_joined(ctx: Any) -> None:
     assert all(n in info.value.detail for n in numbers) and "撤回" in info.value.detail
 
 
-def _paid(ctx: Any, case_id: str) -> None:
-    """A determined case taken to paid through the lifecycle (the payment stage has tests of its own)."""
+def _paid(ctx: Any, case_id: str, people: People) -> None:
+    """A determined case taken to ready_to_pay through the lifecycle (the review and notice stages have tests of their
+    own), then paid through a batch and the bank's return: what the household was paid is the money the bank
+    confirmed (payments/year_paid.py), not a status."""
     clerk = staff(ctx).clerk
     with ctx.db.begin() as session:
         case = load_case(session, case_id, None, for_update=True)
-        for action in ("review_pass", "post_notice", "close_notice", "add_to_batch", "payment_succeeded"):
+        for action in ("review_pass", "post_notice", "close_notice"):
             advance(session, case, action, actor=clerk, role="town_clerk", clock=ctx.clock,
                     payload={"shortcut": "tests/households"})
+    pay_through_bank(ctx, people.claims, people.finance1, [case_id])
 
 
-def test_paid_history_moves_with_its_household_and_is_not_paid_again(ctx: Any) -> None:
+def test_paid_history_moves_with_its_household_and_is_not_paid_again(ctx: Any, people: People) -> None:
     c = _couple(ctx, husband_stage="received", wife_stage="determined")
-    _paid(ctx, c["wife"])
+    _paid(ctx, c["wife"], people)
     supervisor = staff(ctx).supervisor
     result = _merge(ctx, c["h_household"], c["w_household"], supervisor)
     assert result.merged_cases == [] and result.moved_cases == [c["wife"]]  # a paid case is never merged away
@@ -173,9 +177,9 @@ def test_paid_history_moves_with_its_household_and_is_not_paid_again(ctx: Any) -
     assert det.already_paid == wife_relief  # the household's payment this year counts against the new amount
 
 
-def test_a_determined_case_is_not_joined_with_the_other_households_payment(ctx: Any) -> None:
+def test_a_determined_case_is_not_joined_with_the_other_households_payment(ctx: Any, people: People) -> None:
     c = _couple(ctx, husband_stage="determined", wife_stage="determined")
-    _paid(ctx, c["wife"])
+    _paid(ctx, c["wife"], people)
     with pytest.raises(InvalidState, match="重复支付") as info:
         _merge(ctx, c["h_household"], c["w_household"], staff(ctx).supervisor)
     with ctx.db.read() as session:

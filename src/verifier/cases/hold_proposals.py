@@ -183,6 +183,11 @@ def confirm(session: Session, case_id: str, proposal_id: str, *, reason: str, pr
         live = holds.live_batch_refusal(session, case.id)
         if live is not None:
             raise InvalidState(live)
+    # the household's other cases may have been paid since it was proposed
+    over = holds.over_year_cap(session, case, det.relief, proposal.relief)
+    if over is not None:
+        raise InvalidState(f"这项重新认定提议的保障金 {format_yuan(proposal.relief)} 元超过年度上限所余：{over}。"
+                           "请驳回，由主管重新认定。")
     now = clock.now()
     before = det.relief
     payload: dict[str, Any] = {"hold_id": hold.id, "round_id": hold.round_id, "outcome": "proceed",

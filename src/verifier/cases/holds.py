@@ -10,7 +10,8 @@ Conventions
 * `proceed`: the hold is lifted and the case goes on from where it stands, with the relief unchanged or, when
   `relief_amount` is given, with that relief (more than 0.00 and at most the larger of the determination's relief
   and the county re-check's; the determination's relief is replaced and the audit entry keeps the one it
-  replaces).
+  replaces). Raised, it is also at most what the contract's yearly cap leaves the case beside the household's other
+  cases of the cause and year (`over_year_cap`, payments/year_paid.py), checked again when a proposal is confirmed.
 * `ineligible`: the case ends ineligible (`redetermine_ineligible`, closed with the reason).
 * Against the county: when the county's re-check found the household ineligible or its relief lower than the
   determination's, a `proceed` whose relief (the one given, else the determination's) is above the county's figure
@@ -42,6 +43,7 @@ from ..roster.service import PASSWORD_LINK
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..domain.money import format_yuan, parse_yuan
 from ..payments.batch_read import BATCH_STATUS_LABELS_ZH
+from ..payments import year_paid
 from ..payments.models import PaymentBatch, PaymentItem
 from ..sampling import independence
 from ..sampling.models import WITHDRAWN_BY_INSURER, CaseHold, CaseHoldProposal, SamplingDeviation, SamplingResult
@@ -225,6 +227,8 @@ def redetermine(session: Session, case_id: str, *, outcome: str, reason: str, re
     if relief is not None and relief > ceiling:
         raise ValidationFailed.one("relief_amount", f"最多 {format_yuan(ceiling)} 元（认定的保障金与县级复核核定的保障金中较大者），"
                                                     "更多须重新核查并认定")
+    if relief is not None and (over := over_year_cap(session, case, det.relief, relief)) is not None:
+        raise ValidationFailed.one("relief_amount", over)
     if waiting_proposal(session, hold.id) is not None:
         raise InvalidState(WAITING)
     figure = county_figure(results)
@@ -263,6 +267,17 @@ def redetermine(session: Session, case_id: str, *, outcome: str, reason: str, re
                      payload={"from": before, "to": case.status, **payload})
     return hold_of(session, hold, list(session.scalars(select(CaseHoldProposal).where(
         CaseHoldProposal.hold_id == hold.id))))
+
+
+def over_year_cap(session: Session, case: Case, before: int, relief: int) -> str | None:
+    """Why the held case's relief may not be raised from `before` to `relief` (the refusal, naming the cap), or None:
+    above what the contract's yearly cap leaves it beside the household's other cases of the cause and year
+    (payments/year_paid.py), the re-check figure it was raised to notwithstanding. Lowering it is always allowed."""
+    if relief <= before:
+        return None
+    year_paid.lock(session, case.household_id)
+    cap = year_paid.room(session, case)
+    return None if cap is None or relief <= cap.left else cap.most()
 
 
 def _propose(session: Session, case: Case, hold: CaseHold, det: Determination, relief: int, figure: int,

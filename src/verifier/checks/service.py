@@ -48,7 +48,7 @@ from ..registers import service as registers
 from ..registers.models import RegisterFinding
 from ..roster.service import PASSWORD_LINK
 from ..sampling.models import SamplingItem, SamplingResult, SamplingRound
-from ..payments import one_account
+from ..payments import one_account, year_paid
 from . import bills, evidence_files, member_probes, on_record, photo_exif, recording
 
 EVIDENCE_TYPES = {
@@ -681,14 +681,14 @@ class Assessment:
 
 
 def _prior_paid(session: Session, case: Case) -> tuple[int, int]:
-    """(cumulative basis, relief paid) of the household's earlier paid cases for the same cause and year."""
-    rows = session.execute(
-        select(Determination.basis, Determination.relief)
-        .join(Case, Case.id == Determination.case_id)
+    """(cumulative basis of the household's earlier paid cases for the same cause and year, what its other cases
+    of them have taken of the year's relief): not the determinations' relief but the money (payments/year_paid.py):
+    paid by the bank, supplements (补发) included, less recoveries (追回) repaid, plus what is confirmed to be paid."""
+    basis = session.scalar(
+        select(func.max(Determination.basis)).join(Case, Case.id == Determination.case_id)
         .where(Case.household_id == case.household_id, Case.cause == case.cause,
-               Case.contract_year == case.contract_year, Case.status == "paid", Case.id != case.id)
-    ).all()
-    return max((b for b, _ in rows), default=0), sum(r for _, r in rows)
+               Case.contract_year == case.contract_year, Case.status == "paid", Case.id != case.id))
+    return int(basis or 0), year_paid.year_paid(session, case, besides=case.id).taken
 
 
 def cause_of(session: Session, case: Case) -> CauseDef:
@@ -747,6 +747,8 @@ def determine(session: Session, case_id: str, *, confirm: bool, principal: Princ
     if case.status != "checked":
         raise InvalidState(refused_in_status(case.status, "认定"))
     contract_store.require_accepted(session, case.contract_id, "按它认定和计算保障金")
+    if confirm:  # what the household's year has taken is read once nothing else adds to it (year_paid.lock)
+        year_paid.lock(session, case.household_id)
     a = assess_case(session, case)
     if not confirm:
         return a

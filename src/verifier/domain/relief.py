@@ -205,3 +205,10 @@ def relief_for(cumulative_basis: Fen, rule: ReliefRule, members: int, already_pa
     gross, breakdown, cap, capped = formula_relief(cumulative_basis, rule, members)
     due = min(gross, cap) if cap is not None else gross
     return ReliefQuote(max(0, due - already_paid), gross, cap, capped, breakdown, already_paid)
+
+
+def cap_room(rule: ReliefRule, members: int, taken: Fen) -> tuple[Fen, Fen] | None:
+    """(the cap, what is left of it) for a household that has had `taken` of its year's relief for the rule's cause
+    on other cases: the cap is `rule_cap`, what is left never below zero; None when the rule sets no cap."""
+    cap = rule_cap(rule, members)
+    return None if cap is None else (cap, max(0, cap - taken))

@@ -44,6 +44,7 @@ from ..domain.errors import Forbidden, InvalidState, NotFound
 from ..domain.money import format_yuan
 from ..payments import recoveries
 from ..payments import service as payments
+from ..payments import year_paid
 from ..payments.models import BankReturn, PaymentItem, Recovery, SupplementaryPayment
 from ..recusal import guard as recusal
 from ..recusal import refusals
@@ -360,15 +361,32 @@ def confirm_supplement(session: Session, supplement_id: str, *, principal: Princ
                            clock=clock)
     # 回避: nor a member, or declared relative of one, of the household, kept under this step (not the re-check's).
     recusal.refuse_case(session, principal, sup.case_id, step="supplement_confirm", clock=clock)
-    sup.confirmed_by, sup.confirmed_at = principal.id, clock.now()
-    session.flush()
     case = session.get(Case, sup.case_id)
     assert case is not None
+    over = over_cap(session, case, sup)
+    if over is not None:
+        raise InvalidState(over)
+    sup.confirmed_by, sup.confirmed_at = principal.id, clock.now()
+    session.flush()
     audit.append(session, actor=principal.id, role=principal.acting_role((CONFIRMER,)), action=SUPPLEMENT_CONFIRMED,
                  subject=case.id, contract_hash=case.contract_hash, clock=clock,
                  payload={"supplement_id": sup.id, "round_id": sup.round_id, "amount": format_yuan(sup.amount),
                           "opened_by": sup.opened_by, **({"after_failure": True} if importer else {})})
     return supplement_out(sup)
+
+
+def over_cap(session: Session, case: Case, sup: SupplementaryPayment) -> str | None:
+    """Why `sup` may not be confirmed: with what the household has been paid, and is to be paid, for the case's cause
+    and year (payments/year_paid.py, this case's own included), it would go over the contract's yearly cap; or None.
+    The household's year is locked first: two supplements confirmed at once do not each leave room for the other."""
+    year_paid.lock(session, case.household_id)
+    cap = year_paid.room(session, case, besides_supplement=sup.id, own=True)
+    if cap is None or sup.amount <= cap.left:
+        return None
+    return (f"这笔补发 {format_yuan(sup.amount)} 元确认后，本户本年度同一致贫原因的保障金合计 "
+            f"{format_yuan(cap.taken + sup.amount)} 元，超过服务合同的年度上限 {format_yuan(cap.cap)} 元"
+            f"（已发放或待发放 {format_yuan(cap.taken)} 元，最多还可补发 {format_yuan(cap.left)} 元）：不能确认。"
+            "请核对本户同一致贫原因的其他案件，必要时更正复核结果。")
 
 
 def supplement_out(sup: SupplementaryPayment) -> dict[str, Any]:

@@ -41,6 +41,7 @@ from ..domain.money import format_yuan, parse_yuan
 from ..recusal import refusals
 from ..store.loading import row_in_counties
 from ..store import contracts as contract_store
+from ..payments import year_paid
 from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, page_of_list, text_search
 from ..store.tables import Case, Check, Determination
 from . import consequences, independence, schemas, visits
@@ -236,9 +237,13 @@ def _assessed(session: Session, rnd: SamplingRound, data: ResultInput) -> tuple[
     case = session.get(Case, data.case_id)
     assert case is not None
     insurer = insurer_baseline(session, case)
-    cap = _relief_cap(session, rnd, case)
-    if relief is not None and cap is not None and relief > cap:
-        raise ValidationFailed.one("relief_amount", f"最多 {format_yuan(cap)} 元（服务合同对该致贫原因和户类型的年度上限）")
+    # The yearly cap of the case's rule for its household, less what the household's other cases of the cause and
+    # year took of it (payments/year_paid.py): else a single reviewer could open a supplementary payment of any size
+    # on a paid case, or past the cap with the household's other cases. The case's own contract: a late check carried
+    # into a round of the next contract's period is capped by the contract it was priced under.
+    cap = year_paid.room(session, case)
+    if relief is not None and cap is not None and relief > cap.left:
+        raise ValidationFailed.one("relief_amount", cap.most())
     if insurer.relief is not None and relief is None:
         if data.eligible:
             raise ValidationFailed.one("relief_amount", "请填写复核认定的保障金额（保险公司的认定已确认，需比对金额）")
@@ -246,15 +251,6 @@ def _assessed(session: Session, rnd: SamplingRound, data: ResultInput) -> tuple[
     reasons = deviation_reasons(eligible=data.eligible, per_capita_income=per_capita, relief=relief, insurer=insurer,
                                 income_tolerance=Decimal(rnd.income_tolerance))
     return per_capita, relief, insurer, reasons
-
-
-def _relief_cap(session: Session, rnd: SamplingRound, case: Case) -> int | None:
-    """The contract's yearly cap on the case's relief (its cause and group), which no re-check may exceed: else a
-    single reviewer could open a supplementary payment of any size on a paid case. The case's own contract: a late
-    check carried into a round of the next contract's period is capped by the contract it was priced under."""
-    contract = contract_store.get_contract(session, case.contract_id)
-    rule = contract.rules.get((case.cause, case.household_group))
-    return None if rule is None else rule.cap_per_year
 
 
 def _result_payload(per_capita: int, relief: int | None, eligible: bool, insurer: Baseline,
