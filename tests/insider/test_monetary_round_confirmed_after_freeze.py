@@ -10,9 +10,12 @@ import re
 from datetime import date
 
 from factories import COUNTY, make_case
-from sampling.sampling_helpers import rounds  # noqa: F401
+from sampling import sampling_helpers
+from sampling.sampling_helpers import INSURER_SECRET, RANDOMNESS
 
 from verifier.store.tables import Case
+
+rounds = sampling_helpers.rounds  # the fixture: the county reviewer and an insurer supervisor over the sampling API
 
 
 def _frozen(rounds, start: date, end: date, kind: str = "monetary") -> str:  # type: ignore[no-untyped-def]
@@ -51,8 +54,18 @@ def test_attack_a_relief_confirmed_after_the_monetary_freeze_joins_the_next_mone
     sampled = make_case(ctx, stage="determined")
     feared = make_case(ctx, stage="checked", medical=9_000_000)  # checked day0; its supervisor leaves it unconfirmed
 
-    first = _frozen(rounds, start, end)
+    # Before the freeze the county is told which checks of the period still wait for their determination.
+    opened = rounds.open(kind="monetary", checked_from=start.isoformat(), checked_to=end.isoformat(),
+                         min_rate="1.00", stratify_by_town=False)
+    first = opened["id"]
+    assert rounds.get(first)["awaiting_determination"] == [feared]
+    page = _text(client.get(f"/sampling/{first}", headers=rounds.headers).text)
+    assert "1 户已完成入户核查、尚未确认认定" in page and _number(ctx, feared) in page
+    rounds.commit(first, "county", RANDOMNESS)
+    rounds.commit(first, "insurer", INSURER_SECRET)
+    rounds.freeze(first)
     assert _population(rounds, first) == {sampled}
+    assert rounds.get(first)["awaiting_determination"] == []
     assert rounds.get(first)["missed"] == []
 
     # The next day the supervisor confirms it: 55,500 yuan.

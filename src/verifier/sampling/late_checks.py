@@ -138,3 +138,18 @@ def carried_in(session: Session, rnd: SamplingRound) -> list[str]:
                ~exists().where(later.case_id == Check.case_id, later.seq > Check.seq),
                or_(Check.visited_on < rnd.checked_from, Check.visited_on > rnd.checked_to))
         .order_by(SamplingMember.case_id)))
+
+
+def awaiting_determination(session: Session, rnd: SamplingRound, limit: int = 200) -> list[str]:
+    """Of an open monetary round: the county's cases whose latest check is dated within its period and waits for its
+    determination (`checked`), at most `limit`. A freeze now leaves them out; each confirmed afterwards is carried
+    into the next monetary round frozen after its confirmation (`missed_by_a_frozen_round`)."""
+    if rnd.status != "open" or rnd.kind != "monetary":
+        return []
+    later = aliased(Check)
+    return list(session.scalars(
+        select(Check.case_id).join(Case, Case.id == Check.case_id)
+        .where(Case.county_code == rnd.county_code, Case.status == "checked",
+               Check.visited_on >= rnd.checked_from, Check.visited_on <= rnd.checked_to,
+               ~exists().where(later.case_id == Check.case_id, later.seq > Check.seq))
+        .order_by(Check.visited_on, Check.case_id).limit(limit)))

@@ -320,6 +320,8 @@ class RoundOut(msgspec.Struct):
     # and the members this round took in that way from an earlier one (`sampling.late_checks`).
     missed: list[MissedOut] = msgspec.field(default_factory=list)
     carried_in: list[str] = msgspec.field(default_factory=list)
+    # An open monetary round: the period's checks still waiting for their determination (not in a freeze now).
+    awaiting_determination: list[str] = msgspec.field(default_factory=list)
 
 
 class RoundSummary(msgspec.Struct):

@@ -707,6 +707,7 @@ def round_view(session: Session, round_id: str, principal: Principal) -> schemas
                                  limited_by=s.limited_by, allocation={k: int(v) for k, v in (s.allocation or {}).items()})
                 for s in stages],
         items=items, missed=missed_out(session, rnd), carried_in=late_checks.carried_in(session, rnd),
+        awaiting_determination=late_checks.awaiting_determination(session, rnd),
     )
 
 
