@@ -129,7 +129,8 @@ def population_rows(session: Session, county_code: str, start: date, end: date,
     whatever the period, those whose latest check was recorded after an earlier round of the county and kind froze
     but is dated within that round's period, until a round takes them in (`late_checks`).
     Monetary rounds: of those, the cases whose latest check has a confirmed determination with relief above zero,
-    weighted by that relief in fen, except cases whose village review failed (they will not be paid).
+    weighted by that relief in fen, except cases whose village review failed (they will not be paid); the late ones
+    carried are those whose determination was confirmed after the earlier round froze (`late_checks.arrived`).
     """
     # A case's latest check is the one with no later check of the same case: the checks visited in the period are
     # read by their day (an index), not every check ever made grouped by case.

@@ -1,37 +1,52 @@
-"""Checks recorded after a round froze but dated within its period: they were not in that round's population, so
-the next round of the county and kind frozen after them takes them in (see `flow.population_rows`).
+"""Checks a frozen round missed: dated within its period but arriving after it froze. They were not in that round's
+population, so the next round of the county and kind frozen after them takes them in (see `flow.population_rows`).
 
 A check's visit day is what the officers say it was; the day it was recorded is the system's. Without this, a
 check recorded once a round is frozen and dated back into the round's period would fall into no sample.
+
+A monetary round weighs a case by its confirmed relief, so a check arrives in a monetary population only when its
+determination is confirmed (always after the check's recording). A supervisor who held back the confirmation of a
+doubtful, large relief until the county froze the period's monetary round kept the case out of that round, and the
+next round (a later period) would not take it either: the case fell into no monetary sample. For monetary rounds
+the day that counts is therefore the confirmation's (`arrived`). The round's page shows the cases it missed
+(`missed_cases`) and the next round's page those it took in.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from ..store.tables import Check
+from ..store.tables import Case, Check, Determination
 from .models import SamplingMember, SamplingRound
 
 SAMPLED = ("frozen", "drawn")
 
 
+def arrived(kind: str) -> Any:
+    """When a check joined the populations of `kind`: its recording (attribute), its determination's confirmation
+    (monetary: the caller joins `Determination`)."""
+    return Determination.confirmed_at if kind == "monetary" else Check.recorded_at
+
+
 def missed_by_a_frozen_round(county_code: str, kind: str) -> ColumnElement[bool]:
-    """True for a check (`Check`, joined by the caller) dated within the period of a frozen or drawn round of the
-    county and kind but recorded after that round froze, whose case no round of the county and kind frozen since
-    that check's recording has taken in."""
+    """True for a check (`Check`, joined by the caller, and `Determination` for a monetary round) dated within the
+    period of a frozen or drawn round of the county and kind but arrived (`arrived`) after that round froze, whose
+    case no round of the county and kind frozen since that check arrived has taken in."""
     missed = aliased(SamplingRound)
     since = aliased(SamplingRound)
+    at = arrived(kind)
     return and_(
         exists().where(missed.county_code == county_code, missed.kind == kind, missed.status.in_(SAMPLED),
                        missed.checked_from <= Check.visited_on, missed.checked_to >= Check.visited_on,
-                       missed.frozen_at < Check.recorded_at),
+                       missed.frozen_at < at),
         ~exists().where(SamplingMember.case_id == Check.case_id, SamplingMember.round_id == since.id,
                         since.county_code == county_code, since.kind == kind, since.status.in_(SAMPLED),
-                        since.frozen_at >= Check.recorded_at),
+                        since.frozen_at >= at),
     )
 
 
@@ -48,5 +63,93 @@ def carried_rows(session: Session, stmt: Select[Any], county_code: str, kind: st
     if first is None:
         return []
     return list(session.execute(stmt.where(
-        Check.visited_on >= first, Check.visited_on <= last, Check.recorded_at > first_freeze,
+        Check.visited_on >= first, Check.visited_on <= last, arrived(kind) > first_freeze,
         or_(Check.visited_on < start, Check.visited_on > end), missed_by_a_frozen_round(county_code, kind))))
+
+
+@dataclass(frozen=True)
+class Missed:
+    """A case a frozen round missed: its check dated within the round's period, recorded (or, for a monetary round,
+    its determination confirmed) after the freeze; `taken_in_by`: the round of the county and kind that took it in
+    since, None while it waits for the next."""
+    case_id: str
+    visited_on: date
+    recorded_at: datetime
+    confirmed_at: datetime | None
+    relief: int | None  # fen; monetary rounds
+    late_confirmed: bool  # recorded before the freeze, confirmed after it (monetary rounds)
+    taken_in_by: SamplingRound | None
+
+
+def missed_cases(session: Session, rnd: SamplingRound, limit: int = 200) -> list[Missed]:
+    """The cases `rnd` (frozen or drawn) missed, by visit day: their latest check dated within its period and
+    arrived after its freeze (`arrived`), with the round that has taken each in since, if any; at most `limit`."""
+    if rnd.status not in SAMPLED or rnd.frozen_at is None:
+        return []
+    later = aliased(Check)
+    at = arrived(rnd.kind)
+    stmt = (select(Check.case_id, Check.visited_on, Check.recorded_at, Check.id)
+            .join(Case, Case.id == Check.case_id)
+            .where(Case.county_code == rnd.county_code, Check.visited_on >= rnd.checked_from,
+                   Check.visited_on <= rnd.checked_to,
+                   ~exists().where(later.case_id == Check.case_id, later.seq > Check.seq)))
+    if rnd.kind == "monetary":
+        stmt = (stmt.add_columns(Determination.confirmed_at, Determination.relief)
+                .join(Determination, Determination.check_id == Check.id)
+                .where(Determination.relief > 0, Case.status != "review_failed"))
+    stmt = stmt.where(at > rnd.frozen_at).order_by(Check.visited_on, Check.case_id).limit(limit)
+    rows = list(session.execute(stmt))
+    taken = _taken_in(session, rnd, [r[0] for r in rows])
+    out = []
+    for r in rows:
+        confirmed, relief = (r[4], int(r[5])) if rnd.kind == "monetary" else (None, None)
+        late_confirmed = confirmed is not None and r[2] <= rnd.frozen_at
+        since = confirmed if rnd.kind == "monetary" else r[2]
+        out.append(Missed(r[0], r[1], r[2], confirmed, relief, late_confirmed,
+                          next((t for t in taken.get(r[0], []) if t.frozen_at >= since), None)))
+    return out
+
+
+def _taken_in(session: Session, rnd: SamplingRound, case_ids: list[str]) -> dict[str, list[SamplingRound]]:
+    """Per case: the rounds of the county and kind frozen after `rnd` whose population holds it, by freeze."""
+    if not case_ids:
+        return {}
+    found: dict[str, list[SamplingRound]] = {}
+    for case_id, taker in session.execute(
+            select(SamplingMember.case_id, SamplingRound)
+            .join(SamplingRound, SamplingRound.id == SamplingMember.round_id)
+            .where(SamplingMember.case_id.in_(case_ids), SamplingRound.county_code == rnd.county_code,
+                   SamplingRound.kind == rnd.kind, SamplingRound.status.in_(SAMPLED),
+                   SamplingRound.frozen_at > rnd.frozen_at)
+            .order_by(SamplingRound.frozen_at)):
+        found.setdefault(case_id, []).append(taker)
+    return found
+
+
+def carried_in(session: Session, rnd: SamplingRound) -> list[str]:
+    """The members of `rnd` carried in from an earlier round that missed them: their case's latest check is dated
+    outside `rnd`'s period (`flow.population_rows` takes no other such check)."""
+    if rnd.status not in SAMPLED:
+        return []
+    later = aliased(Check)
+    return list(session.scalars(
+        select(SamplingMember.case_id).join(Check, Check.case_id == SamplingMember.case_id)
+        .where(SamplingMember.round_id == rnd.id,
+               ~exists().where(later.case_id == Check.case_id, later.seq > Check.seq),
+               or_(Check.visited_on < rnd.checked_from, Check.visited_on > rnd.checked_to))
+        .order_by(SamplingMember.case_id)))
+
+
+def awaiting_determination(session: Session, rnd: SamplingRound, limit: int = 200) -> list[str]:
+    """Of an open monetary round: the county's cases whose latest check is dated within its period and waits for its
+    determination (`checked`), at most `limit`. A freeze now leaves them out; each confirmed afterwards is carried
+    into the next monetary round frozen after its confirmation (`missed_by_a_frozen_round`)."""
+    if rnd.status != "open" or rnd.kind != "monetary":
+        return []
+    later = aliased(Check)
+    return list(session.scalars(
+        select(Check.case_id).join(Case, Case.id == Check.case_id)
+        .where(Case.county_code == rnd.county_code, Case.status == "checked",
+               Check.visited_on >= rnd.checked_from, Check.visited_on <= rnd.checked_to,
+               ~exists().where(later.case_id == Check.case_id, later.seq > Check.seq))
+        .order_by(Check.visited_on, Check.case_id).limit(limit)))

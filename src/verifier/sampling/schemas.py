@@ -263,6 +263,19 @@ class ReportOut(msgspec.Struct):
     awaiting_visit: list[str] = msgspec.field(default_factory=list)
 
 
+class MissedOut(msgspec.Struct):
+    """A case the round missed: its latest check dated within the period but recorded after the freeze, or (a
+    monetary round) recorded before and its determination confirmed after; the next round of the county and kind
+    frozen since takes it in (`taken_in_by`, None while it waits)."""
+    case_id: str
+    visited_on: date
+    recorded_at: datetime
+    why: Literal["recorded_late", "confirmed_late"]
+    confirmed_at: datetime | None = None
+    relief: str | None = None
+    taken_in_by: RoundTitle | None = None
+
+
 class RoundOut(msgspec.Struct):
     id: str
     county_code: str
@@ -303,6 +316,12 @@ class RoundOut(msgspec.Struct):
     allocation: list[StratumOut]
     stages: list[StageOut]
     items: list[ItemOut]
+    # Cases of the period recorded (a monetary round: or confirmed) after the freeze, which a later round takes in;
+    # and the members this round took in that way from an earlier one (`sampling.late_checks`).
+    missed: list[MissedOut] = msgspec.field(default_factory=list)
+    carried_in: list[str] = msgspec.field(default_factory=list)
+    # An open monetary round: the period's checks still waiting for their determination (not in a freeze now).
+    awaiting_determination: list[str] = msgspec.field(default_factory=list)
 
 
 class RoundSummary(msgspec.Struct):

@@ -44,7 +44,7 @@ from ..store import contracts as contract_store
 from ..payments import year_paid
 from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, page_of_list, text_search
 from ..store.tables import Case, Check, Determination
-from . import consequences, independence, schemas, visits
+from . import consequences, independence, late_checks, schemas, visits
 from .models import (
     RecheckEvidence,
     SamplingItem,
@@ -702,8 +702,21 @@ def round_view(session: Session, round_id: str, principal: Principal) -> schemas
         stages=[schemas.StageOut(stage=s.stage, size=s.size, method=s.method, expected_deviations=s.expected_deviations,
                                  limited_by=s.limited_by, allocation={k: int(v) for k, v in (s.allocation or {}).items()})
                 for s in stages],
-        items=items,
+        items=items, missed=missed_out(session, rnd), carried_in=late_checks.carried_in(session, rnd),
+        awaiting_determination=late_checks.awaiting_determination(session, rnd),
     )
+
+
+def missed_out(session: Session, rnd: SamplingRound) -> list[schemas.MissedOut]:
+    """The cases the round missed (`late_checks.missed_cases`), as the API and the round's page show them."""
+    return [schemas.MissedOut(case_id=m.case_id, visited_on=m.visited_on, recorded_at=m.recorded_at,
+                              why="confirmed_late" if m.late_confirmed else "recorded_late",
+                              confirmed_at=m.confirmed_at,
+                              relief=None if m.relief is None else format_yuan(m.relief),
+                              taken_in_by=None if m.taken_in_by is None else schemas.RoundTitle(
+                                  m.taken_in_by.id, m.taken_in_by.county_code, m.taken_in_by.kind,
+                                  m.taken_in_by.checked_from, m.taken_in_by.checked_to))
+            for m in late_checks.missed_cases(session, rnd)]
 
 
 def population_view(session: Session, round_id: str, principal: Principal) -> schemas.PopulationOut:
