@@ -562,7 +562,12 @@ class Database:
             if connection.invalidated or connection.closed:
                 self._drop_held()  # a connection found broken: the next write takes a new one from the pool
         if self.wal_checkpoints is not None:
-            self.wal_checkpoints.poke()
+            try:
+                self.wal_checkpoints.poke()
+            except Exception:
+                if not quiet_hooks:
+                    raise
+                log.exception("the WAL's checkpoint not asked for after a group of writes committed")
         self._after_commit(done, quiet_hooks)
         return result
 

@@ -9,14 +9,18 @@ so under load the COMMITs and their pages were about a quarter of a check's CPU.
 committed once (at most `GROUP_MAX` a group). Idle, a group is one write, made alone as before.
 
 Each write of a group sees what the ones before it wrote (one connection, in turn: unlike PostgreSQL's groups,
-store/groups.py, whose writes interleave between their reads, no `gather.claim` is needed), and none is answered
-before the group's COMMIT has returned. A write refused within the group, or one that ended the transaction
-(`loop_transaction_ended`), rolls the group back: the others are made again as a group, then it alone after them,
-where its refusal keeps its trace once (as `groups.run_group`; a grouped write must be one that may run again after a
-rollback). Anything else that fails (a COMMIT refused for a full disk: on SQLite a COMMIT refused did not land) has
-each made alone, each answered with its own outcome. A write whose caller went away before its group began is not
-made. When another process holds the write lock (`LockBusy`, nothing done), the writes it met go to worker threads
-and wait there, as `write`'s do.
+store/groups.py, whose writes interleave between their reads, no `gather.claim` is needed), but nothing of their
+objects: after each, its ORM work is flushed (a row it breaks refuses it, not the group) and the session let go of
+what it loaded, so the next reads the rows, not another write's objects. None is answered before the group's COMMIT
+has returned. A write refused within the group, or one that ended the transaction (`loop_transaction_ended`), rolls
+the group back: those before it are made again as a group, then it alone, where its refusal keeps its trace once,
+then those after it as a group (a grouped write must be one that may run again after a rollback; phone retries of
+one check, all refused but the first, cost each one or two runs, not a run for every pair). Anything else that fails
+before the COMMIT (a COMMIT refused for a full disk: on SQLite a COMMIT refused did not land) has each made alone,
+each answered with its own outcome; what fails after it (an after-commit hook) is logged, the writes answered as made.
+A write whose caller went away before its turn in the group came (the writers' turn waited for, say) is not made.
+When another process holds the write lock (`LockBusy`, nothing done), the writes it met go to worker threads and wait
+there, as `write`'s do.
 """
 
 from __future__ import annotations
@@ -73,7 +77,7 @@ class LoopGroups:
 
     async def _run(self, batch: list[tuple[Run, asyncio.Future[Any]]]) -> None:
         try:
-            outcomes = await self._db.write_loop_group([run for run, _ in batch])
+            outcomes = await self._db.write_loop_group([_unless_gone(run, future) for run, future in batch])
         except BaseException as exc:  # noqa: BLE001 — (the loop closing): each caller gets it
             outcomes = [(False, exc)] * len(batch)
         for (_, future), (made, value) in zip(batch, outcomes):
@@ -83,6 +87,14 @@ class LoopGroups:
                 future.set_result(value)
             else:
                 future.set_exception(value)
+
+
+def _unless_gone(run: Run, future: asyncio.Future[Any]) -> Run:
+    def go(session: Session) -> Any:
+        if future.done():  # its caller went away before its turn came: nothing made
+            return None
+        return run(session)
+    return go
 
 
 def run_group(db: Database, runs: list[Run]) -> list[Outcome]:
@@ -98,8 +110,7 @@ def run_group(db: Database, runs: list[Run]) -> list[Outcome]:
             log.debug("a group of %d writes rolled back", len(runs), exc_info=True)
             if refused:
                 k = refused[0]
-                rest = run_group(db, runs[:k] + runs[k + 1:])
-                return [*rest[:k], _alone(db, runs[k]), *rest[k:]]
+                return [*run_group(db, runs[:k]), _alone(db, runs[k]), *run_group(db, runs[k + 1:])]
     return [_alone(db, run) for run in runs]
 
 
@@ -113,6 +124,9 @@ def _in_turn(runs: list[Run], session: Session, refused: list[int]) -> list[Any]
             results.append(run(session))
             if loop_transaction_ended(session.info[LOOP_CONNECTION]):  # the next would find it ended
                 raise LoopTransactionEnded("the write's transaction was rolled back before its end")
+            if session.new or session.dirty or session.deleted:
+                session.flush()
+            session.expunge_all()
         except BaseException as exc:
             drop_kept(exc)  # made again alone, where its refusal keeps its trace once
             refused.append(index)
