@@ -1,11 +1,11 @@
 """`Database.write(run, grouped=True)`: on PostgreSQL, writes that arrive while others are in flight are committed
 together, their prepared reads sent together (store/groups.py, store/gather.py); each answers as alone, a refused
-one is refused alone and the others land, a fault of the database's own reaches each and none is made again."""
+one is refused alone and the others land, a fault of the database's own reaches each and none is made again.
+SQLite's groups (one turn of the event loop's writes, store/loop_groups.py): tests/store/test_grouped_writes_sqlite.py."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, literal, select
@@ -14,21 +14,15 @@ from sqlalchemy.orm import Session
 
 from verifier.idempotency import IdempotencyKey
 from verifier.store import groups
-from verifier.store.db import Database, keep_after_rollback
+from verifier.store.db import Database
 from verifier.store.reader import Prepared, Reader, session_reader
+
+from group_kit import key, keys, refused_keeping_a_trace
 
 _TXID = Prepared(select(func.txid_current().label("txid")))
 _ECHO = Prepared(select(literal(0).label("n")).where(literal(1) == 1))
 
 
-def _key(n: int) -> IdempotencyKey:
-    return IdempotencyKey(user_id="u_1", key=f"k{n}", method_path="POST /x", request_hash="h", response_status=201,
-                          response_body=b"{}", created_at=datetime(2020, 6, 1, tzinfo=UTC))
-
-
-def _keys(db: Database) -> list[str]:
-    with db.read() as session:
-        return sorted(session.scalars(select(IdempotencyKey.key)), key=lambda k: int(k[1:]))
 
 
 @pytest.fixture
@@ -41,7 +35,7 @@ def _insert(n: int, seen: list[tuple[int, int]]):  # type: ignore[no-untyped-def
         reader = session_reader(session)
         txid = 0 if session.get_bind().dialect.name == "sqlite" else reader.batch([(_TXID, {})])[0][0].txid
         reader.batch([(_ECHO, {})])  # a second read of its own: another round, with the others' second reads
-        session.add(_key(n))
+        session.add(key(n))
         session.flush()
         seen.append((n, txid))
         return n
@@ -72,7 +66,7 @@ def test_writes_arriving_together_commit_in_one_transaction_their_reads_sent_tog
     assert txids[1] != txids[2]
     # the first alone: two exchanges of one statement; the nine: two rounds of nine statements each
     assert exchanges == [1, 1, 9, 9]
-    assert _keys(db) == [f"k{n}" for n in range(1, 11)]
+    assert keys(db) == [f"k{n}" for n in range(1, 11)]
 
 
 def test_a_refused_write_of_a_group_is_refused_alone_with_its_trace_once_and_the_others_land(
@@ -80,16 +74,7 @@ def test_a_refused_write_of_a_group_is_refused_alone_with_its_trace_once_and_the
     seen: list[tuple[int, int]] = []
     traces: list[int] = []
 
-    def refused(session: Session) -> None:
-        session.add(_key(5))
-        session.flush()
-
-        def trace(s: Session) -> None:
-            traces.append(1)
-            s.add(_key(500))
-            s.flush()
-
-        raise keep_after_rollback(ValueError("不予办理"), trace)
+    refused = refused_keeping_a_trace(traces)
 
     async def main() -> list[object]:
         runs = [_insert(n, seen) for n in range(1, 5)] + [refused] + [_insert(n, seen) for n in range(6, 9)]
@@ -99,7 +84,7 @@ def test_a_refused_write_of_a_group_is_refused_alone_with_its_trace_once_and_the
     assert answers[:4] == [1, 2, 3, 4] and answers[5:] == [6, 7, 8]
     assert isinstance(answers[4], ValueError) and str(answers[4]) == "不予办理"
     assert traces == [1]  # its trace kept once, by its own refusal, not by the group's
-    assert _keys(db) == ["k1", "k2", "k3", "k4", "k6", "k7", "k8", "k500"]
+    assert keys(db) == ["k1", "k2", "k3", "k4", "k6", "k7", "k8", "k500"]
 
 
 def test_a_fault_of_the_database_reaches_every_write_of_its_group_and_none_is_made_again(
@@ -127,27 +112,8 @@ def test_a_fault_of_the_database_reaches_every_write_of_its_group_and_none_is_ma
     assert answers[0] == 1  # alone, before the others gathered
     assert all(isinstance(a, OperationalError) for a in answers[1:])
     assert runs_of == {1: 1, 2: 1, 3: 1, 4: 1}  # none made again: a COMMIT lost may have landed
-    assert _keys(db) == ["k1"]
+    assert keys(db) == ["k1"]
 
-
-def test_on_sqlite_a_grouped_write_is_a_write(db: Database) -> None:
-    if not db.is_sqlite:
-        pytest.skip("SQLite")
-    seen: list[tuple[int, int]] = []
-
-    def plain(n: int):  # type: ignore[no-untyped-def]
-        def run(session: Session) -> int:
-            session.add(_key(n))
-            session.flush()
-            return n
-        return run
-
-    async def main() -> list[int]:
-        return list(await asyncio.gather(*(db.write(plain(n), grouped=True) for n in range(1, 6))))
-
-    assert asyncio.run(main()) == [1, 2, 3, 4, 5]
-    assert _keys(db) == ["k1", "k2", "k3", "k4", "k5"]
-    assert seen == []
 
 
 def test_a_write_refused_in_a_group_leaves_the_others_a_group_of_their_own(
@@ -169,7 +135,7 @@ def test_a_write_refused_in_a_group_leaves_the_others_a_group_of_their_own(
     assert answers[:3] == [1, 2, 3] and answers[4:] == [5, 6, 7] and isinstance(answers[3], ValueError)
     txids = dict(seen)  # the last run of each
     assert len({txids[n] for n in (2, 3, 5, 6, 7)}) == 1  # made again as one group without the refused one
-    assert _keys(db) == ["k1", "k2", "k3", "k5", "k6", "k7"]
+    assert keys(db) == ["k1", "k2", "k3", "k5", "k6", "k7"]
 
 
 def test_a_write_claiming_what_another_of_its_group_holds_is_made_after_it_alone(
@@ -198,4 +164,4 @@ def test_a_write_claiming_what_another_of_its_group_holds_is_made_after_it_alone
     assert txids[5] != txids[3]  # not in the group of the one that claimed the household first
     assert len({txids[n] for n in (2, 3, 4, 6)}) == 1
     assert counted[-1] == 5  # made last, alone: it saw the five written before it
-    assert _keys(db) == [f"k{n}" for n in range(1, 7)]
+    assert keys(db) == [f"k{n}" for n in range(1, 7)]

@@ -8,15 +8,16 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import event, func, make_url, select, update
 from sqlalchemy.orm import Session
 
 from verifier.idempotency import IdempotencyKey
-from verifier.store.db import Database, keep_after_rollback
+from verifier.store.db import Database
 from verifier.store.reader import LoopTransactionEnded
+
+from group_kit import key, keys, refused_keeping_a_trace
 
 
 @pytest.fixture
@@ -26,14 +27,6 @@ def sqlite_db(db: Database) -> Database:
     return db
 
 
-def _key(n: int) -> IdempotencyKey:
-    return IdempotencyKey(user_id="u_1", key=f"k{n}", method_path="POST /x", request_hash="h", response_status=201,
-                          response_body=b"{}", created_at=datetime(2020, 6, 1, tzinfo=UTC))
-
-
-def _keys(db: Database) -> list[str]:
-    with db.read() as session:
-        return sorted(session.scalars(select(IdempotencyKey.key)), key=lambda k: int(k[1:]))
 
 
 def _insert(n: int, runs_of: dict[int, int] | None = None, saw: dict[int, int] | None = None):  # type: ignore[no-untyped-def]
@@ -42,7 +35,7 @@ def _insert(n: int, runs_of: dict[int, int] | None = None, saw: dict[int, int] |
             runs_of[n] = runs_of.get(n, 0) + 1
         if saw is not None:
             saw[n] = int(session.scalar(select(func.count()).select_from(IdempotencyKey)) or 0)
-        session.add(_key(n))
+        session.add(key(n))
         session.flush()
         return n
     return run
@@ -64,7 +57,7 @@ def test_writes_arriving_in_one_turn_of_the_loop_commit_once_each_seeing_the_one
     assert asyncio.run(main()) == list(range(1, 11))  # each its own answer, in its place
     assert len(commits) == 1  # ten writes, one transaction
     assert saw == {n: n - 1 for n in range(1, 11)}  # in turn: each saw those before it in the group
-    assert _keys(sqlite_db) == [f"k{n}" for n in range(1, 11)]
+    assert keys(sqlite_db) == [f"k{n}" for n in range(1, 11)]
 
 
 def test_a_write_alone_is_made_at_once_in_a_transaction_of_its_own(sqlite_db: Database) -> None:
@@ -85,16 +78,7 @@ def test_a_refused_write_is_refused_alone_with_its_trace_once_and_the_others_lan
     traces: list[int] = []
     runs_of: dict[int, int] = {}
 
-    def refused(session: Session) -> None:
-        session.add(_key(5))
-        session.flush()
-
-        def trace(s: Session) -> None:
-            traces.append(1)
-            s.add(_key(500))
-            s.flush()
-
-        raise keep_after_rollback(ValueError("不予办理"), trace)
+    refused = refused_keeping_a_trace(traces)
 
     async def main() -> list[object]:
         runs = [_insert(n, runs_of) for n in range(1, 5)] + [refused] + [_insert(n, runs_of) for n in range(6, 9)]
@@ -109,12 +93,12 @@ def test_a_refused_write_is_refused_alone_with_its_trace_once_and_the_others_lan
     # the three after it as a group: in the order they came
     assert len(commits) == 3
     assert runs_of == {1: 2, 2: 2, 3: 2, 4: 2, 6: 1, 7: 1, 8: 1}  # (those after it had not run yet)
-    assert _keys(sqlite_db) == ["k1", "k2", "k3", "k4", "k6", "k7", "k8", "k500"]
+    assert keys(sqlite_db) == ["k1", "k2", "k3", "k4", "k6", "k7", "k8", "k500"]
 
 
 def test_a_write_that_ends_the_transaction_is_refused_and_the_others_land(sqlite_db: Database) -> None:
     def ends(session: Session) -> None:
-        session.add(_key(2))
+        session.add(key(2))
         session.flush()
         session.rollback()  # the write's own transaction ended: nothing after it may be written in it
 
@@ -126,7 +110,7 @@ def test_a_write_that_ends_the_transaction_is_refused_and_the_others_land(sqlite
     answers = asyncio.run(main())
     assert answers[0] == 1 and answers[2] == 3
     assert isinstance(answers[1], LoopTransactionEnded)
-    assert _keys(sqlite_db) == ["k1", "k3"]
+    assert keys(sqlite_db) == ["k1", "k3"]
 
 
 def test_a_hook_failing_after_the_group_committed_makes_no_write_twice(sqlite_db: Database) -> None:
@@ -145,7 +129,7 @@ def test_a_hook_failing_after_the_group_committed_makes_no_write_twice(sqlite_db
     finally:
         sqlite_db.after_commit.remove(failing)
     assert runs_of == {1: 1, 2: 1, 3: 1}
-    assert _keys(sqlite_db) == ["k1", "k2", "k3"]
+    assert keys(sqlite_db) == ["k1", "k2", "k3"]
 
 
 def test_a_caller_gone_before_its_group_began_has_nothing_made(sqlite_db: Database) -> None:
@@ -162,7 +146,7 @@ def test_a_caller_gone_before_its_group_began_has_nothing_made(sqlite_db: Databa
 
     asyncio.run(main())
     assert runs_of == {2: 1}
-    assert _keys(sqlite_db) == ["k2"]
+    assert keys(sqlite_db) == ["k2"]
 
 
 def test_another_process_holding_the_write_lock_sends_the_group_to_wait_in_threads(sqlite_db: Database) -> None:
@@ -183,7 +167,7 @@ def test_another_process_holding_the_write_lock_sends_the_group_to_wait_in_threa
     finally:
         let_go.join()
         other.close()
-    assert _keys(sqlite_db) == ["k1", "k2", "k3", "k4"]
+    assert keys(sqlite_db) == ["k1", "k2", "k3", "k4"]
 
 
 def test_retries_of_one_write_refused_but_the_first_cost_a_run_or_two_each(sqlite_db: Database) -> None:
@@ -206,12 +190,12 @@ def test_retries_of_one_write_refused_but_the_first_cost_a_run_or_two_each(sqlit
     answers = asyncio.run(main())
     assert answers[0] == 1 and all(isinstance(a, ValueError) for a in answers[1:])
     assert len(runs) <= 2 * 16
-    assert _keys(sqlite_db) == ["k1"]
+    assert keys(sqlite_db) == ["k1"]
 
 
 def test_a_write_of_a_group_reads_rows_not_the_objects_an_earlier_one_loaded(sqlite_db: Database) -> None:
     with sqlite_db.begin() as session:
-        session.add(_key(1))
+        session.add(key(1))
     seen: list[int] = []
     kept: list[IdempotencyKey] = []  # what the first write keeps of what it loaded (its answer, say)
 
@@ -239,7 +223,7 @@ def test_a_caller_gone_while_its_group_waited_for_the_writers_turn_has_nothing_m
 
     def import_in_a_thread() -> None:
         with sqlite_db.begin() as session:  # a long write of a worker thread holds the writers' turn
-            session.add(_key(100))
+            session.add(key(100))
             session.flush()
             holding.set()
             let_go.wait(10)
@@ -261,7 +245,7 @@ def test_a_caller_gone_while_its_group_waited_for_the_writers_turn_has_nothing_m
 
     asyncio.run(main())
     assert runs_of == {2: 1}
-    assert _keys(sqlite_db) == ["k2", "k100"]
+    assert keys(sqlite_db) == ["k2", "k100"]
 
 
 def test_a_checkpoint_not_asked_for_after_the_group_committed_makes_no_write_twice(
@@ -280,4 +264,4 @@ def test_a_checkpoint_not_asked_for_after_the_group_committed_makes_no_write_twi
 
     assert asyncio.run(main()) == [1, 2, 3]
     assert runs_of == {1: 1, 2: 1, 3: 1}
-    assert _keys(sqlite_db) == ["k1", "k2", "k3"]
+    assert keys(sqlite_db) == ["k1", "k2", "k3"]
