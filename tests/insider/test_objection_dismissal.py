@@ -89,3 +89,31 @@ def test_attack_a_clerk_dismisses_the_objection_to_her_sisters_case(ctx, client,
     with ctx.db.read() as session:
         assert session.get(Objection, objection).status == "open"
         assert not session.scalar(select(AuditEntry.idx).where(AuditEntry.action == "objection.resolve"))
+
+
+def test_attack_the_clerk_who_recorded_the_village_review_dismisses_the_objection_to_it(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The wall's confirmation bars whoever recorded a household's village review; a dismissal is money decided the
+    same way: the clerk who recorded the review (通过) may not alone bury the village's objection to it, whoever
+    posted the notice and recorded the objection."""
+    users.add("clerk", "town_clerk", counties=(COUNTY,))
+    users.add("clerk2", "town_clerk", counties=(COUNTY,))
+    users.add("clerk3", "town_clerk", counties=(COUNTY,))
+    users.add("clerk4", "town_clerk", counties=(COUNTY,))
+    today = ctx.clock.today().isoformat()
+    case_id = make_case(ctx, village="东村")
+    r = client.post(f"/api/cases/{case_id}/village-review", headers=users.headers("clerk2"),
+                    json={"held_on": today, "result": "pass", "note": ""})
+    assert r.status_code == 201, r.text
+    r = client.post("/api/notices", headers=users.headers("clerk"),
+                    json={"county_code": COUNTY, "town": "城关镇", "village": "东村", "posted_on": today})
+    assert r.status_code == 201, r.text
+    objection = _object(client, users.headers("clerk3"), r.json()["id"], case_id, today)
+    r = client.post(f"/api/objections/{objection}/resolution", headers=users.headers("clerk2"),
+                    json={"outcome": "dismissed"})
+    assert r.status_code == 403 and "村级评议" in r.json()["detail"], r.text
+    with ctx.db.read() as session:
+        assert session.get(Objection, objection).status == "open"
+    # upholding stays open to her (it only sends the case back to be checked again); another clerk may dismiss
+    r = client.post(f"/api/objections/{objection}/resolution", headers=users.headers("clerk4"),
+                    json={"outcome": "dismissed", "note": "经核实无经营收入"})
+    assert r.status_code == 200 and r.json()["status"] == "dismissed", r.text

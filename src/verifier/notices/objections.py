@@ -19,6 +19,7 @@ from ..roster.service import PASSWORD_LINK
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..store.base import new_id
 from ..store.tables import Visit
+from . import posting
 from .models import Notice, NoticeItem, Objection
 
 from .reading import CLERK, RESOLVE_ROLES, last_day, load_notice, load_objection
@@ -88,9 +89,18 @@ LINKED_DISMISSER = ("按“四眼原则”，您的账号与{part}的账号有�
                     + "，“异议不成立”须由本乡镇其他经办人或县级复核人员决定。")
 
 
-def dismiss_parts(objection: Objection, notice: Notice) -> list[recusal_refusals.LinkedPart]:
-    """The accounts a dismissal is the second person of: who recorded the objection, who posted the notice."""
-    parts = {notice.posted_by: "公示发布人", objection.recorded_by: "登记该异议的人员"}
+REVIEW_RECORDER_DISMISSES = ("按“四眼原则”，该户的村级评议（或作出评议的村民代表会议）由您记录，"
+                             "“异议不成立”须由本乡镇其他经办人或县级复核人员决定。")
+DECIDER_DISMISSES = ("按“四眼原则”，您参与了该户的核查、排期或认定，“异议不成立”须由本乡镇其他经办人或县级复核人员决定。")
+
+
+def dismiss_parts(objection: Objection, notice: Notice, recorders: set[str] = frozenset(),  # type: ignore[assignment]
+                  deciders: set[str] = frozenset()) -> list[recusal_refusals.LinkedPart]:  # type: ignore[assignment]
+    """The accounts a dismissal is the second person of: who recorded the objection, who posted the notice, who
+    recorded the household's village review or the meeting that decided it, who decided its case for the insurer."""
+    parts = {**{who: "该户核查、排期或认定的经办人" for who in deciders},
+             **{who: "该户村级评议的记录人" for who in recorders},
+             notice.posted_by: "公示发布人", objection.recorded_by: "登记该异议的人员"}
     return [recusal_refusals.LinkedPart(
         who, LINKED_DISMISSER.format(part=part), case_id=objection.case_id,
         extra={"objection_id": objection.id, "why": "password_linked"})
@@ -121,9 +131,17 @@ def resolve_objection(session: Session, objection_id: str, *, outcome: str, note
         # Dismissing buries an objection: one person may not take it down and decide it, nor judge a complaint
         # against the notice they posted. Upholding only sends the case back to be checked again.
         raise Forbidden("按“四眼原则”，该异议由您登记或公示由您张贴，“异议不成立”须由本乡镇其他经办人或县级复核人员决定。")
-    if outcome == "dismissed":  # nor through an account linked to the recorder's or the poster's by a password
-        recusal_refusals.refuse_linked(session, principal, "objection_dismiss", dismiss_parts(objection, notice),
-                                       clock=clock)
+    recorders, deciders = (posting.item_people(session, objection.item_id) if outcome == "dismissed"
+                           else (set(), set()))
+    if principal.id in recorders:
+        # nor whoever recorded the village review the objection is against (or the meeting that decided it): the
+        # wall's confirmation already bars them; an objection to the review is not theirs to bury
+        raise Forbidden(REVIEW_RECORDER_DISMISSES)
+    if principal.id in deciders:  # nor one who decided the case for the insurer (one holding both roles)
+        raise Forbidden(DECIDER_DISMISSES)
+    if outcome == "dismissed":  # nor through an account linked to one of them by a password
+        recusal_refusals.refuse_linked(session, principal, "objection_dismiss",
+                                       dismiss_parts(objection, notice, recorders, deciders), clock=clock)
     role = principal.acting_role(RESOLVE_ROLES)
     note = (note or "").strip()
     objection.status = outcome

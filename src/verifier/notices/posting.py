@@ -228,11 +228,13 @@ def village_recorders(session: Session, notice_id: str) -> set[str]:
 def _people_of(session: Session, notice_ids: Sequence[str], reads: Callable[[Any], list[Any]]) -> dict[str, set[str]]:
     """Per notice of `notice_ids`, the people the SELECTs `reads(on)` name (`on`: the notices' items), one statement
     each whatever the notices' count: each row the notice's id, then people (a user id, a list of them, or none)."""
-    out: dict[str, set[str]] = {}
     ids = sorted(set(notice_ids))
-    if not ids:
-        return out
-    for stmt in reads(NoticeItem.notice_id.in_(ids)):
+    return _people_on(session, reads(NoticeItem.notice_id.in_(ids))) if ids else {}
+
+
+def _people_on(session: Session, statements: Sequence[Any]) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for stmt in statements:
         for notice_id, *named in session.execute(stmt):
             people = out.setdefault(notice_id, set())
             for who in named:
@@ -245,12 +247,24 @@ def _people_of(session: Session, notice_ids: Sequence[str], reads: Callable[[Any
 
 def recorders_of(session: Session, notice_ids: Sequence[str]) -> dict[str, set[str]]:
     """`village_recorders` of each notice, by notice, in two statements whatever their count."""
-    return _people_of(session, notice_ids, lambda on: [
-        select(NoticeItem.notice_id, VillageReview.recorded_by)
-        .join(VillageReview, VillageReview.id == NoticeItem.review_id).where(on),
-        select(NoticeItem.notice_id, VillageMeeting.recorded_by)
-        .join(VillageMeetingReview, VillageMeetingReview.review_id == NoticeItem.review_id)
-        .join(VillageMeeting, VillageMeeting.id == VillageMeetingReview.meeting_id).where(on)])
+    return _people_of(session, notice_ids, _recorder_reads)
+
+
+def _recorder_reads(on: Any) -> list[Any]:
+    return [select(NoticeItem.notice_id, VillageReview.recorded_by)
+            .join(VillageReview, VillageReview.id == NoticeItem.review_id).where(on),
+            select(NoticeItem.notice_id, VillageMeeting.recorded_by)
+            .join(VillageMeetingReview, VillageMeetingReview.review_id == NoticeItem.review_id)
+            .join(VillageMeeting, VillageMeeting.id == VillageMeetingReview.meeting_id).where(on)]
+
+
+def item_people(session: Session, item_id: str) -> tuple[set[str], set[str]]:
+    """For one household of a notice (its item): who recorded its village review or the meeting that decided it
+    (`village_recorders`), and who decided its case for the insurer (`deciders`), in five statements."""
+    on = NoticeItem.id == item_id
+    recorders = _people_on(session, _recorder_reads(on))
+    deciders = _people_on(session, _decider_reads(on))
+    return set().union(*recorders.values()), set().union(*deciders.values())
 
 
 def deciders(session: Session, notice_id: str) -> set[str]:
@@ -263,12 +277,15 @@ def deciders(session: Session, notice_id: str) -> set[str]:
 
 def deciders_of(session: Session, notice_ids: Sequence[str]) -> dict[str, set[str]]:
     """`deciders` of each notice, by notice, in three statements whatever their count."""
-    return _people_of(session, notice_ids, lambda on: [
-        select(NoticeItem.notice_id, Determination.confirmed_by)
-        .join(Determination, Determination.case_id == NoticeItem.case_id).where(on),
-        select(NoticeItem.notice_id, Visit.planned_by).join(Visit, Visit.case_id == NoticeItem.case_id).where(on),
-        select(NoticeItem.notice_id, Check.officer_ids, Check.recorded_by, Check.sent_back_by)
-        .join(Check, Check.case_id == NoticeItem.case_id).where(on)])
+    return _people_of(session, notice_ids, _decider_reads)
+
+
+def _decider_reads(on: Any) -> list[Any]:
+    return [select(NoticeItem.notice_id, Determination.confirmed_by)
+            .join(Determination, Determination.case_id == NoticeItem.case_id).where(on),
+            select(NoticeItem.notice_id, Visit.planned_by).join(Visit, Visit.case_id == NoticeItem.case_id).where(on),
+            select(NoticeItem.notice_id, Check.officer_ids, Check.recorded_by, Check.sent_back_by)
+            .join(Check, Check.case_id == NoticeItem.case_id).where(on)]
 
 
 def bare_reviews(session: Session, notice_id: str) -> list[tuple[str, str]]:
