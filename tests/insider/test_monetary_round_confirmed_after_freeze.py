@@ -135,3 +135,26 @@ def test_an_attribute_round_is_unchanged(ctx, client, users, rounds) -> None:  #
     second = _frozen(rounds, date(2020, 7, 1), ctx.clock.today(), kind="attribute")
     assert _population(rounds, second) == {july}
     assert rounds.get(second)["carried_in"] == []
+
+
+def test_a_late_relief_withdrawn_is_not_said_to_wait(ctx, client, users, rounds) -> None:  # type: ignore[no-untyped-def]
+    """Confirmed after the freeze, then withdrawn: no monetary round takes the case, so the frozen round no longer
+    says it waits for the next (the list reads the carry's rule, `late_checks.carried`)."""
+    from verifier.cases.workflow import advance, load_case
+
+    users.add("late-sup", "insurer_supervisor", counties=(COUNTY,))
+    make_case(ctx, stage="determined")
+    feared = make_case(ctx, stage="checked", medical=9_000_000)
+    first = _frozen(rounds, date(2020, 5, 1), date(2020, 6, 30))
+    ctx.clock.advance(days=1)
+    _confirm(client, users, feared)
+    assert [m["case_id"] for m in rounds.get(first)["missed"]] == [feared]
+    with ctx.db.begin() as session:
+        advance(session, load_case(session, feared, None, for_update=True), "withdraw", actor=None,
+                role="town_clerk", clock=ctx.clock, payload={"shortcut": "test"})
+    assert rounds.get(first)["missed"] == []
+    assert "待下一轮" not in _text(client.get(f"/sampling/{first}", headers=rounds.headers).text)
+    ctx.clock.advance(days=(date(2020, 7, 2) - ctx.clock.today()).days)
+    july = make_case(ctx, stage="determined")
+    second = _frozen(rounds, date(2020, 7, 1), ctx.clock.today())
+    assert _population(rounds, second) == {july}

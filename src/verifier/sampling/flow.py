@@ -39,8 +39,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import exists, insert, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
 from ..audit import checkpoints as audit_checkpoints
@@ -57,7 +57,7 @@ from ..store.base import new_id
 from ..store.db import Database
 from ..store.twins import write_or_find
 from ..store.vault import Vault
-from ..store.tables import Case, Check, Determination
+from ..store.tables import Check
 from ..recusal import refusals as recusal_refusals
 from ..roster.service import PASSWORD_LINK
 from . import late_checks, schemas
@@ -88,7 +88,6 @@ from .service import (
     withheld,
 )
 
-EXCLUDED_STATUSES = ("scheduled", "withdrawn")
 SEALED_SECRET = "sampling_party.secret"  # the Vault's associated data for a sealed reveal
 PARTY_ROLE_NAMES = tuple(PARTY_ROLES.values())
 # What the refusals (and the pages) call a party, a round's status and its kind.
@@ -131,20 +130,9 @@ def population_rows(session: Session, county_code: str, start: date, end: date,
     Monetary rounds: of those, the cases whose latest check has a confirmed determination with relief above zero,
     weighted by that relief in fen, except cases whose village review failed (they will not be paid); the late ones
     carried are those whose determination was confirmed after the earlier round froze (`late_checks.arrived`).
+    The rule is `late_checks.population_statement`'s; a frozen round's page reads it too (`late_checks.missed_cases`).
     """
-    # A case's latest check is the one with no later check of the same case: the checks visited in the period are
-    # read by their day (an index), not every check ever made grouped by case.
-    later = aliased(Check)
-    latest = ~exists().where(later.case_id == Check.case_id, later.seq > Check.seq)
-    stmt = (
-        select(Case.id, Case.town, Case.contract_id, Check.id)
-        .join(Check, Check.case_id == Case.id)
-        .where(Case.county_code == county_code, latest, Case.status.not_in(EXCLUDED_STATUSES))
-    )
-    if kind == "monetary":
-        stmt = (stmt.add_columns(Determination.relief)
-                .join(Determination, Determination.check_id == Check.id)
-                .where(Determination.relief > 0, Case.status != "review_failed"))
+    stmt = late_checks.population_statement(county_code, kind)
     in_period = stmt.where(Check.visited_on >= start, Check.visited_on <= end)
     rows = [(r, False) for r in session.execute(in_period)]
     # A late check under another contract than the period's (the round it missed was the last of its contract's

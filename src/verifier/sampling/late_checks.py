@@ -25,6 +25,28 @@ from ..store.tables import Case, Check, Determination
 from .models import SamplingMember, SamplingRound
 
 SAMPLED = ("frozen", "drawn")
+EXCLUDED_STATUSES = ("scheduled", "withdrawn")
+
+
+def population_statement(county_code: str, kind: str) -> Select[Any]:
+    """The population's statement without its period (`flow.population_rows`): (case id, town, contract id, check
+    id[, relief in fen]) of the county's cases by their latest check, less the cases a population leaves out
+    (`EXCLUDED_STATUSES`; a monetary round: but the confirmed determinations with relief above zero, and not the
+    cases whose village review failed)."""
+    later = aliased(Check)
+    # A case's latest check is the one with no later check of the same case: the checks visited in the period are
+    # read by their day (an index), not every check ever made grouped by case.
+    latest = ~exists().where(later.case_id == Check.case_id, later.seq > Check.seq)
+    stmt = (
+        select(Case.id, Case.town, Case.contract_id, Check.id)
+        .join(Check, Check.case_id == Case.id)
+        .where(Case.county_code == county_code, latest, Case.status.not_in(EXCLUDED_STATUSES))
+    )
+    if kind == "monetary":
+        stmt = (stmt.add_columns(Determination.relief)
+                .join(Determination, Determination.check_id == Check.id)
+                .where(Determination.relief > 0, Case.status != "review_failed"))
+    return stmt
 
 
 def arrived(kind: str) -> Any:
@@ -62,16 +84,25 @@ def carried_rows(session: Session, stmt: Select[Any], county_code: str, kind: st
                SamplingRound.status.in_(SAMPLED))).one()
     if first is None:
         return []
-    return list(session.execute(stmt.where(
+    return list(session.execute(carried(stmt, county_code, kind).where(
         Check.visited_on >= first, Check.visited_on <= last, arrived(kind) > first_freeze,
-        or_(Check.visited_on < start, Check.visited_on > end), missed_by_a_frozen_round(county_code, kind))))
+        or_(Check.visited_on < start, Check.visited_on > end))))
+
+
+def carried(stmt: Select[Any], county_code: str, kind: str) -> Select[Any]:
+    """The rows of `stmt` (`population_statement`) the next round of the county and kind frozen now takes in, whatever
+    its period: their check a frozen round missed (`missed_by_a_frozen_round`). What `carried_rows` reads, and what
+    a frozen round's page says waits for that round (`missed_cases`)."""
+    return stmt.where(missed_by_a_frozen_round(county_code, kind))
 
 
 @dataclass(frozen=True)
 class Missed:
     """A case a frozen round missed: its check dated within the round's period, recorded (or, for a monetary round,
     its determination confirmed) after the freeze; `taken_in_by`: the round of the county and kind that took it in
-    since, None while it waits for the next."""
+    since, None while it waits for the next; `in_population`: the case was in the round's population by an earlier
+    check (sent back, or objected to, and redone after the freeze): the round did not miss the case, only this
+    check, which the next round takes in all the same (the insurer's new work, sampled once)."""
     case_id: str
     visited_on: date
     recorded_at: datetime
@@ -79,35 +110,46 @@ class Missed:
     relief: int | None  # fen; monetary rounds
     late_confirmed: bool  # recorded before the freeze, confirmed after it (monetary rounds)
     taken_in_by: SamplingRound | None
+    in_population: bool = False
 
 
 def missed_cases(session: Session, rnd: SamplingRound, limit: int = 200) -> list[Missed]:
-    """The cases `rnd` (frozen or drawn) missed, by visit day: their latest check dated within its period and
-    arrived after its freeze (`arrived`), with the round that has taken each in since, if any; at most `limit`."""
+    """The cases `rnd` (frozen or drawn) missed, by visit day, at most `limit`: their latest check dated within its
+    period and arrived after its freeze (`arrived`), each either waiting for the next round of the county and kind,
+    which takes it in (`carried`: the population's rule, `population_statement`, read by the carry too), or taken
+    in by a round since (`taken_in_by`). A case the population leaves out (withdrawn, waiting to be checked again;
+    a monetary round: its village review failed) is not listed: no round takes it, and `rnd` would have left it
+    out as well had its check come before the freeze."""
     if rnd.status not in SAMPLED or rnd.frozen_at is None:
         return []
     later = aliased(Check)
     at = arrived(rnd.kind)
+    of_the_round = (Check.visited_on >= rnd.checked_from, Check.visited_on <= rnd.checked_to, at > rnd.frozen_at)
     stmt = (select(Check.case_id, Check.visited_on, Check.recorded_at, Check.id)
             .join(Case, Case.id == Check.case_id)
-            .where(Case.county_code == rnd.county_code, Check.visited_on >= rnd.checked_from,
-                   Check.visited_on <= rnd.checked_to,
+            .where(Case.county_code == rnd.county_code, *of_the_round,
                    ~exists().where(later.case_id == Check.case_id, later.seq > Check.seq)))
     if rnd.kind == "monetary":
         stmt = (stmt.add_columns(Determination.confirmed_at, Determination.relief)
                 .join(Determination, Determination.check_id == Check.id)
-                .where(Determination.relief > 0, Case.status != "review_failed"))
-    stmt = stmt.where(at > rnd.frozen_at).order_by(Check.visited_on, Check.case_id).limit(limit)
-    rows = list(session.execute(stmt))
+                .where(Determination.relief > 0))
+    rows = list(session.execute(stmt.order_by(Check.visited_on, Check.case_id)))
+    if not rows:
+        return []
+    waiting = {r[0] for r in session.execute(
+        carried(population_statement(rnd.county_code, rnd.kind), rnd.county_code, rnd.kind).where(*of_the_round))}
     taken = _taken_in(session, rnd, [r[0] for r in rows])
+    members = set(session.scalars(select(SamplingMember.case_id).where(
+        SamplingMember.round_id == rnd.id, SamplingMember.case_id.in_([r[0] for r in rows]))))
     out = []
     for r in rows:
         confirmed, relief = (r[4], int(r[5])) if rnd.kind == "monetary" else (None, None)
         late_confirmed = confirmed is not None and r[2] <= rnd.frozen_at
         since = confirmed if rnd.kind == "monetary" else r[2]
-        out.append(Missed(r[0], r[1], r[2], confirmed, relief, late_confirmed,
-                          next((t for t in taken.get(r[0], []) if t.frozen_at >= since), None)))
-    return out
+        taker = next((t for t in taken.get(r[0], []) if t.frozen_at >= since), None)
+        if taker is not None or r[0] in waiting:
+            out.append(Missed(r[0], r[1], r[2], confirmed, relief, late_confirmed, taker, r[0] in members))
+    return out[:limit]
 
 
 def _taken_in(session: Session, rnd: SamplingRound, case_ids: list[str]) -> dict[str, list[SamplingRound]]:
@@ -127,15 +169,17 @@ def _taken_in(session: Session, rnd: SamplingRound, case_ids: list[str]) -> dict
 
 
 def carried_in(session: Session, rnd: SamplingRound) -> list[str]:
-    """The members of `rnd` carried in from an earlier round that missed them: their case's latest check is dated
-    outside `rnd`'s period (`flow.population_rows` takes no other such check)."""
-    if rnd.status not in SAMPLED:
+    """The members of `rnd` carried in from an earlier round that missed them, as `rnd` froze them: the check each
+    was frozen by (its case's latest recorded by the freeze, the one `flow.population_rows` read) is dated outside
+    `rnd`'s period (the population takes no other such check). A check sent back and redone since changes nothing."""
+    if rnd.status not in SAMPLED or rnd.frozen_at is None:
         return []
     later = aliased(Check)
     return list(session.scalars(
         select(SamplingMember.case_id).join(Check, Check.case_id == SamplingMember.case_id)
-        .where(SamplingMember.round_id == rnd.id,
-               ~exists().where(later.case_id == Check.case_id, later.seq > Check.seq),
+        .where(SamplingMember.round_id == rnd.id, Check.recorded_at <= rnd.frozen_at,
+               ~exists().where(later.case_id == Check.case_id, later.seq > Check.seq,
+                               later.recorded_at <= rnd.frozen_at),
                or_(Check.visited_on < rnd.checked_from, Check.visited_on > rnd.checked_to))
         .order_by(SamplingMember.case_id)))
 

@@ -319,6 +319,9 @@ class RoundOut(msgspec.Struct):
     # Cases of the period recorded (a monetary round: or confirmed) after the freeze, which a later round takes in;
     # and the members this round took in that way from an earlier one (`sampling.late_checks`).
     missed: list[MissedOut] = msgspec.field(default_factory=list)
+    # Cases of the period in this round's population whose check was redone (sent back, objected to) and recorded
+    # after the freeze: not missed, but the redone check is taken in by a later round as a missed one is.
+    redone: list[MissedOut] = msgspec.field(default_factory=list)
     carried_in: list[str] = msgspec.field(default_factory=list)
     # An open monetary round: the period's checks still waiting for their determination (not in a freeze now).
     awaiting_determination: list[str] = msgspec.field(default_factory=list)

@@ -683,6 +683,7 @@ def round_view(session: Session, round_id: str, principal: Principal) -> schemas
     if rnd.checkpoint_size is not None and rnd.checkpoint_root is not None and rnd.checkpoint_note is not None:
         checkpoint = schemas.CheckpointOut(tree_size=rnd.checkpoint_size, root=rnd.checkpoint_root,
                                            note=rnd.checkpoint_note)
+    late = missed_out(session, rnd)
     return schemas.RoundOut(
         id=rnd.id, county_code=rnd.county_code, kind=rnd.kind, status=rnd.status, stratified=rnd.stratified,
         checked_from=rnd.checked_from, checked_to=rnd.checked_to, contract_id=rnd.contract_id,
@@ -702,21 +703,26 @@ def round_view(session: Session, round_id: str, principal: Principal) -> schemas
         stages=[schemas.StageOut(stage=s.stage, size=s.size, method=s.method, expected_deviations=s.expected_deviations,
                                  limited_by=s.limited_by, allocation={k: int(v) for k, v in (s.allocation or {}).items()})
                 for s in stages],
-        items=items, missed=missed_out(session, rnd), carried_in=late_checks.carried_in(session, rnd),
+        items=items, missed=late["missed"], redone=late["redone"],
+        carried_in=late_checks.carried_in(session, rnd),
         awaiting_determination=late_checks.awaiting_determination(session, rnd),
     )
 
 
-def missed_out(session: Session, rnd: SamplingRound) -> list[schemas.MissedOut]:
-    """The cases the round missed (`late_checks.missed_cases`), as the API and the round's page show them."""
-    return [schemas.MissedOut(case_id=m.case_id, visited_on=m.visited_on, recorded_at=m.recorded_at,
-                              why="confirmed_late" if m.late_confirmed else "recorded_late",
-                              confirmed_at=m.confirmed_at,
-                              relief=None if m.relief is None else format_yuan(m.relief),
-                              taken_in_by=None if m.taken_in_by is None else schemas.RoundTitle(
-                                  m.taken_in_by.id, m.taken_in_by.county_code, m.taken_in_by.kind,
-                                  m.taken_in_by.checked_from, m.taken_in_by.checked_to))
-            for m in late_checks.missed_cases(session, rnd)]
+def missed_out(session: Session, rnd: SamplingRound) -> dict[str, list[schemas.MissedOut]]:
+    """The checks of the round's period that came after its freeze (`late_checks.missed_cases`), as the API and the
+    round's page show them: `missed`, the cases not in its population; `redone`, those that were (by an earlier
+    check, redone after the freeze)."""
+    out: dict[str, list[schemas.MissedOut]] = {"missed": [], "redone": []}
+    for m in late_checks.missed_cases(session, rnd):
+        out["redone" if m.in_population else "missed"].append(schemas.MissedOut(
+            case_id=m.case_id, visited_on=m.visited_on, recorded_at=m.recorded_at,
+            why="confirmed_late" if m.late_confirmed else "recorded_late", confirmed_at=m.confirmed_at,
+            relief=None if m.relief is None else format_yuan(m.relief),
+            taken_in_by=None if m.taken_in_by is None else schemas.RoundTitle(
+                m.taken_in_by.id, m.taken_in_by.county_code, m.taken_in_by.kind, m.taken_in_by.checked_from,
+                m.taken_in_by.checked_to)))
+    return out
 
 
 def population_view(session: Session, round_id: str, principal: Principal) -> schemas.PopulationOut:

@@ -138,7 +138,7 @@ def render_round(request: Req, ctx: Any, round_id: str, *, status_code: int = 20
     with ctx.db.read() as session:
         r = smp.round_view(session, round_id, user)
         report = smp.report(session, round_id, user)
-        sampled = case_service.cases_by_id(session, [i.case_id for i in r.items] + [m.case_id for m in r.missed]
+        sampled = case_service.cases_by_id(session, [i.case_id for i in r.items] + [m.case_id for m in r.missed + r.redone]
                                            + r.carried_in + r.awaiting_determination).values()
         heads = {c.id: c.household.head_name for c in sampled}
         numbers = {c.id: c.number for c in sampled}

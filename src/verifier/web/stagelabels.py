@@ -43,6 +43,8 @@ ROUND_KIND_NAMES = dict(ROUND_KIND_NAMES_ZH)  # in a round's name
 METHODS = {"binomial": "二项分布", "hypergeometric": "超几何分布"}
 # Why a frozen round missed a case of its period (`sampling.late_checks`): the next round of its kind takes it in.
 MISSED_WHY = {"recorded_late": "冻结后才录入核查", "confirmed_late": "冻结后才确认认定"}
+# The same, of a case in the round's population whose check was redone (sent back, objected to) after the freeze.
+REDONE_WHY = {"recorded_late": "冻结后重新核查录入", "confirmed_late": "冻结后才确认认定"}
 LIMITED_BY = {"statistical": "按置信度和可容忍偏差率计算", "minimum_rate": "按合同最低抽样比例",
               "population": "总体全部抽取"}
 VERDICTS = dict(VERDICTS_ZH)
