@@ -11,6 +11,7 @@ count back with it, so numbers have no gaps and no case's number is ever given t
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 
 from sqlalchemy import select, update
@@ -74,6 +75,27 @@ def seq_suffixes(digits: str) -> Iterable[str]:
     "-000123"."""
     if digits.isdigit() and 1 <= len(digits) <= 7:
         yield f"-{int(digits):06d}"
+
+
+# What a clerk types between the parts of a number read off paper: a space, a slash, a dot, a long dash.
+_PARTS_APART = re.compile(r"\s*[\s/_.·—–-]\s*")
+_YEAR_SEQ = re.compile(r"^(\d{4})-(\d{1,7})$")
+_RUN_TOGETHER = re.compile(r"^(\d{6})(\d{4})(\d{6})$")
+
+
+def typed_number(text: str) -> tuple[str | None, list[str]]:
+    """The case number a search text names whole, and the ends of case numbers it names (for LIKE '%' + end), as a
+    clerk types one (full-width folded here too): `340223-2026-000123` with spaces, slashes or long dashes between
+    the parts or none at all; the year and sequence without the county (`2026-123`); the sequence alone (`123`)."""
+    parts = _PARTS_APART.sub("-", unicodedata.normalize("NFKC", text).strip().upper())
+    whole = NUMBER.match(parts) or _RUN_TOGETHER.match(parts)
+    if whole:
+        county, year, seq = whole.groups()
+        return format_number(county, int(year), int(seq)), []
+    year_seq = _YEAR_SEQ.match(parts)
+    if year_seq:
+        return None, [f"-{year_seq.group(1)}-{int(year_seq.group(2)):06d}"]
+    return None, list(seq_suffixes(parts))
 
 
 def numbers_of(session: Session, case_ids: Iterable[str]) -> dict[str, str]:
