@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...accounts.auth import Principal
@@ -14,7 +13,7 @@ from ...domain.errors import ValidationFailed
 from ...domain.scheme_calendar import day_start
 from ...cases.numbers import numbers_of
 from ...notices.reading import notice_names
-from ...peeks.models import PersonalView
+from ...peeks.listing import case_numbers_of_looks
 from ...payments.batch_list import batch_codes
 from ...sampling.service import round_titles
 from .. import labels
@@ -57,13 +56,8 @@ def subject_names(session: Session, subjects: list[str]) -> dict[str, str]:
     found.update({r: f"抽样复核 {round_name(t)}" for r, t in round_titles(session, starting("smp_")).items()})
     found.update(user_names(session, starting("usr_")))
     found.update({s: labels.EXPORT_KINDS[s] for s in subjects if s in labels.EXPORT_KINDS})
-    looks = {s: s.split(":", 1)[1] for s in starting("personal_view:")}
-    looked = dict(session.execute(select(PersonalView.id, PersonalView.case_id).where(
-        PersonalView.id.in_([int(i) for i in looks.values() if i.isdigit()]))).tuples().all()) if looks else {}
-    cases = numbers_of(session, [c for c in looked.values() if c])
-    for s, i in looks.items():
-        case_id = looked.get(int(i)) if i.isdigit() else None
-        found[s] = f"查阅个人信息 {cases[case_id]}" if case_id in cases else "查阅个人信息（一户一档）"
+    found.update({s: f"查阅个人信息 {number}" if number else "查阅个人信息（一户一档）"
+                  for s, number in case_numbers_of_looks(session, starting("personal_view:")).items()})
     return found
 
 
