@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..store.db import Database
+from ..store.paged import case_number_typed
 from ..store.tables import CaseNumberCounter, Member
 from ..store.vault import Vault
 
@@ -77,25 +78,14 @@ def seq_suffixes(digits: str) -> Iterable[str]:
         yield f"-{int(digits):06d}"
 
 
-# What a clerk types between the parts of a number read off paper: a space, a slash, a dot, a long dash.
-_PARTS_APART = re.compile(r"\s*[\s/_.·—–-]\s*")
-_YEAR_SEQ = re.compile(r"^(\d{4})-(\d{1,7})$")
-_RUN_TOGETHER = re.compile(r"^(\d{6})(\d{4})(\d{6})$")
-
-
 def typed_number(text: str) -> tuple[str | None, list[str]]:
     """The case number a search text names whole, and the ends of case numbers it names (for LIKE '%' + end), as a
-    clerk types one (full-width folded here too): `340223-2026-000123` with spaces, slashes or long dashes between
-    the parts or none at all; the year and sequence without the county (`2026-123`); the sequence alone (`123`)."""
-    parts = _PARTS_APART.sub("-", unicodedata.normalize("NFKC", text).strip().upper())
-    whole = NUMBER.match(parts) or _RUN_TOGETHER.match(parts)
-    if whole:
-        county, year, seq = whole.groups()
-        return format_number(county, int(year), int(seq)), []
-    year_seq = _YEAR_SEQ.match(parts)
-    if year_seq:
-        return None, [f"-{year_seq.group(1)}-{int(year_seq.group(2)):06d}"]
-    return None, list(seq_suffixes(parts))
+    clerk types one (`store.paged.case_number_typed`: full-width folded, the parts spaced, slashed or long-dashed, or
+    run together; the year and sequence without the county); else the sequence alone (`123`)."""
+    whole, end = case_number_typed(text)
+    if whole or end:
+        return whole, [end] if end else []
+    return None, list(seq_suffixes(unicodedata.normalize("NFKC", text).strip()))
 
 
 def numbers_of(session: Session, case_ids: Iterable[str]) -> dict[str, str]:
