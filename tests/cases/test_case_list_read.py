@@ -176,3 +176,22 @@ def test_the_villages_are_every_town_and_village_of_the_counties_cases(ctx, othe
     assert found[both] == plain[both] == sorted({*ours, ("外县镇", "外县村"), ("城关镇", "北村")})
     assert found[every] == plain[every]
     assert found[both] != found[one]
+
+
+def _typings(number: str) -> list[str]:
+    county, year, seq = number.split("-")
+    return [f"{year}-{seq}", f"{year}-{int(seq)}", f"{county} {year} {seq}", f"{county}{year}{seq}",
+            f"{county}/{year}/{seq}", f" {year} - {seq} ", f"{county}—{year}—{seq}"]
+
+
+def test_a_case_number_is_found_as_a_clerk_types_it_off_paper(listed) -> None:  # type: ignore[no-untyped-def]
+    """The year and sequence without the county (one county's office leaves it out), the parts spaced or slashed
+    instead of dashed, or run together: each finds the case, on the page's read and the session's (the year and
+    sequence once found nothing on the case list while the other lists' searches found them)."""
+    ctx, cases = listed
+    with ctx.db.read() as session:
+        number = session.scalar(select(Case.number).where(Case.id == cases[2]))
+    for typed in _typings(number):
+        read, found, _, _ = _read(ctx, staff(ctx).supervisor, listing.CaseQuery(q=typed))
+        assert [r.id for r in read.found.cases] == [cases[2]], typed
+        assert [r.id for r in found.cases] == [cases[2]], typed

@@ -315,6 +315,9 @@ def test_households_are_found_by_case_number_or_name_within_the_county(ctx: Any)
         number = session.get(Case, c["wife"]).number
         by_number = households.find_households(session, ctx.vault, supervisor, number, county_code="340223")
         by_digits = households.find_households(session, ctx.vault, supervisor, number[-3:], county_code="340223")
+        county, year, seq = number.split("-")
+        typed = [households.find_households(session, ctx.vault, supervisor, q, county_code="340223")  # off paper
+                 for q in (f"{year}-{int(seq)}", f"{county} {year} {seq}", f"{county}{year}{seq}", f"{year}－{seq}")]
         by_name = households.find_households(session, ctx.vault, supervisor, "秀英", county_code="340223",
                                              exclude=c["h_household"])
         elsewhere = households.find_households(session, ctx.vault, staff(ctx, county="340224").supervisor,
@@ -322,6 +325,7 @@ def test_households_are_found_by_case_number_or_name_within_the_county(ctx: Any)
         conflict = households.conflict_household(session, ctx.vault, supervisor, c["h_household"], c["wife_id"])
     assert [h.id for h in by_number] == [c["w_household"]]
     assert c["w_household"] in [h.id for h in by_digits]
+    assert [[h.id for h in found] for found in typed] == [[c["w_household"]]] * 4
     assert c["w_household"] in [h.id for h in by_name] and c["h_household"] not in [h.id for h in by_name]
     assert elsewhere == []
     assert conflict is not None and conflict.id == c["w_household"]

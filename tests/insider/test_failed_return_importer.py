@@ -59,11 +59,25 @@ def test_attack_the_importer_marks_a_transfer_failed_and_asks_for_the_new_payee(
     assert r.status_code == 403, r.text
     assert "银行回单" in r.json()["detail"] and "不能申请" in r.json()["detail"], r.text
     assert entries_but_refusals(ctx) == before
+    # The page tells him so in place of the form (it once offered the form, which he filled in and lost to the 403),
+    # and showing it is no attempt on record (the refusals are counted below); the supervisor gets the form.
+    pages = Pages(client, users)
+    pages.login("fin3")
+    shown = pages.get(f"/cases/{cases[0]}/payee")
+    assert shown.status_code == 200 and 'id="payee-barred"' in shown.text, shown.text[:2000]
+    assert "银行回单" in shown.text and "不能申请" in shown.text
+    assert f'action="/cases/{cases[0]}/payee"' not in shown.text
+    pages.login("sup")
+    assert f'action="/cases/{cases[0]}/payee"' in pages.get(f"/cases/{cases[0]}/payee").text
 
     # A supervisor asks (the household's own new card); fin3 may neither approve nor reject it.
     r = _change(client, users, cases[0], "sup", "6222020000000044441")
     assert r.status_code == 201, r.text
     change = r.json()["id"]
+    # On the list of changes: no button for fin3, the reason instead.
+    pages.login("fin3")
+    listed = pages.get("/payee-changes?status=pending").text.split(f'id="change-{change}"')[1].split("</tr>")[0]
+    assert "/approve" not in listed and "/reject" not in listed and "银行回单" in listed and "不能审批" in listed
     for verb in ("approve", "reject"):
         r = client.post(f"/api/payee-changes/{change}/{verb}", headers=users.headers("fin3"), json={})
         assert r.status_code == 403 and "银行回单" in r.json()["detail"], r.text
@@ -71,9 +85,7 @@ def test_attack_the_importer_marks_a_transfer_failed_and_asks_for_the_new_payee(
         ("payee_request", cases[0], [household]), ("payee_decide", cases[0], [household]),
         ("payee_decide", cases[0], [household])]
 
-    # On the page, before the box: told why, in Chinese.
-    pages = Pages(client, users)
-    pages.login("fin3")
+    # Sent from a page opened before (a stale tab), before the box: told why, in Chinese.
     pages.get("/payee-changes")
     r = pages.post(f"/payee-changes/{change}/approve", {"note": ""})
     assert r.status_code == 403 and "银行回单" in r.text and "不能审批" in r.text, r.text[:2000]
@@ -98,6 +110,10 @@ def test_the_importers_second_account_neither_asks_for_nor_decides_the_new_payee
     assert r.status_code == 200 and r.json()["failed"] == 1, r.text
     r = _change(client, users, cases[0], "fin_pal", OWN_CARD)
     assert r.status_code == 403 and "密码关联" in r.json()["detail"] and "不能申请" in r.json()["detail"], r.text
+    pages = Pages(client, users)
+    pages.login("fin_pal")
+    shown = pages.get(f"/cases/{cases[0]}/payee").text
+    assert 'id="payee-barred"' in shown and "密码关联" in shown and f'action="/cases/{cases[0]}/payee"' not in shown
     r = _change(client, users, cases[0], "sup", "6222020000000044441")
     assert r.status_code == 201, r.text
     r = client.post(f"/api/payee-changes/{r.json()['id']}/approve", headers=users.headers("fin_pal"), json={})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from decimal import Decimal
+from urllib.parse import quote
 
 import openpyxl
 from factories import make_case
@@ -36,6 +37,7 @@ def test_monthly_report_counts_the_months_work(client, users, ctx) -> None:  # t
     x = client.get("/api/reports/monthly", params={"county_code": "340223", "month": "2020-06", "format": "xlsx"},
                    headers=users.headers("rev"))
     assert x.status_code == 200
+    assert x.headers["content-disposition"].endswith("filename*=UTF-8''" + quote("月报-示范县-2020-06.xlsx"))
     wb = openpyxl.load_workbook(io.BytesIO(x.content))
     summary = {row[0]: row[1] for row in wb["概要"].iter_rows(min_row=3, values_only=True)}
     assert summary["完成入户核查（次）"] == 3

@@ -133,7 +133,7 @@ def test_another_countys_batch_round_and_entries_are_refused(ctx, office, pages,
     far_entries = sheets(client.get("/api/audit/entries.xlsx", headers=users.headers("rev-far")))["审计日志"][1:]
     assert [(row[2], row[4]) for row in far_entries] == [("县复核 合同确认", "县级复核员确认服务合同"),
                                                          ("fin-far", "导出表格")]
-    assert far_entries[-1][5] == "payment_batches"
+    assert far_entries[-1][5:7] == ("支付批次", "payment_batches")
     pages.login("fin-far")
     assert pages.get(f"/payments/{batch_id}/items.xlsx").status_code == 404
     # Roles: an officer reads no batch; a clerk reads no audit log.
@@ -175,8 +175,19 @@ def test_audit_export_has_local_times_names_and_chinese_actions_within_the_chose
     page = pages.get("/audit").text
     assert 'action="/audit/export.xlsx"' in page
     rows = by_header(sheets(pages.get("/audit/export.xlsx"))["审计日志"])
-    assert rows and list(rows[0]) == ["序号", "时间（北京时间）", "经办人", "角色", "事项", "对象", "县（区）"]
+    assert rows and list(rows[0]) == ["序号", "时间（北京时间）", "经办人", "角色", "事项", "对象", "对象编号", "县（区）"]
     assert all(not str(r["经办人"]).startswith("usr_") for r in rows)
+    # 对象 as the audit page names it (a case by its number, a batch by its code, an export by its list), the
+    # internal id beside it: the column once held only ids and codes (case_…, pb_…, payment_batches)
+    assert not [r["对象"] for r in rows if re.match(r"(case|pb|ntc|smp|usr)_|[a-z]+(_[a-z]+)+$", str(r["对象"] or ""))]
+    cases = [r for r in rows if str(r["对象编号"]).startswith("case_")]
+    assert cases and all(re.fullmatch(r"\d{6}-\d{4}-\d{6}", r["对象"]) for r in cases)
+    with ctx.db.read() as session:
+        codes = dict(session.execute(select(PaymentBatch.id, PaymentBatch.code)).tuples().all())
+    batches = {r["对象编号"]: r["对象"] for r in rows if str(r["对象编号"]).startswith("pb_")}
+    assert batches and batches == {b: f"支付批次 {codes[b]}" for b in batches}
+    again = by_header(sheets(pages.get("/audit/export.xlsx"))["审计日志"])
+    assert {"对象": "审计日志", "对象编号": "audit_entries"}.items() <= again[-1].items()
     assert any(r["事项"] == "审批支付批次" for r in rows)
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", r["时间（北京时间）"]) for r in rows)
     # The fixed clock stands at 02:00 UTC: 10:00 in Beijing.

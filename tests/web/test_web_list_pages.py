@@ -85,6 +85,17 @@ def test_a_batchs_items_are_numbered_pages_searched_by_head_or_case_number(offic
     assert all(n not in found for h, n in numbers.items() if h != "李西二")
     tail = numbers["李西二"][-6:]
     assert numbers["李西二"] in pages.get(path, params={"q": tail}).text
+    # the transfer's reference off a bank statement, typed in small letters: found on either database (PostgreSQL's
+    # LIKE tells the cases apart; SQLite's did not, so it was found there only)
+    from sqlalchemy import select
+
+    from verifier.payments.models import PaymentItem
+
+    with ctx.db.read() as session:
+        reference = session.scalar(select(PaymentItem.reference).join(Case, Case.id == PaymentItem.case_id)
+                                   .where(Case.number == numbers["李西二"]))
+    typed = pages.get(path, params={"q": reference.lower()}).text
+    assert "共 1 条" in typed and numbers["李西二"] in typed
     assert "没有找到与“不存在”相符的明细" in pages.get(path, params={"q": "不存在"}).text
     assert pages.get(path, params={"cursor": "5"}).status_code == 200  # an old bookmark still opens the batch
 

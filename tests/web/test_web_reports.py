@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from urllib.parse import quote
 
 from factories import COUNTY, make_case
 from openpyxl import load_workbook
@@ -35,6 +36,8 @@ def test_the_monthly_report_as_tables_and_as_a_spreadsheet(pages, ctx) -> None: 
     assert link
     sheet = pages.get(link.group(1).replace("&amp;", "&"))  # the login cookie is enough
     assert sheet.status_code == 200 and sheet.content[:2] == b"PK"
+    # saved under a Chinese name, as every other download is (it used to be only report-<code>-<month>.xlsx)
+    assert sheet.headers["content-disposition"].endswith("filename*=UTF-8''" + quote("月报-示范县-2020-06.xlsx"))
     book = load_workbook(io.BytesIO(sheet.content))
     assert book.sheetnames == ["概要", "按乡镇村", "按乡镇", "按原因", "按户类型", "案件状态", "资金"]
     cells = {row[0]: row[1] for row in book["概要"].iter_rows(min_row=3, values_only=True)}

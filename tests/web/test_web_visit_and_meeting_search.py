@@ -35,6 +35,10 @@ def test_the_officer_finds_a_visit_by_name_or_case_number_typed_either_way(pages
         found = pages.get("/visits", params={"q": typed}).text
         assert "赵秋实户" in found and "李春生户" not in found, typed
         assert f'value="{number if len(typed) > 4 else number[-4:]}"' in found  # shown folded
+    county, year, seq = number.split("-")
+    for typed in (f"{year}-{int(seq)}", f"{county} {year} {seq}", f"{county}{year}{seq}", f"{year}／{seq}"):  # off paper
+        found = pages.get("/visits", params={"q": typed}).text
+        assert "赵秋实户" in found and "李春生户" not in found, typed
     assert "赵秋实户" in pages.get("/visits", params={"q": "西村"}).text
     none = pages.get("/visits", params={"q": "王大锤"})
     assert none.status_code == 200 and "没有符合查找条件的走访：“王大锤”" in none.text

@@ -36,7 +36,7 @@ from ..store.paged import close_cjk_gaps
 from ..store.reader import Prepared, Reader, Steps, session_reader
 from ..store.tables import Case, ContractRow, Household, Member, ReviewRequest, Visit
 from ..store.vault import Vault
-from .numbers import NUMBER, format_number, seq_suffixes, tail_index
+from .numbers import tail_index, typed_number
 
 T = TypeVar("T")
 PAGE_SIZE = 50
@@ -121,11 +121,10 @@ def _search_values(q: str, vault: Vault) -> dict[str, Any]:
     tail's, a name), by parameter name."""
     text = q.upper().replace(" ", "")
     found: dict[str, Any] = {}
-    whole = NUMBER.match(text)
+    whole, suffixes = typed_number(q)
     if whole:
-        county, year, seq = whole.groups()
-        found["q_number"] = format_number(county, int(year), int(seq))
-    for suffix in seq_suffixes(text):
+        found["q_number"] = whole
+    for suffix in suffixes:
         found["q_suffix"] = "%" + suffix
     if _ID_NUMBER.match(text):
         found["q_id"] = vault.blind_index(text, "id_number")

@@ -11,6 +11,7 @@ count back with it, so numbers have no gaps and no case's number is ever given t
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 
 from sqlalchemy import select, update
@@ -18,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..store.db import Database
+from ..store.paged import case_number_typed
 from ..store.tables import CaseNumberCounter, Member
 from ..store.vault import Vault
 
@@ -74,6 +76,16 @@ def seq_suffixes(digits: str) -> Iterable[str]:
     "-000123"."""
     if digits.isdigit() and 1 <= len(digits) <= 7:
         yield f"-{int(digits):06d}"
+
+
+def typed_number(text: str) -> tuple[str | None, list[str]]:
+    """The case number a search text names whole, and the ends of case numbers it names (for LIKE '%' + end), as a
+    clerk types one (`store.paged.case_number_typed`: full-width folded, the parts spaced, slashed or long-dashed, or
+    run together; the year and sequence without the county); else the sequence alone (`123`)."""
+    whole, end = case_number_typed(text)
+    if whole or end:
+        return whole, [end] if end else []
+    return None, list(seq_suffixes(unicodedata.normalize("NFKC", text).strip()))
 
 
 def numbers_of(session: Session, case_ids: Iterable[str]) -> dict[str, str]:

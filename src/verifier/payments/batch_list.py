@@ -69,8 +69,8 @@ def find_batch_items(session: Session, batch_id: str, principal: Principal, vaul
     text = fold_search(q)
     if text:
         stmt = (stmt.join(Case, Case.id == PaymentItem.case_id).join(Household, Household.id == Case.household_id)
-                .where(text_search(text, (PaymentItem.reference, PaymentItem.payee_name, Case.number,
-                                          Household.head_name))))
+                .where(or_(text_search(text.upper(), (PaymentItem.reference,)),  # references are capitals
+                           text_search(text, (PaymentItem.payee_name, Case.number, Household.head_name)))))
     return page_of(session, stmt, page, page_size, rows=True).map(lambda row: item_out(vault, row))
 
 

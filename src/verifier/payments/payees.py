@@ -104,6 +104,32 @@ def failed_item_of(session: Session, case: Case) -> str | None:
 _ACTS = {"payee_request": "申请", "payee_decide": "审批"}
 
 
+def _failure_importer(session: Session, case: Case, failed_item: str | None,
+                      step: str) -> tuple[str, Callable[[str], str]] | None:
+    """Who imported the bank return that marked `failed_item` failed, and the refusal's words naming who did it;
+    None without such an import."""
+    if failed_item is None:
+        return None
+    found = session.execute(select(PaymentBatch.code, BankReturn.imported_by)
+                            .join(PaymentItem, PaymentItem.batch_id == PaymentBatch.id)
+                            .join(BankReturn, BankReturn.id == PaymentItem.return_id)
+                            .where(PaymentItem.id == failed_item)).first()
+    if found is None:
+        return None
+    code, importer = found
+
+    def said(who: str) -> str:
+        return (f"案件 {case.number} 的转账是由{who}（批次 {code}）标为失败的：按职责分离规定，您不能{_ACTS[step]}"
+                "该案件的收款人变更，须由其他人员办理。")
+    return importer, said
+
+
+def _importer_linked(case: Case, importer: str, said: Callable[[str], str]) -> list[refusals.LinkedPart]:
+    # nor the importer's second account, as the batches' rule
+    return [refusals.LinkedPart(importer, said(f"与您的账号有密码关联{PASSWORD_LINK}的人员导入的银行回单"),
+                                case_id=case.id, households=[case.household_id])]
+
+
 def refuse_failure_importer(session: Session, case: Case, failed_item: str | None, principal: Principal, *,
                             step: str, clock: Clock | None) -> None:
     """403 when the caller imported the bank return that marked `failed_item` (the transfer the change corrects)
@@ -111,26 +137,49 @@ def refuse_failure_importer(session: Session, case: Case, failed_item: str | Non
     failure then the requester's own card would be paid once by the bank and once again), nor does an account linked
     to the importer's by a password (`roster.service.password_links`). Kept on 回避拦截记录 under `step`, as
     `refuse_paid_change` keeps its refusals."""
-    if failed_item is None:
+    rule = _failure_importer(session, case, failed_item, step)
+    if rule is None:
         return
-    found = session.execute(select(PaymentBatch.code, BankReturn.imported_by)
-                            .join(PaymentItem, PaymentItem.batch_id == PaymentBatch.id)
-                            .join(BankReturn, BankReturn.id == PaymentItem.return_id)
-                            .where(PaymentItem.id == failed_item)).first()
-    if found is None:
-        return
-    code, importer = found
-
-    def said(who: str) -> str:
-        return (f"案件 {case.number} 的转账是由{who}（批次 {code}）标为失败的：按职责分离规定，您不能{_ACTS[step]}"
-                "该案件的收款人变更，须由其他人员办理。")
+    importer, said = rule
     if importer == principal.id:
         raise refusals.refused(Forbidden(said("您导入的银行回单")), principal, step, [case.household_id],
                                case_id=case.id, clock=clock)
-    # nor the importer's second account, as the batches' rule
-    refusals.refuse_linked(session, principal, step, [refusals.LinkedPart(
-        importer, said(f"与您的账号有密码关联{PASSWORD_LINK}的人员导入的银行回单"), case_id=case.id,
-        households=[case.household_id])], clock=clock)
+    refusals.refuse_linked(session, principal, step, _importer_linked(case, importer, said), clock=clock)
+
+
+def change_bar(session: Session, case: Case, principal: Principal, *, failed_item: str | None,
+               step: str) -> str | None:
+    """Why the caller may not `step` (payee_request, payee_decide) a payee change of the case, in the words of the
+    403 `refuse_paid_change` or `refuse_failure_importer` would answer, or None: a page shows it instead of the form
+    or the button. Nothing is recorded: showing the reason is no attempt. (回避 for one's own family is the step's
+    own 422, told beside the form.)"""
+    from ..followups import receipt  # receipt reads the payee columns from here
+
+    said = receipt.paid_change_refusal(session, case, principal.id)
+    if said is not None:
+        return said
+    rule = _failure_importer(session, case, failed_item, step)
+    if rule is None:
+        return None
+    importer, words = rule
+    if importer == principal.id:
+        return words("您导入的银行回单")
+    return refusals.linked_said(session, principal, _importer_linked(case, importer, words))
+
+
+def decide_bars(session: Session, changes: Sequence[PayeeChangeOut], principal: Principal) -> dict[str, str]:
+    """Why the caller may not approve or reject each pending change (`change_bar` under payee_decide), by change id:
+    the list shows the reason in place of its buttons."""
+    bars: dict[str, str] = {}
+    for change in changes:
+        if change.status != "pending":
+            continue
+        case = session.get(Case, change.case_id)
+        said = None if case is None else change_bar(session, case, principal, failed_item=change.failed_item_id,
+                                                    step="payee_decide")
+        if said is not None:
+            bars[change.id] = said
+    return bars
 
 
 def may_change(session: Session, case: Case) -> bool:

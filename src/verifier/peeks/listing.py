@@ -75,3 +75,15 @@ def of_household(session: Session, principal: Principal, household_id: str) -> l
     """The latest looks at one household (its file's 查阅记录); the caller has loaded it within his counties."""
     stmt = _base(principal).where(PersonalView.household_id == household_id).limit(HOUSEHOLD_ROWS)
     return [_look(row) for row in session.execute(stmt).tuples()]
+
+
+def case_numbers_of_looks(session: Session, subjects: list[str]) -> dict[str, str | None]:
+    """The number of the case each look names, by the look's audit subject (`personal_view:<id>`); None for a look
+    at a household's file (no case). Subjects of no look are left out."""
+    ids = {s: int(s.split(":", 1)[1]) for s in subjects
+           if s.startswith("personal_view:") and s.split(":", 1)[1].isdigit()}
+    if not ids:
+        return {}
+    found = dict(session.execute(select(PersonalView.id, Case.number).outerjoin(Case, Case.id == PersonalView.case_id)
+                                 .where(PersonalView.id.in_(set(ids.values())))).tuples().all())
+    return {s: found[i] for s, i in ids.items() if i in found}

@@ -35,11 +35,9 @@ class ReportController(Controller):
         with ctx.db.read() as session:
             report = service.monthly(session, request.user, code, month)
         if format == "xlsx":
-            from ..web.report_sheet import monthly_xlsx  # the workbook speaks the pages' words (web/labels.py)
+            from ..web.report_sheet import monthly_attachment, monthly_xlsx  # the pages' words (web/labels.py)
 
-            filename = f"report-{code}-{report['month']}.xlsx"
-            return Response(monthly_xlsx(report), media_type=XLSX,
-                            headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+            return Response(monthly_xlsx(report), media_type=XLSX, headers=monthly_attachment(report))
         return Response(report)
 
 

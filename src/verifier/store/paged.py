@@ -49,13 +49,37 @@ def fold_search(q: str | None) -> str:
     return unicodedata.normalize("NFKC", q or "").strip()[:MAX_SEARCH]
 
 
+# What a clerk types between the parts of a case number read off paper: a space, a slash, a dot, a long dash.
+_PARTS_APART = re.compile(r"\s*[\s/_.·—–-]\s*")
+_WHOLE_NUMBER = re.compile(r"^(\d{6})-(\d{4})-(\d{1,7})$")
+_RUN_TOGETHER = re.compile(r"^(\d{6})(\d{4})(\d{6})$")
+_YEAR_SEQ = re.compile(r"^(\d{4})-(\d{1,7})$")
+
+
+def case_number_typed(text: str) -> tuple[str | None, str | None]:
+    """A case number (`340223-2026-000123`) as a clerk types one off paper: (the whole number, None) for the three
+    parts (full-width folded; spaced, slashed or long-dashed instead of dashed, or run together), (None, its end
+    `-2026-000123`) for the year and sequence without the county (`2026-123`), else (None, None)."""
+    parts = _PARTS_APART.sub("-", unicodedata.normalize("NFKC", text).strip())
+    whole = _WHOLE_NUMBER.match(parts) or _RUN_TOGETHER.match(parts)
+    if whole:
+        county, year, seq = whole.groups()
+        return f"{county}-{year}-{int(seq):06d}", None
+    year_seq = _YEAR_SEQ.match(parts)
+    if year_seq:
+        return None, f"-{year_seq.group(1)}-{int(year_seq.group(2)):06d}"
+    return None, None
+
+
 def text_search(q: str, columns: Sequence[Any]) -> Any:
     """Rows where any of `columns` contains `q`, a space typed between two Chinese characters aside (`close_cjk_gaps`;
-    a search that takes words apart splits them itself first); nothing to search for: no condition but `false`."""
+    a search that takes words apart splits them itself first), or a case number `q` names as typed off paper
+    (`case_number_typed`); nothing to search for: no condition but `false`."""
     if not q:
         return false()
     q = close_cjk_gaps(q)
-    return or_(*(column.contains(q, autoescape=True) for column in columns))
+    typed = [t for t in case_number_typed(q) if t and t != q]
+    return or_(*(column.contains(text, autoescape=True) for column in columns for text in (q, *typed)))
 
 
 def count_of(session: Session, stmt: Select[Any]) -> int:

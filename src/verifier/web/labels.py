@@ -174,6 +174,9 @@ FINDING_EFFECTS = {"excludes": "排除条件", "explain": "需说明"}
 FINDING_STATUS = {"open": "待处理", "explained": "已说明", "upheld": "属实（不符合条件）"}
 FEED_STATUS = {"arrived": "已按期报送", "late": "逾期后报送", "overdue": "逾期未报送", "due": "未到期"}
 FEED_SOURCES = {**CHANNELS, **KIND_NAMES}
+# The lists an export entry names as its subject (`audit_service.record_export`), as the downloads are named
+EXPORT_KINDS = {"case_ledger": "案件台账", "notices": "公示", "payment_batches": "支付批次", "payment_items": "支付明细",
+                "samples": "抽样复核样本", "audit_entries": "审计日志"}
 
 ACTIONS = {
     "case.screen_pass": "初筛通过", "case.screen_reject": "初筛未通过",

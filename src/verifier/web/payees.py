@@ -47,14 +47,16 @@ def render_request(request: Req, ctx: Any, case_id: str, state: FormState, *, st
         warnings = payees.warnings_for(session, changes, request.user, ctx.vault, ctx.clock.today())
         staff_own = payees.staff_warnings_for(session, changes)
         changeable = payees.may_change(session, case)
-    pending = next((c for c in changes if c.status == "pending"), None)
-    allowed = changeable and pending is None
+        pending = next((c for c in changes if c.status == "pending"), None)
+        barred = payees.change_bar(session, case, request.user, failed_item=payees.failed_item_of(session, case),
+                                   step="payee_request") if changeable and pending is None else None
+    allowed = changeable and pending is None and barred is None
     if not changeable and message is None:
         status_code = 409
         message = payees.not_changeable(case)
     return page(request, "payee.html", status_code=status_code, case=case, head=head, payee=payee,
                 payments=payments, allowed=allowed, form=state, message=sl.zh(message) if message else None, sl=sl,
-                failed=case.status == "payment_failed", changes=changes, pending=pending, names=names,
+                failed=case.status == "payment_failed", changes=changes, pending=pending, barred=barred, names=names,
                 warnings=warnings, staff_own=staff_own, staff_words=OWN_ACCOUNT)
 
 
@@ -106,6 +108,7 @@ def render_changes(request: Req, ctx: Any, *, status: str = "pending", county_co
         names = user_names(session, [c.requested_by for c in changes] + [c.decided_by or "" for c in changes])
         warnings = payees.warnings_for(session, changes, user, ctx.vault, ctx.clock.today())
         staff_own = payees.staff_warnings_for(session, changes)
+        bars = payees.decide_bars(session, changes, user)
         counties = counties_of(session, user)
         said = numbered(session, sl.zh(message) if message else None)
     pager = Pager.over("/payee-changes", {"status": status or "all", "county_code": county_code, "q": q,
@@ -113,17 +116,19 @@ def render_changes(request: Req, ctx: Any, *, status: str = "pending", county_co
     return page(request, "payee_changes.html", status_code=status_code, changes=changes, names=names,
                 counties=counties, status=status, county_code=county_code, q=q, pager=pager, sl=sl, warnings=warnings,
                 staff_own=staff_own, staff_words=OWN_ACCOUNT, todo=todo,
-                message=said, may=lambda c: _may_decide(c, user))
+                message=said, may=lambda c: _may_decide(c, user, bars))
 
 
-def _may_decide(change: PayeeChangeOut, user: Any) -> dict[str, Any]:
-    """Which buttons the user gets for a pending change, and why not when none."""
+def _may_decide(change: PayeeChangeOut, user: Any, bars: dict[str, str]) -> dict[str, Any]:
+    """Which buttons the user gets for a pending change, and why not when none (`bars`: the steps' own refusals)."""
     if change.status != "pending":
         return {"approve": False, "reject": False, "why": ""}
     if user.id == change.requested_by:
         return {"approve": False, "reject": False, "why": "这是您本人提出的申请，须由其他人员审批。"}
     if not user.has(*payees.APPROVERS):
         return {"approve": False, "reject": False, "why": ""}
+    if change.id in bars:
+        return {"approve": False, "reject": False, "why": bars[change.id]}
     if not change.name_in_household and not user.has("county_reviewer"):
         return {"approve": False, "reject": True,
                 "why": "新收款人不是本户家庭成员，只能由县级审核人员批准。"}

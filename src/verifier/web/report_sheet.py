@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..documents.sheets import Money, Sheet, workbook
+from ..documents.sheets import Money, Sheet, attachment, workbook
 from ..domain.money import parse_yuan
 from ..reports import figures as fg
 from . import labels
@@ -69,3 +69,10 @@ def monthly_xlsx(report: dict[str, Any]) -> bytes:
                         [[f["contract_id"], *(value(k, f[k]) for k in ("budget", "committed", "paid", "service_fee",
                                                                           "balance"))] for f in report["funds"]]))
     return workbook(*sheets)
+
+
+def monthly_attachment(report: dict[str, Any]) -> dict[str, str]:
+    """The month's spreadsheet saved as 月报-<county>-<month>.xlsx (an ASCII name for old clients)."""
+    return attachment(f"report-{report['county_code']}-{report['month']}.xlsx",
+                      f"月报-{report['county_name']}-{report['month']}.xlsx")
+

@@ -127,6 +127,5 @@ class ReportPages(Controller):
                      month: Annotated[str, Parameter(pattern=r"^\d{4}-\d{2}$")]) -> Response[bytes]:
         with ctx.db.read() as session:
             report = reports.monthly(session, request.user, county_code, month)
-        filename = f"report-{county_code}-{report['month']}.xlsx"
         return Response(report_sheet.monthly_xlsx(report), media_type=XLSX,
-                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+                        headers=report_sheet.monthly_attachment(report))

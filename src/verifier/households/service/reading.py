@@ -10,7 +10,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ...accounts.auth import Principal
-from ...cases.numbers import NUMBER, format_number, seq_suffixes
+from ...cases.numbers import typed_number
 from ...domain.errors import ValidationFailed
 from ...domain.lifecycle import STATUS_LABELS_ZH
 from ...domain.masking import mask_id, mask_name
@@ -145,14 +145,10 @@ def find_households(session: Session, vault: Vault, principal: Principal, q: str
         return []
     if len(text) > 50:
         raise ValidationFailed.one("q", "搜索内容最多 50 个字符")
-    compact = text.upper().replace(" ", "")
     found = []
-    whole = NUMBER.match(compact)
+    whole, suffixes = typed_number(text)
     if whole:
-        county, year, seq = whole.groups()
-        found.append(Household.id.in_(select(Case.household_id).where(
-            Case.number == format_number(county, int(year), int(seq)))))
-    suffixes = list(seq_suffixes(compact))
+        found.append(Household.id.in_(select(Case.household_id).where(Case.number == whole)))
     if suffixes:
         found.append(Household.id.in_(select(Case.household_id).where(
             or_(*(Case.number.endswith(s) for s in suffixes)))))
