@@ -681,14 +681,12 @@ class Assessment:
 
 
 def _prior_paid(session: Session, case: Case) -> tuple[int, int]:
-    """(cumulative basis of the household's earlier paid cases for the same cause and year, what its other cases
-    of them have taken of the year's relief): not the determinations' relief but the money (payments/year_paid.py):
-    paid by the bank, supplements (补发) included, less recoveries (追回) repaid, plus what is confirmed to be paid."""
-    basis = session.scalar(
-        select(func.max(Determination.basis)).join(Case, Case.id == Determination.case_id)
-        .where(Case.household_id == case.household_id, Case.cause == case.cause,
-               Case.contract_year == case.contract_year, Case.status == "paid", Case.id != case.id))
-    return int(basis or 0), year_paid.year_paid(session, case, besides=case.id).taken
+    """(cumulative basis of the household's earlier paid cases for the same cause and year, what is already paid
+    against it): the larger of what was granted on that basis (their determinations' relief and the supplements a
+    re-check found) and the money the household's other cases have taken of the year (payments/year_paid.py). A
+    recovery (追回) lowers the money but not the basis: it is not paid back through this case's pricing."""
+    priced = year_paid.priced_on(session, case)
+    return priced.basis, priced.already
 
 
 def cause_of(session: Session, case: Case) -> CauseDef:
