@@ -8,6 +8,8 @@ recovery (追回) repaid still counted as paid, so the next case was paid short.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
@@ -16,7 +18,7 @@ from deviation_helpers import drawn_round, pay, person, ready_case, relief_of
 from factories import COUNTY, staff
 from insider_kit import receipt_followup
 from sampling.sampling_helpers import rounds  # noqa: F401  (the fixture)
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from verifier import demo
 from verifier.cases.workflow import advance, load_case
@@ -286,8 +288,45 @@ def test_a_held_case_is_not_raised_past_what_the_cap_leaves(ctx, client, rounds,
                     json={"outcome": "proceed", "reason": "按县级复核金额", "relief_amount": format_yuan(room)})
     assert r.status_code == 422, r.text
     assert "relief_amount" in r.text and f"最多 {format_yuan(room - 1_000_000)} 元" in r.text, r.text
-    r = client.post(f"/api/cases/{second}/redetermination", headers=users.headers("sup2"),
-                    json={"outcome": "proceed", "reason": "按县级复核金额，扣除补发",
-                          "relief_amount": format_yuan(room - 1_000_000)})
+    with _row_locks(ctx) as locks:  # the household before the case, as a merge or split locks them
+        r = client.post(f"/api/cases/{second}/redetermination", headers=users.headers("sup2"),
+                        json={"outcome": "proceed", "reason": "按县级复核金额，扣除补发",
+                              "relief_amount": format_yuan(room - 1_000_000)})
+    assert not _on_postgresql(ctx) or locks[:2] == ["household", "case"], locks
     assert r.status_code == 200 and r.json()["waiting"]["relief"] == format_yuan(room - 1_000_000), r.text
 
+
+def _on_postgresql(ctx: Any) -> bool:
+    return bool(ctx.db.engine.dialect.name == "postgresql")
+
+
+@contextmanager
+def _row_locks(ctx: Any) -> Iterator[list[str]]:
+    """The rows locked (FOR UPDATE) while the block runs, in order: "household" or "case" (PostgreSQL; SQLite locks
+    the whole database for a write, and renders no FOR UPDATE: nothing is seen)."""
+    seen: list[str] = []
+
+    def on_execute(conn, cursor, statement, *rest) -> None:  # type: ignore[no-untyped-def]
+        if "FOR UPDATE" in statement:
+            table = statement.split("FROM", 1)[1].split()[0] if "FROM" in statement else ""
+            if table in ("household", "relief_case"):
+                seen.append("household" if table == "household" else "case")
+
+    event.listen(ctx.db.engine, "before_cursor_execute", on_execute)
+    try:
+        yield seen
+    finally:
+        event.remove(ctx.db.engine, "before_cursor_execute", on_execute)
+
+
+def test_the_household_is_locked_before_the_case(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """A determination locks the household's row (its year, payments/year_paid.py) before the case's, the order in
+    which a household's merge or split locks them: the other way round, the two wait for each other (a deadlock,
+    answered 503)."""
+    if not _on_postgresql(ctx):
+        pytest.skip("row locks: PostgreSQL only (SQLite's writer lock is the whole database's)")
+    home = Household(ctx, users)
+    second = home.next_case(client, determined=False, cost=1_000_000)
+    with _row_locks(ctx) as locks, ctx.db.begin() as s:
+        checks.determine(s, second, confirm=True, principal=staff(ctx).supervisor, clock=ctx.clock)
+    assert locks[:2] == ["household", "case"], locks

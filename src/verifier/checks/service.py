@@ -18,7 +18,7 @@ from ..accounts.auth import Principal
 from ..audit import log as audit
 from ..audit.counties import as_county, county_of
 from ..cases.service import active_visit, recheck_barred, refuse_stale, rotation_links
-from ..cases.workflow import advance, load_case
+from ..cases.workflow import advance, load_case, load_case_for_year
 from ..clock import Clock
 from ..conflicts import service as conflicts
 from ..contract import Contract
@@ -741,12 +741,12 @@ def _result(session: Session, case: Case, check: Check, contract: Contract, find
 
 
 def determine(session: Session, case_id: str, *, confirm: bool, principal: Principal, clock: Clock) -> Assessment:
-    case = load_case(session, case_id, principal, for_update=confirm)
+    # confirmed, what the household's year has taken is read once nothing else adds to it (year_paid.lock): the
+    # household locked before the case, as a merge or split locks them
+    case = load_case_for_year(session, case_id, principal) if confirm else load_case(session, case_id, principal)
     if case.status != "checked":
         raise InvalidState(refused_in_status(case.status, "认定"))
     contract_store.require_accepted(session, case.contract_id, "按它认定和计算保障金")
-    if confirm:  # what the household's year has taken is read once nothing else adds to it (year_paid.lock)
-        year_paid.lock(session, case.household_id)
     a = assess_case(session, case)
     if not confirm:
         return a
