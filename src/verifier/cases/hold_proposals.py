@@ -44,7 +44,7 @@ from ..sampling import independence
 from ..sampling.models import WITHDRAWN_BY_INSURER, CaseHold, CaseHoldProposal
 from ..store.tables import Case
 from . import holds
-from .workflow import load_case
+from .workflow import load_case, load_case_for_year
 
 ROLE = "county_reviewer"
 DECLINED = "case.hold_redetermination_declined"
@@ -151,8 +151,10 @@ def _locked(session: Session, case: Case, proposal_id: str) -> tuple[CaseHoldPro
 
 
 def _answering(session: Session, case_id: str, proposal_id: str, reason: str, principal: Principal, clock: Clock,
-               *, step: str, missing: str) -> tuple[Case, CaseHold, CaseHoldProposal, str]:
-    case = load_case(session, case_id, principal, for_update=True)
+               *, step: str, missing: str, year: bool = False) -> tuple[Case, CaseHold, CaseHoldProposal, str]:
+    # `year`: the answer may raise the relief, read against the household's year (its household locked first)
+    case = load_case_for_year(session, case_id, principal) if year else load_case(session, case_id, principal,
+                                                                                 for_update=True)
     _of_county(principal, case)
     recusal.refuse_principal(session, principal, [case.household_id], step=step, case_id=case.id, clock=clock)
     reason = _reason(reason, missing)
@@ -172,7 +174,7 @@ def confirm(session: Session, case_id: str, proposal_id: str, *, reason: str, pr
             clock: Clock) -> dict[str, Any]:
     """The county reviewer confirms the proposal: the re-determination takes effect (the hold decided `proceed`)."""
     case, hold, proposal, reason = _answering(session, case_id, proposal_id, reason, principal, clock,
-                                              step="redetermination_confirm", missing="请填写确认意见")
+                                              step="redetermination_confirm", missing="请填写确认意见", year=True)
     det = holds._latest_determination(session, case.id)
     assert det is not None
     figure = holds.county_figure_of(session, hold)

@@ -49,7 +49,7 @@ from ..sampling import independence
 from ..sampling.models import WITHDRAWN_BY_INSURER, CaseHold, CaseHoldProposal, SamplingDeviation, SamplingResult
 from ..store.base import new_id
 from ..store.tables import Case, Determination
-from .workflow import advance, load_case
+from .workflow import advance, load_case_for_year
 
 ROLE = "insurer_supervisor"
 LINKED_REDETERMINER = ("按“四眼原则”，您的账号与{part}的账号有密码关联" + PASSWORD_LINK + "，须由另一名主管重新认定。")
@@ -187,7 +187,7 @@ def redetermine(session: Session, case_id: str, *, outcome: str, reason: str, re
                 principal: Principal, clock: Clock) -> dict[str, Any]:
     if not principal.has(ROLE):
         raise Forbidden("只有保险公司主管可以重新认定暂停支付的案件。")
-    case = load_case(session, case_id, principal, for_update=True)
+    case = load_case_for_year(session, case_id, principal)  # a raised relief reads the household's year
     recusal.refuse_principal(session, principal, [case.household_id], step="redetermination", case_id=case.id,
                              clock=clock)  # not a relative's case (回避)
     problems: list[FieldError] = []

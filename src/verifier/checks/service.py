@@ -18,7 +18,7 @@ from ..accounts.auth import Principal
 from ..audit import log as audit
 from ..audit.counties import as_county, county_of
 from ..cases.service import active_visit, recheck_barred, refuse_stale, rotation_links
-from ..cases.workflow import advance, load_case
+from ..cases.workflow import advance, load_case, load_case_for_year
 from ..clock import Clock
 from ..conflicts import service as conflicts
 from ..contract import Contract
@@ -681,14 +681,12 @@ class Assessment:
 
 
 def _prior_paid(session: Session, case: Case) -> tuple[int, int]:
-    """(cumulative basis of the household's earlier paid cases for the same cause and year, what its other cases
-    of them have taken of the year's relief): not the determinations' relief but the money (payments/year_paid.py):
-    paid by the bank, supplements (补发) included, less recoveries (追回) repaid, plus what is confirmed to be paid."""
-    basis = session.scalar(
-        select(func.max(Determination.basis)).join(Case, Case.id == Determination.case_id)
-        .where(Case.household_id == case.household_id, Case.cause == case.cause,
-               Case.contract_year == case.contract_year, Case.status == "paid", Case.id != case.id))
-    return int(basis or 0), year_paid.year_paid(session, case, besides=case.id).taken
+    """(cumulative basis of the household's earlier paid cases for the same cause and year, what is already paid
+    against it): the larger of what was granted on that basis (their determinations' relief and the supplements a
+    re-check found) and the money the household's other cases have taken of the year (payments/year_paid.py). A
+    recovery (追回) lowers the money but not the basis: it is not paid back through this case's pricing."""
+    priced = year_paid.priced_on(session, case)
+    return priced.basis, priced.already
 
 
 def cause_of(session: Session, case: Case) -> CauseDef:
@@ -743,12 +741,12 @@ def _result(session: Session, case: Case, check: Check, contract: Contract, find
 
 
 def determine(session: Session, case_id: str, *, confirm: bool, principal: Principal, clock: Clock) -> Assessment:
-    case = load_case(session, case_id, principal, for_update=confirm)
+    # confirmed, what the household's year has taken is read once nothing else adds to it (year_paid.lock): the
+    # household locked before the case, as a merge or split locks them
+    case = load_case_for_year(session, case_id, principal) if confirm else load_case(session, case_id, principal)
     if case.status != "checked":
         raise InvalidState(refused_in_status(case.status, "认定"))
     contract_store.require_accepted(session, case.contract_id, "按它认定和计算保障金")
-    if confirm:  # what the household's year has taken is read once nothing else adds to it (year_paid.lock)
-        year_paid.lock(session, case.household_id)
     a = assess_case(session, case)
     if not confirm:
         return a

@@ -10,22 +10,34 @@ more than it leaves (sampling/service.py), a supplementary payment (补发) is n
   never had it, and the supplement opened with it pays the household again) unless withdrawn. A waived recovery of
   a re-check (核销) still counts as paid: the household kept the money, and its next case has no more room for it.
 * **Committed** (`committed`): what will be paid without another decision: supplements a second county reviewer
-  confirmed and not yet paid (open and confirmed, or in a batch), and the relief of the household's other cases
-  determined and not yet paid (determined … in a batch, payment failed: their latest determination's).
-* `taken` = paid + committed is what the cap is read against; the household's cases are those of its household,
-  cause and contract year.
+  confirmed and not yet paid (open and confirmed, or in a batch), a misdirected one's from its opening (its recovery
+  took the whole amount off the paid already: waiting for its confirmation it would count nowhere), and the relief
+  of the household's other cases determined and not yet paid (determined … in a batch, payment failed: their latest
+  determination's).
+* `taken` = paid + committed is what the cap is read against (a re-check, a supplement's confirmation, a held case's
+  raised relief); the household's cases are those of its household, cause and contract year.
+* The determination prices a case on `priced_on`: the basis of the household's other paid cases is their
+  determinations' (the costs the insurer verified, which a re-check does not change), so what is already paid
+  against it is the larger of what was granted on it (their latest determinations' relief and the supplements a
+  re-check found, confirmed) and `taken`. A recovery repaid lowers `taken` and leaves the room under the cap, but is
+  not paid back through the next case's pricing.
 
-Read in four statements, whatever the number of the household's cases. `lock` serializes the steps that read and
-then add to a household's year (a determination, a supplement's confirmation, a held case's raised relief): on
-PostgreSQL two of them for one household would otherwise each read the other's not yet written.
+One statement of scalar subqueries (one snapshot: a bank return imported meanwhile is counted whole or not at all),
+whatever the number of the household's cases. `lock` serializes the steps that read and then add to a household's
+year (a determination, a supplement's confirmation, a held case's raised relief): on PostgreSQL two of them for one
+household would otherwise each read the other's not yet written. Such a step locks the household before the case
+(`cases.workflow.load_case_for_year`), as a household's merge or split does (households/service/changes.py): one order, no deadlock.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.orm import Session
+from typing import Any
+
+from sqlalchemy import ColumnElement, ScalarSelect, func, select
+from sqlalchemy import case as sql_case
+from sqlalchemy.orm import Session, aliased
 
 from ..domain.money import format_yuan
 from ..domain.relief import cap_room
@@ -69,37 +81,84 @@ def lock(session: Session, household_id: str) -> None:
     session.execute(select(Household.id).where(Household.id == household_id).with_for_update())
 
 
-def _same_year(case: Case) -> ColumnElement[bool]:
-    return ((Case.household_id == case.household_id) & (Case.cause == case.cause)
+def _same_year(case: Case, besides: str | None = None) -> ColumnElement[bool]:
+    same = ((Case.household_id == case.household_id) & (Case.cause == case.cause)
             & (Case.contract_year == case.contract_year))
+    return same & (Case.id != besides) if besides else same
+
+
+def _sum(amount: ColumnElement[int], table: Any, where: ColumnElement[bool]) -> ScalarSelect[int]:
+    """The sum of `amount` over `table`'s rows of the cases `where` selects (0 when none), as a scalar subquery."""
+    return (select(func.coalesce(func.sum(amount), 0)).select_from(table).join(Case, Case.id == table.case_id)
+            .where(where).scalar_subquery())
+
+
+def _latest_reliefs(where: ColumnElement[bool]) -> ScalarSelect[int]:
+    """The sum of the latest determination's relief of each case `where` selects (0 when none)."""
+    det = aliased(Determination)
+    latest = (select(det.relief).where(det.case_id == Case.id)
+              .order_by(det.confirmed_at.desc(), det.id.desc()).limit(1).scalar_subquery())
+    return select(func.coalesce(func.sum(latest), 0)).where(where).scalar_subquery()
+
+
+def _money(case: Case, besides: str | None, besides_supplement: str | None) -> tuple[ScalarSelect[int], ...]:
+    """(paid by the bank, come back, committed supplements, committed relief): the module's docstring."""
+    same = _same_year(case, besides)
+    back = sql_case((Recovery.round_id.is_(None), Recovery.amount), else_=Recovery.repaid)
+    # a misdirected supplement (no round) is committed from its opening: its recovery already took the money back
+    committed = (SupplementaryPayment.status == "in_batch") | (
+        (SupplementaryPayment.status == "open")
+        & (SupplementaryPayment.confirmed_by.is_not(None) | SupplementaryPayment.round_id.is_(None)))
+    if besides_supplement:
+        committed = committed & (SupplementaryPayment.id != besides_supplement)
+    return (_sum(PaymentItem.amount, PaymentItem, same & (PaymentItem.status == "succeeded")),
+            _sum(back, Recovery, same & (Recovery.status != "withdrawn")),
+            _sum(SupplementaryPayment.amount, SupplementaryPayment, same & committed),
+            _latest_reliefs(same & Case.status.in_(UNPAID)))
+
+
+def _year(paid: int, back: int, supplements: int, reliefs: int) -> YearPaid:
+    return YearPaid(max(0, int(paid) - int(back)), int(supplements) + int(reliefs))
 
 
 def year_paid(session: Session, case: Case, *, besides: str | None = None,
               besides_supplement: str | None = None) -> YearPaid:
     """Paid and committed for `case`'s household, cause and contract year (the module's docstring), on its cases but
-    `besides` (a case id), and without the supplement `besides_supplement`."""
-    same = _same_year(case) & (Case.id != besides) if besides else _same_year(case)
-    paid = int(session.scalar(
-        select(func.coalesce(func.sum(PaymentItem.amount), 0)).join(Case, Case.id == PaymentItem.case_id)
-        .where(same, PaymentItem.status == "succeeded")) or 0)
-    for round_id, amount, repaid, status in session.execute(
-            select(Recovery.round_id, Recovery.amount, Recovery.repaid, Recovery.status)
-            .join(Case, Case.id == Recovery.case_id).where(same, Recovery.status != "withdrawn")):
-        paid -= amount if round_id is None else repaid
-    confirmed = (SupplementaryPayment.status == "in_batch") | (
-        (SupplementaryPayment.status == "open") & SupplementaryPayment.confirmed_by.is_not(None))
-    if besides_supplement:
-        confirmed = confirmed & (SupplementaryPayment.id != besides_supplement)
-    committed = int(session.scalar(
-        select(func.coalesce(func.sum(SupplementaryPayment.amount), 0))
-        .join(Case, Case.id == SupplementaryPayment.case_id).where(same, confirmed)) or 0)
-    latest: dict[str, int] = {}
-    for case_id, relief in session.execute(
-            select(Determination.case_id, Determination.relief).join(Case, Case.id == Determination.case_id)
-            .where(same, Case.status.in_(UNPAID))
-            .order_by(Determination.case_id, Determination.confirmed_at.desc(), Determination.id.desc())):
-        latest.setdefault(case_id, relief)
-    return YearPaid(max(0, paid), committed + sum(latest.values()))
+    `besides` (a case id), and without the supplement `besides_supplement`: one statement."""
+    return _year(*session.execute(select(*_money(case, besides, besides_supplement))).one())
+
+
+@dataclass(frozen=True)
+class Priced:
+    """What a case of a household is priced on (checks/service.py `_prior_paid`): the cumulative basis of the
+    household's other paid cases of the cause and year (the largest of their determinations'), what was granted
+    against that basis (`granted`: their latest determinations' relief and the supplements a re-check found and a
+    second reviewer confirmed, whatever was recovered since), and the money (`year`)."""
+
+    basis: int
+    granted: int
+    year: YearPaid
+
+    @property
+    def already(self) -> int:
+        """The 本年已付 the case is priced on: the larger of what was granted against the basis and the money taken.
+        A recovery repaid lowers the money, not the basis: priced on the money alone, the next case would pay the
+        recovered sum back (the basis still counts the costs it was granted for)."""
+        return max(self.granted, self.year.taken)
+
+
+def priced_on(session: Session, case: Case) -> Priced:
+    """`Priced` for `case`, beside its own figures: one statement, one snapshot."""
+    paid_before = _same_year(case, case.id) & (Case.status == "paid")
+    found = (SupplementaryPayment.round_id.is_not(None)
+             & ((SupplementaryPayment.status.in_(("in_batch", "paid")))
+                | ((SupplementaryPayment.status == "open") & SupplementaryPayment.confirmed_by.is_not(None))))
+    basis = (select(func.coalesce(func.max(Determination.basis), 0)).join(Case, Case.id == Determination.case_id)
+             .where(paid_before).scalar_subquery())
+    row = session.execute(select(basis, _latest_reliefs(paid_before),
+                                 _sum(SupplementaryPayment.amount, SupplementaryPayment, paid_before & found),
+                                 *_money(case, case.id, None))).one()
+    return Priced(int(row[0]), int(row[1]) + int(row[2]), _year(*row[3:]))
 
 
 def room(session: Session, case: Case, *, besides_supplement: str | None = None,
