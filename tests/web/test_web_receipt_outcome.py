@@ -73,9 +73,15 @@ def test_the_closing_asks_the_outcome_keeps_what_was_typed_and_closes_once(ctx, 
     shown = pages.get(f"/recoveries/{rec}")
     assert shown.status_code == 200 and "回访核实未收到救助金" in shown.text and "农户称收到" in shown.text
 
-    # The paid case's payee may now be changed, from the case page (the supplement is never paid to the old one).
+    # The paid case's payee may now be changed, from the case page (the supplement is never paid to the old one), by
+    # finance that took no part in the payment: its releaser is told why instead of being given a form to fill in
     pages.login("fin1")
     assert f'href="/cases/{case_id}/payee"' in pages.get(f"/cases/{case_id}").text
+    barred = pages.get(f"/cases/{case_id}/payee")
+    assert barred.status_code == 200 and 'name="account_number"' not in barred.text, barred.text
+    assert "参与这笔支付" in barred.text
+    person(ctx, users, "fin3", "finance")
+    pages.login("fin3")
     form = pages.get(f"/cases/{case_id}/payee")
     assert form.status_code == 200 and 'name="account_number"' in form.text
     pages.login("rev1")
