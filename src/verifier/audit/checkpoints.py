@@ -171,15 +171,36 @@ def issue_checkpoint(db: Database, signer: Signer, *, clock: Clock | None = None
     """Sign and store a checkpoint of the log's current head, unless one of that size exists; return it.
 
     With a key file (`signer.path`), the head must extend the last checkpoint that key signed, saved beside it
-    (lastsigned.py); otherwise `SigningRefused` is raised and nothing is signed."""
+    (lastsigned.py); otherwise `SigningRefused` is raised and nothing is signed. The head is read, checked, signed and
+    saved under the keys directory's lock; the row is written after it is let go (a commit's hook may be waiting for
+    the lock while its writer still holds the database's write turn)."""
+    clock = clock or Clock()
     if signer.path is None:
-        return _issue(db, signer, clock or Clock(), None)
-    keys_dir = signer.path.parent
-    with lastsigned.signing_lock(keys_dir):
-        return _issue(db, signer, clock or Clock(), keys_dir)
+        signed = _sign(db, signer, None)
+    else:
+        with lastsigned.signing_lock(signer.path.parent):
+            signed = _sign(db, signer, signer.path.parent)
+    if isinstance(signed, StoredCheckpoint):
+        return signed
+    size, root, note = signed
+    created = clock.now()
+    try:
+        with db.begin() as session:
+            signer.register(session, clock=clock)
+            session.execute(_checkpoint.insert().values(
+                tree_size=size, root=root, key_id=signer.key_id_hex, note=note, created=created,
+            ))
+    except IntegrityError:
+        with db.read() as session:
+            existing = checkpoint_at(session, size)
+        if existing is None:
+            raise
+        return _same_root(existing, root)
+    return StoredCheckpoint(size, root, signer.key_id_hex, note, created)
 
 
-def _issue(db: Database, signer: Signer, clock: Clock, keys_dir: Path | None) -> StoredCheckpoint:
+def _sign(db: Database, signer: Signer, keys_dir: Path | None) -> StoredCheckpoint | tuple[int, bytes, str]:
+    """The stored checkpoint of the head's size, or the head's size, root and signed note (saved beside the key)."""
     last = None if keys_dir is None else lastsigned.read_saved(keys_dir)
     with db.read() as session:
         head = log.read_head(session)
@@ -194,20 +215,7 @@ def _issue(db: Database, signer: Signer, clock: Clock, keys_dir: Path | None) ->
     note = signer.sign_checkpoint(head.size, root)
     if keys_dir is not None:
         lastsigned.save(keys_dir, lastsigned.LastSigned(head.size, root, note))
-    created = clock.now()
-    try:
-        with db.begin() as session:
-            signer.register(session, clock=clock)
-            session.execute(_checkpoint.insert().values(
-                tree_size=head.size, root=root, key_id=signer.key_id_hex, note=note, created=created,
-            ))
-    except IntegrityError:
-        with db.read() as session:
-            existing = checkpoint_at(session, head.size)
-        if existing is None:
-            raise
-        return _same_root(existing, root)
-    return StoredCheckpoint(head.size, root, signer.key_id_hex, note, created)
+    return head.size, root, note
 
 
 def _same_root(existing: StoredCheckpoint, root: bytes) -> StoredCheckpoint:
