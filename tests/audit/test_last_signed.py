@@ -20,14 +20,18 @@ from verifier.settings import Settings
 from verifier.store.db import Database
 
 from tamper_helpers import append_entries, sql
-from test_tamper import SIZE, edit_entry, full_log, signer, truncate  # noqa: F401
+import test_tamper
+from test_tamper import SIZE, edit_entry, truncate
+
+full_log = test_tamper.full_log  # the tamper tests' log of SIZE entries, and its key
+signer = test_tamper.signer
 
 
 def _env(settings: Settings) -> dict[str, str]:
     return {"VERIFIER_HOME": str(settings.home), "VERIFIER_DATABASE_URL": settings.database_url}
 
 
-def test_a_rewritten_log_is_not_signed_and_verify_says_so(full_log, signer, settings, clock, caplog) -> None:  # noqa: F811
+def test_a_rewritten_log_is_not_signed_and_verify_says_so(full_log, signer, settings, clock, caplog) -> None:
     db = full_log
     assert verify_log(db, [signer.verifier], last_signed=read_saved(settings.keys_dir)).ok
     saved = read_saved(settings.keys_dir)
@@ -56,7 +60,7 @@ def test_a_rewritten_log_is_not_signed_and_verify_says_so(full_log, signer, sett
     assert f"长度 {SIZE + 1} 的日志不是签名密钥最后签过的检查点（{SIZE} 条）的延续" in out.output
 
 
-def test_the_same_size_with_another_root_is_refused(full_log, signer, settings, clock) -> None:  # noqa: F811
+def test_the_same_size_with_another_root_is_refused(full_log, signer, settings, clock) -> None:
     edit_entry(full_log, tree=True)
     sql(full_log, "DELETE FROM audit_checkpoint")
     with pytest.raises(SigningRefused, match=f"root at size {SIZE} differs"):
@@ -65,14 +69,14 @@ def test_the_same_size_with_another_root_is_refused(full_log, signer, settings, 
     assert out.exit_code == 1 and f"日志长度 {SIZE} 时的根哈希与签名密钥最后签过的检查点不同" in out.output
 
 
-def test_a_log_rolled_back_is_refused(full_log, signer, settings, clock) -> None:  # noqa: F811
+def test_a_log_rolled_back_is_refused(full_log, signer, settings, clock) -> None:
     truncate(full_log, and_head=True)
     sql(full_log, "DELETE FROM audit_checkpoint")
     with pytest.raises(SigningRefused, match="fewer than the"):
         issue_checkpoint(full_log, signer, clock=clock)
 
 
-def test_an_honest_log_keeps_signing_and_saving(full_log, signer, settings, clock) -> None:  # noqa: F811
+def test_an_honest_log_keeps_signing_and_saving(full_log, signer, settings, clock) -> None:
     append_entries(full_log, clock, 3)  # the hook signs after each commit
     saved = read_saved(settings.keys_dir)
     assert saved is not None and saved.tree_size == SIZE + 3
@@ -87,7 +91,7 @@ def test_an_honest_log_keeps_signing_and_saving(full_log, signer, settings, cloc
     assert out.exit_code == 0, out.output
 
 
-def test_a_home_without_the_file_signs_and_starts_saving(full_log, signer, settings, clock) -> None:  # noqa: F811
+def test_a_home_without_the_file_signs_and_starts_saving(full_log, signer, settings, clock) -> None:
     (settings.keys_dir / SAVED_FILE).unlink()  # a home from before the file
     append_entries(full_log, clock, 1)
     saved = read_saved(settings.keys_dir)
@@ -109,7 +113,7 @@ def test_a_fresh_log_starts_saving(db: Database, settings: Settings, clock: Fixe
     assert read_saved(settings.keys_dir).tree_size == 2  # type: ignore[union-attr]
 
 
-def test_a_damaged_file_stops_signing(full_log, signer, settings, clock) -> None:  # noqa: F811
+def test_a_damaged_file_stops_signing(full_log, signer, settings, clock) -> None:
     path = settings.keys_dir / SAVED_FILE
     doc = json.loads(path.read_text())
     doc["tree_size"] = 3  # no longer what its note says
