@@ -121,3 +121,11 @@ def test_a_damaged_file_stops_signing(full_log, signer, settings, clock) -> None
     with pytest.raises(RuntimeError, match="unreadable"):
         issue_checkpoint(full_log, signer, clock=clock)
     assert lastsigned.LastSigned.from_note(doc["note"]).tree_size == SIZE
+
+
+def test_a_new_key_does_not_sign_a_rewritten_log_either(full_log, signer, settings) -> None:
+    edit_entry(full_log, tree=True)
+    sql(full_log, "DELETE FROM audit_checkpoint")
+    out = CliRunner().invoke(audit, ["rotate-key"], env=_env(settings))
+    assert out.exit_code != 0 and "拒绝签名检查点" in out.output and "记录被改写" in out.output, out.output
+    assert sql(full_log, "SELECT count(*) FROM audit_checkpoint")[0][0] == 0

@@ -243,7 +243,7 @@ def public_key() -> None:
 @audit.command("rotate-key")
 def rotate_key() -> None:
     """更换检查点签名密钥；旧检查点仍可凭其密钥编号验证。"""
-    from .checkpoints import issue_checkpoint, rotate
+    from .checkpoints import SigningRefused, issue_checkpoint, rotate
 
     settings = Settings.from_env()
     db = _database(settings)
@@ -252,7 +252,11 @@ def rotate_key() -> None:
             signer = rotate(db, settings)
         except RuntimeError as exc:
             raise Refused(note_zh(exc, "无法读取签名密钥")) from None
-        issue_checkpoint(db, signer)
+        try:
+            issue_checkpoint(db, signer)
+        except SigningRefused as exc:
+            raise Refused(f"新密钥已启用，但拒绝签名检查点：{problem_zh(str(exc).partition(': ')[2])}"
+                          "（请运行 `verifier audit verify`）") from None
     finally:
         db.dispose()
     click.echo(f"新的验证公钥：{signer.verifier_key}")
