@@ -205,7 +205,7 @@ def _sign(db: Database, signer: Signer, keys_dir: Path | None) -> StoredCheckpoi
     with db.read() as session:
         head = log.read_head(session)
         existing = checkpoint_at(session, head.size)
-        problem = None if last is None else lastsigned.extension_problem(session, last)
+        problem = None if last is None else lastsigned.extension_problem(session, last, head)
     if problem is not None:
         raise SigningRefused(f"refusing to sign a checkpoint: {problem}")
     root = head.root()

@@ -102,9 +102,9 @@ def signing_lock(keys_dir: Path) -> Iterator[None]:
         os.close(fd)  # releases the lock
 
 
-def extension_problem(session: Session, last: LastSigned) -> str | None:
-    """Why the log's head (read in `session`) does not extend `last`, or None when it does."""
-    head = read_head(session)
+def extension_problem(session: Session, last: LastSigned, head: merkle.CompactRange | None = None) -> str | None:
+    """Why the log's head (`head`, or read in `session`) does not extend `last`, or None when it does."""
+    head = read_head(session) if head is None else head
     if head.size < last.tree_size:
         return (f"the log's head holds {head.size} entries, fewer than the {last.tree_size} of the last checkpoint "
                 "the signing key signed")
