@@ -14,6 +14,7 @@ from verifier.audit import fastpass, log, merkle, scan
 from verifier.audit.canonical import encode_entry
 from verifier.audit.checkpoints import Signer, issue_checkpoint
 from verifier.audit.fastpass import Outcome, Plan, fast_pass
+from verifier.audit.lastsigned import SAVED_FILE
 from verifier.audit.verify import verify_log
 from verifier.store.db import Database
 
@@ -27,6 +28,8 @@ def build(db: Database, signer: Signer, size: int, checkpoints: set[int]) -> Non
     with db.engine.begin() as conn:  # the last example's log emptied, in one transaction
         for table in ("audit_checkpoint", "audit_node", "audit_entry", "audit_head"):
             conn.execute(text(f"DELETE FROM {table}"))
+    assert signer.path is not None  # and what its key last signed, kept beside it: a new log begins
+    (signer.path.parent / SAVED_FILE).unlink(missing_ok=True)
     with db.begin() as session:
         log.ensure_head(session)
     done = 0

@@ -188,3 +188,45 @@ def test_a_home_in_use_and_a_stranger_checkpoint_are_refused(ctx, tmp_path, targ
     with pytest.raises(BackupError, match="cannot be checked with this log's keys"):
         restore(target, tmp_path / "backup", since=foreign)
     assert not target.keys_dir.exists()
+
+
+def test_a_home_restored_from_an_older_backup_signs_on(ctx, tmp_path, target) -> None:  # type: ignore[no-untyped-def]
+    """The backup's last signed checkpoint is its database's latest, not the live one signed since; the restored home
+    signs its next checkpoint, and a log rewritten in it is still refused."""
+    from factories import make_case
+
+    from verifier.audit import log, merkle
+    from verifier.audit.checkpoints import Signer, issue_checkpoint
+    from verifier.audit.lastsigned import SAVED_FILE, SigningRefused, read_saved
+
+    make_case(ctx, stage="determined")
+    checkpoint_text(ctx.db, ctx.signer)
+    manifest = backup(ctx.settings, tmp_path / "backup")
+    make_case(ctx, stage="checked")  # the live home signs on past the backup
+    checkpoint_text(ctx.db, ctx.signer)
+    live = read_saved(ctx.settings.keys_dir)
+    kept = read_saved(tmp_path / "backup" / "keys")
+    assert live is not None and kept is not None and kept.tree_size < live.tree_size
+    assert kept.note == manifest.audit.checkpoint and f"keys/{SAVED_FILE}" in manifest.files
+
+    restore(target, tmp_path / "backup")
+    assert read_saved(target.keys_dir) == kept
+    db = Database(target.database_url)
+    try:
+        with db.begin() as session:
+            log.append_many(session, [{"actor": "u_clerk", "role": "town_clerk", "action": "case.screen",
+                                       "subject": "case_x", "payload": {}, "contract_hash": None}])
+        signed = issue_checkpoint(db, Signer.load(target))
+        assert signed.tree_size == kept.tree_size + 1 == read_saved(target.keys_dir).tree_size  # type: ignore[union-attr]
+        with db.begin() as session:  # the restored database rolled back behind what its key signed
+            session.execute(text("DELETE FROM audit_entry WHERE idx = :i"), {"i": signed.tree_size - 1})
+            session.execute(text("DELETE FROM audit_checkpoint"))
+            compact = merkle.CompactRange()
+            for (leaf,) in session.execute(text("SELECT leaf_hash FROM audit_entry ORDER BY idx")):
+                compact.append(bytes(leaf))
+            session.execute(text("UPDATE audit_head SET size = :s, compact = :c"),
+                            {"s": compact.size, "c": compact.to_bytes()})
+        with pytest.raises(SigningRefused):
+            issue_checkpoint(db, Signer.load(target))
+    finally:
+        db.dispose()

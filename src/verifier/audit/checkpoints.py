@@ -10,7 +10,8 @@ Checkpoints are signed outside the writers' transactions: `install` registers a 
 commit that appended entries (or, with `coalesce`, a background thread issues at most one checkpoint per
 interval). `issue_checkpoint` signs the head as it is; the primary key on tree_size and a re-read after a
 refused insert mean one tree size can never get two checkpoints, and two issuers that race for a size
-necessarily computed the same root (the log is append-only), which is checked anyway.
+necessarily computed the same root (the log is append-only), which is checked anyway. Before signing, the head
+must extend the last checkpoint the key signed, which is kept beside the key, outside the database (lastsigned.py).
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ from ..clock import Clock
 from ..settings import Settings
 from ..store.db import Database
 from ..store.keys import load_or_create_secret, load_secret, write_secret_file
-from . import log
+from . import lastsigned, log
+from .lastsigned import SigningRefused
 from .models import AuditCheckpoint, AuditKey
 from .notes import VerifierKey, checkpoint_body, sign_note
 
@@ -166,30 +168,54 @@ def checkpoint_at(session: Session, tree_size: int) -> StoredCheckpoint | None:
 
 
 def issue_checkpoint(db: Database, signer: Signer, *, clock: Clock | None = None) -> StoredCheckpoint:
-    """Sign and store a checkpoint of the log's current head, unless one of that size exists; return it."""
+    """Sign and store a checkpoint of the log's current head, unless one of that size exists; return it.
+
+    With a key file (`signer.path`), the head must extend the last checkpoint that key signed, saved beside it
+    (lastsigned.py); otherwise `SigningRefused` is raised and nothing is signed. The head is read, checked, signed and
+    saved under the keys directory's lock; the row is written after it is let go (a commit's hook may be waiting for
+    the lock while its writer still holds the database's write turn)."""
     clock = clock or Clock()
-    with db.read() as session:
-        head = log.read_head(session)
-        existing = checkpoint_at(session, head.size)
-    root = head.root()
-    if existing is not None:
-        return _same_root(existing, root)
-    signer.refresh()
-    note = signer.sign_checkpoint(head.size, root)
+    if signer.path is None:
+        signed = _sign(db, signer, None)
+    else:
+        with lastsigned.signing_lock(signer.path.parent):
+            signed = _sign(db, signer, signer.path.parent)
+    if isinstance(signed, StoredCheckpoint):
+        return signed
+    size, root, note = signed
     created = clock.now()
     try:
         with db.begin() as session:
             signer.register(session, clock=clock)
             session.execute(_checkpoint.insert().values(
-                tree_size=head.size, root=root, key_id=signer.key_id_hex, note=note, created=created,
+                tree_size=size, root=root, key_id=signer.key_id_hex, note=note, created=created,
             ))
     except IntegrityError:
         with db.read() as session:
-            existing = checkpoint_at(session, head.size)
+            existing = checkpoint_at(session, size)
         if existing is None:
             raise
         return _same_root(existing, root)
-    return StoredCheckpoint(head.size, root, signer.key_id_hex, note, created)
+    return StoredCheckpoint(size, root, signer.key_id_hex, note, created)
+
+
+def _sign(db: Database, signer: Signer, keys_dir: Path | None) -> StoredCheckpoint | tuple[int, bytes, str]:
+    """The stored checkpoint of the head's size, or the head's size, root and signed note (saved beside the key)."""
+    last = None if keys_dir is None else lastsigned.read_saved(keys_dir)
+    with db.read() as session:
+        head = log.read_head(session)
+        existing = checkpoint_at(session, head.size)
+        problem = None if last is None else lastsigned.extension_problem(session, last, head)
+    if problem is not None:
+        raise SigningRefused(f"refusing to sign a checkpoint: {problem}")
+    root = head.root()
+    if existing is not None:
+        return _same_root(existing, root)
+    signer.refresh()
+    note = signer.sign_checkpoint(head.size, root)
+    if keys_dir is not None:
+        lastsigned.save(keys_dir, lastsigned.LastSigned(head.size, root, note))
+    return head.size, root, note
 
 
 def _same_root(existing: StoredCheckpoint, root: bytes) -> StoredCheckpoint:
@@ -253,6 +279,8 @@ def _issue_logged(db: Database, signer: Signer, clock: Clock | None) -> None:
     # The next write (or `issue_checkpoint`) signs the head again; `audit verify` reports any real damage.
     try:
         issue_checkpoint(db, signer, clock=clock)
+    except SigningRefused as exc:
+        _logger.error("audit checkpoint NOT signed: %s; run `verifier audit verify`", exc)
     except Exception:
         _logger.exception("could not issue an audit checkpoint")
 

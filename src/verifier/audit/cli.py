@@ -67,6 +67,13 @@ _BAD: Table = [(pattern, _filled(zh)) for pattern, zh in [
     (re.compile(r"checkpoint for size (\d+): its signed root differs from the root of the stored entries "
                 r"(\d+)\.\.(\d+).*"),
      "日志长度 {0} 的签名检查点：签名的根哈希与保存的第 {1} 至 {2} 条记录算出的不同：记录被改写，或检查点是伪造的"),
+    # the last checkpoint the signing key signed, saved beside the key (lastsigned.py)
+    (re.compile(r"the log's head holds (\d+) entries, fewer than the (\d+) of the last checkpoint .*"),
+     "日志头只记录了 {0} 条，少于签名密钥最后签过的检查点的 {1} 条：日志被截短或回退"),
+    (re.compile(r"the log's root at size (\d+) differs from the last checkpoint .*"),
+     "日志长度 {0} 时的根哈希与签名密钥最后签过的检查点不同：记录被改写"),
+    (re.compile(r"the log of (\d+) entries does not extend the last checkpoint the signing key signed \((\d+) entries\).*"),
+     "长度 {0} 的日志不是签名密钥最后签过的检查点（{1} 条）的延续：此前的记录被改写"),
 ]] + [(re.compile(r"checkpoint for size (\d+): (.*)"),  # its signed note could not be opened (notes.NoteError)
        lambda m: f"日志长度 {m.group(1)} 的签名检查点：{note_zh(m.group(2), '签名记录无法验证')}")]
 
@@ -99,10 +106,17 @@ def verify(keys: tuple[str, ...], strict: bool, processes: int | None) -> None:
     from sqlalchemy.exc import DBAPIError
 
     from .checkpoints import KEY_FILE, Signer, known_keys
+    from .lastsigned import read_saved
     from .offline import OfflineCheckFailed, load_key
     from .verify import verify_log
 
     settings = Settings.from_env()
+    try:  # read before the log, so a checkpoint signed meanwhile is covered by the log read after it
+        last_signed = read_saved(settings.keys_dir)
+    except PermissionError:
+        last_signed = None  # run where the keys directory cannot be read: the log alone is checked
+    except RuntimeError:
+        raise Refused(f"无法读取 {settings.keys_dir} 中保存的最后一个签名检查点：文件已损坏") from None
     db = _database(settings)
     try:
         if keys:
@@ -115,7 +129,7 @@ def verify(keys: tuple[str, ...], strict: bool, processes: int | None) -> None:
                 trusted = known_keys(session)
             if (settings.keys_dir / KEY_FILE).exists():
                 trusted.append(Signer.load(settings).verifier)
-        result = verify_log(db, trusted, strict=strict, processes=processes)
+        result = verify_log(db, trusted, strict=strict, processes=processes, last_signed=last_signed)
     except DBAPIError as exc:
         raise Refused(f"无法读取审计日志（是否已运行 `verifier init`？）：{exc.orig}") from None
     finally:
@@ -124,7 +138,11 @@ def verify(keys: tuple[str, ...], strict: bool, processes: int | None) -> None:
         shared = f"（由 {result.processes} 个进程并行核对）" if result.processes > 1 else ""
         click.echo(f"审计日志完整：共 {result.entries} 条记录，{result.checkpoints} 个签名检查点{shared}")
         return
-    click.echo(f"审计日志不完整：第一条有问题的记录序号为 {result.first_bad_index}：{problem_zh(result.message)}", err=True)
+    if result.first_bad_index is None:  # the log is intact in itself but not the one the signing key signed
+        click.echo(f"审计日志与密钥目录中保存的最后一个签名检查点不符：{problem_zh(result.message)}", err=True)
+    else:
+        click.echo(f"审计日志不完整：第一条有问题的记录序号为 {result.first_bad_index}：{problem_zh(result.message)}",
+                   err=True)
     sys.exit(1)
 
 
@@ -225,7 +243,7 @@ def public_key() -> None:
 @audit.command("rotate-key")
 def rotate_key() -> None:
     """更换检查点签名密钥；旧检查点仍可凭其密钥编号验证。"""
-    from .checkpoints import issue_checkpoint, rotate
+    from .checkpoints import SigningRefused, issue_checkpoint, rotate
 
     settings = Settings.from_env()
     db = _database(settings)
@@ -234,7 +252,11 @@ def rotate_key() -> None:
             signer = rotate(db, settings)
         except RuntimeError as exc:
             raise Refused(note_zh(exc, "无法读取签名密钥")) from None
-        issue_checkpoint(db, signer)
+        try:
+            issue_checkpoint(db, signer)
+        except SigningRefused as exc:
+            raise Refused(f"新密钥已启用，但拒绝签名检查点：{problem_zh(str(exc).partition(': ')[2])}"
+                          "（请运行 `verifier audit verify`）") from None
     finally:
         db.dispose()
     click.echo(f"新的验证公钥：{signer.verifier_key}")

@@ -32,6 +32,7 @@ from ..store.db import Database
 from . import merkle
 from .canonical import CanonicalError, decode_entry, entry_index
 from .fastpass import Plan, fast_pass
+from .lastsigned import LastSigned, extension_problem
 from .notes import VerifierKey
 from .scan import Bad, CheckpointCheck, Streams, gc_paused, snapshot
 
@@ -54,14 +55,28 @@ def verify_log(
     batch: int = 2_000,
     processes: int | None = None,
     plan: Plan | None = None,
+    last_signed: LastSigned | None = None,
 ) -> VerifyResult:
     """Recompute the log from its stored entries and check every node, the head and every checkpoint.
 
     `known_keys` are the keys checkpoints may be signed with (current and retired). With `strict`, every
     entry is also fully parsed and must be exactly canonical JSON (slower; the sequential pass only).
     `processes` caps the fast pass's processes (default: the machine's cores, at most 8); `plan` sets how
-    it cuts the work (tests).
+    it cuts the work (tests). `last_signed`, the last checkpoint the signing key signed as saved beside it
+    (lastsigned.py), is checked too once the log is intact: its log must be a prefix of this one (else the result
+    is not ok, with no first bad index: which entry was rewritten only the lost entries could tell).
     """
+    result = _verify(db, known_keys, strict, batch, processes, plan)
+    if result.ok and last_signed is not None:
+        with db.read() as session:
+            problem = extension_problem(session, last_signed)
+        if problem is not None:
+            return VerifyResult(False, None, problem, result.entries, result.checkpoints, result.processes)
+    return result
+
+
+def _verify(db: Database, known_keys: Iterable[VerifierKey | str], strict: bool, batch: int, processes: int | None,
+            plan: Plan | None) -> VerifyResult:
     keys = [k if isinstance(k, VerifierKey) else VerifierKey.parse(k) for k in known_keys]
     with gc_paused():
         if not strict:

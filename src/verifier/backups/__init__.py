@@ -7,7 +7,9 @@ A backup is a directory:
     database.sqlite      SQLite: made with SQLite's online backup API (one consistent snapshot, writers go on)
     database.pgdump      PostgreSQL: `pg_dump --format=custom` of the same snapshot the manifest's figures were read in
     evidence/...         the sealed evidence files, as stored
-    keys/...             the data, blind-index and checkpoint-signing keys (0600), unless `--keys-to` put them elsewhere
+    keys/...             the data, blind-index and checkpoint-signing keys (0600), unless `--keys-to` put them elsewhere,
+                         and the last checkpoint the key signed (audit/lastsigned.py): the copied database's latest one,
+                         so a home restored from an older backup signs on from its own log
 
 Keys and data belong in different places: whoever holds both reads every ID number. `--keys-to DIR` writes the keys
 there instead; the manifest still lists their hashes, so a restore notices a wrong or damaged key file.

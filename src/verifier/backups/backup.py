@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from ..audit.lastsigned import LOCK_FILE, SAVED_FILE, LastSigned, save
 from ..settings import Settings
 from ..store.db import Database
 from ..store.home import DIR_MODE, FILE_MODE, sqlite_files
@@ -62,7 +63,9 @@ def backup(settings: Settings, dest: Path, *, keys_to: Path | None = None, now: 
             copy_private(path, work / "evidence" / path.relative_to(settings.evidence_dir))
         keys_root = keys_work if keys_work is not None else work / "keys"
         for path in files_under(settings.keys_dir):
-            copy_private(path, keys_root / path.relative_to(settings.keys_dir))
+            if path.name != LOCK_FILE and not path.name.startswith(f".{SAVED_FILE}."):
+                copy_private(path, keys_root / path.relative_to(settings.keys_dir))
+        _last_signed_of_snapshot(keys_root, state)
         manifest = Manifest(format=FORMAT, created=(now or datetime.now(timezone.utc)).isoformat(), database=kind,
                             schema_revision=revision, audit=state, keys_elsewhere=keys_to is not None)
         for path in files_under(work):
@@ -83,6 +86,14 @@ def backup(settings: Settings, dest: Path, *, keys_to: Path | None = None, now: 
             shutil.rmtree(keys_work, ignore_errors=True)
 
 
+
+
+def _last_signed_of_snapshot(keys_root: Path, state: AuditState) -> None:
+    """The backup's last signed checkpoint is the snapshot's latest one, not the live file: that may have been signed
+    after the snapshot, and a home restored from this backup must sign on from its own database."""
+    (keys_root / SAVED_FILE).unlink(missing_ok=True)
+    if state.checkpoint is not None:
+        save(keys_root, LastSigned.from_note(state.checkpoint))
 
 
 def _move_into_place(work: Path, dest: Path) -> None:

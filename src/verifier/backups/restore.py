@@ -11,6 +11,7 @@ from sqlalchemy import inspect, text
 
 from ..audit import merkle
 from ..audit.checkpoints import KEY_FILE, Signer, known_keys
+from ..audit.lastsigned import read_saved
 from ..audit.proofs import consistency_proof
 from ..audit.notes import NoteError, open_checkpoint
 from ..audit.verify import verify_log
@@ -153,7 +154,7 @@ def _check_restored(settings: Settings, manifest: Manifest, since: str | None) -
             state = audit_state(session)
         if (settings.keys_dir / KEY_FILE).exists():
             keys.append(Signer.load(settings).verifier)
-        verified = verify_log(db, keys)
+        verified = verify_log(db, keys, last_signed=read_saved(settings.keys_dir))
         if not verified.ok:
             raise BackupError(f"the restored audit log does not verify: first bad index {verified.first_bad_index}: "
                               f"{verified.message}")
