@@ -129,3 +129,15 @@ def test_a_new_key_does_not_sign_a_rewritten_log_either(full_log, signer, settin
     out = CliRunner().invoke(audit, ["rotate-key"], env=_env(settings))
     assert out.exit_code != 0 and "拒绝签名检查点" in out.output and "记录被改写" in out.output, out.output
     assert sql(full_log, "SELECT count(*) FROM audit_checkpoint")[0][0] == 0
+
+
+def test_a_request_for_a_checkpoint_of_a_rewritten_log_is_refused_in_chinese(full_log, settings) -> None:  # type: ignore[no-untyped-def]
+    """The API's checkpoint (and a sampling round's) asks the signer as the hook does: refused, it answers 409 in
+    Chinese, not an error of the server."""
+    from verifier.audit.service import checkpoint_text
+    from verifier.domain.errors import InvalidState
+
+    edit_entry(full_log, tree=True)
+    sql(full_log, "DELETE FROM audit_checkpoint")
+    with pytest.raises(InvalidState, match="拒绝签署新的检查点"):
+        checkpoint_text(full_log, Signer.load(settings))

@@ -31,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..clock import Clock
+from ..domain.errors import InvalidState
 from ..settings import Settings
 from ..store.db import Database
 from ..store.keys import load_or_create_secret, load_secret, write_secret_file
@@ -165,6 +166,20 @@ def latest_checkpoint(session: Session) -> StoredCheckpoint | None:
 def checkpoint_at(session: Session, tree_size: int) -> StoredCheckpoint | None:
     row = session.execute(select(_checkpoint).where(_checkpoint.c.tree_size == tree_size)).first()
     return None if row is None else _as_stored(row)
+
+
+SIGNING_REFUSED = ("审计日志与签名密钥最后签署的检查点不一致（日志可能已被改写或回退），已拒绝签署新的检查点；"
+                   "请审计人员运行 verifier audit verify 核查。")
+
+
+def issue_checked(db: Database, signer: Signer, *, clock: Clock | None = None) -> StoredCheckpoint:
+    """`issue_checkpoint` for a request: a refusal to sign (`SigningRefused`: the log does not extend what the key
+    signed last) answered 409 in Chinese, its reason logged, instead of an error of the server."""
+    try:
+        return issue_checkpoint(db, signer, clock=clock)
+    except SigningRefused as exc:
+        _logger.error("audit checkpoint NOT signed: %s", exc)
+        raise InvalidState(SIGNING_REFUSED) from exc
 
 
 def issue_checkpoint(db: Database, signer: Signer, *, clock: Clock | None = None) -> StoredCheckpoint:

@@ -17,7 +17,7 @@ from ..accounts.auth import Principal
 from ..domain.errors import NotFound, ValidationFailed
 from ..store.db import Database
 from . import log, proofs
-from .checkpoints import Signer, issue_checkpoint, latest_checkpoint
+from .checkpoints import Signer, issue_checked, latest_checkpoint
 
 
 READERS = ("auditor", "county_reviewer", "admin")
@@ -54,7 +54,7 @@ def checkpoint_text(db: Database, signer: Signer | None = None) -> str:
         latest = latest_checkpoint(session)
         size = log.tree_size(session)
     if signer is not None and (latest is None or latest.tree_size < size):
-        return issue_checkpoint(db, signer).note
+        return issue_checked(db, signer).note
     if latest is None:
         raise NotFound("审计日志还没有检查点")
     return latest.note
@@ -72,7 +72,7 @@ def _checkpointed_size(db: Database, index: int, signer: Signer | None) -> int:
     if latest is not None and latest.tree_size > index:
         return latest.tree_size
     if signer is not None:
-        return issue_checkpoint(db, signer).tree_size
+        return issue_checked(db, signer).tree_size
     covered = 0 if latest is None else latest.tree_size
     raise NotFound(f"审计日志第 {index} 条尚未被检查点覆盖（最新检查点覆盖 {covered} 条），请稍后再试")
 

@@ -443,7 +443,7 @@ def commit_round(db: Database, signer: audit_checkpoints.Signer | None, round_id
         freeze_index = rnd.freeze_index
     if signer is None:
         raise InvalidState("没有可用的审计签名密钥，无法固定本轮总体。")
-    checkpoint = audit_checkpoints.issue_checkpoint(db, signer, clock=clock)
+    checkpoint = audit_checkpoints.issue_checked(db, signer, clock=clock)
     if checkpoint.tree_size <= freeze_index:  # pragma: no cover - the entry is committed
         raise RuntimeError("the checkpoint does not cover the round's freezing entry")
     with db.begin() as session:
