@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import itertools
 import json
@@ -497,3 +498,21 @@ def given_to(users: Any, kept_flow_value: Any) -> Any:
     users.ids.update(ids)
     users._tokens.update(tokens)
     return value
+
+
+def frozen_round(client: Any, reviewer: dict[str, str], insurer: dict[str, str], start: Any, end: Any) -> str:
+    """An attribute round of the county over `start`..`end` (every case of it sampled) opened, committed by both
+    parties and frozen, over the API: its id."""
+    r = client.post("/api/sampling-rounds", headers=reviewer, json={
+        "county_code": COUNTY, "checked_from": start.isoformat(), "checked_to": end.isoformat(), "min_rate": "1.00",
+        "stratify_by_town": False})
+    assert r.status_code == 201, r.text
+    round_id = r.json()["id"]
+    for party, headers in (("county", reviewer), ("insurer", insurer)):
+        secret = hashlib.sha256(party.encode()).hexdigest()
+        r = client.post(f"/api/sampling-rounds/{round_id}/commitments", headers=headers, json={
+            "party": party, "commitment": hashlib.sha256(bytes.fromhex(secret)).hexdigest()})
+        assert r.status_code == 201, r.text
+    r = client.post(f"/api/sampling-rounds/{round_id}/freeze", headers=reviewer)
+    assert r.status_code == 200, r.text
+    return str(round_id)

@@ -4,28 +4,11 @@ would fall into no sample. The next round of the county and kind frozen after it
 
 from __future__ import annotations
 
-import hashlib
 from datetime import timedelta
 
 from factories import accept_contract, make_case
-from insider_kit import COUNTY, check_body, head_on_record, schedule
+from insider_kit import COUNTY, check_body, frozen_round, head_on_record, schedule
 
-
-def _round(client, reviewer, insurer, start, end) -> str:  # type: ignore[no-untyped-def]
-    """A round over `start`..`end` (every case of it sampled) opened, committed and frozen: its id."""
-    r = client.post("/api/sampling-rounds", headers=reviewer, json={
-        "county_code": COUNTY, "checked_from": start.isoformat(), "checked_to": end.isoformat(), "min_rate": "1.00",
-        "stratify_by_town": False})
-    assert r.status_code == 201, r.text
-    round_id = r.json()["id"]
-    for party, headers in (("county", reviewer), ("insurer", insurer)):
-        secret = hashlib.sha256(party.encode()).hexdigest()
-        r = client.post(f"/api/sampling-rounds/{round_id}/commitments", headers=headers, json={
-            "party": party, "commitment": hashlib.sha256(bytes.fromhex(secret)).hexdigest()})
-        assert r.status_code == 201, r.text
-    r = client.post(f"/api/sampling-rounds/{round_id}/freeze", headers=reviewer)
-    assert r.status_code == 200, r.text
-    return round_id
 
 
 def _population(client, reviewer, round_id: str) -> set[str]:  # type: ignore[no-untyped-def]
@@ -47,7 +30,7 @@ def test_attack_a_check_recorded_after_the_freeze_is_dated_into_the_frozen_perio
     schedule(client, insurer, late, officers, day0.isoformat())
 
     # The round over the month up to day0 is frozen: `late` has no check yet, so it is not in it.
-    first = _round(client, reviewer, insurer, day0 - timedelta(days=30), day0)
+    first = frozen_round(client, reviewer, insurer, day0 - timedelta(days=30), day0)
     assert checked in _population(client, reviewer, first) and late not in _population(client, reviewer, first)
 
     # The next day the officer records the visit, dated ten days back: inside the frozen period (eleven days after
@@ -62,12 +45,12 @@ def test_attack_a_check_recorded_after_the_freeze_is_dated_into_the_frozen_perio
     other = make_case(ctx, stage="checked")  # visited day1
 
     # The next round (day1 only) takes it in, beside the checks of its own period ...
-    second = _round(client, reviewer, insurer, day1, day1)
+    second = frozen_round(client, reviewer, insurer, day1, day1)
     assert _population(client, reviewer, second) == {other, late}
     # ... and only it: a later round leaves it out.
     ctx.clock.advance(days=1)
     third_case = make_case(ctx, stage="checked")
-    third = _round(client, reviewer, insurer, ctx.clock.today(), ctx.clock.today())
+    third = frozen_round(client, reviewer, insurer, ctx.clock.today(), ctx.clock.today())
     assert _population(client, reviewer, third) == {third_case}
 
 
@@ -101,7 +84,7 @@ def test_a_late_check_is_taken_in_by_the_next_round_under_the_next_years_contrac
     late = make_case(ctx, stage="screened", referred_on=day0 - timedelta(days=8))
     officers = [users.ids["off1"], users.ids["off2"]]
     schedule(client, insurer, late, officers, day0.isoformat())
-    first = _round(client, reviewer, insurer, date(2020, 12, 1), day0)  # the year's last round
+    first = frozen_round(client, reviewer, insurer, date(2020, 12, 1), day0)  # the year's last round
     assert _population(client, reviewer, first) == {checked}
 
     # In January the officer records the December visit, dated into the frozen round (with a reason: a late entry).
@@ -112,11 +95,11 @@ def test_a_late_check_is_taken_in_by_the_next_round_under_the_next_years_contrac
                           "late_entry_reason": "年底系统维护，纸质记录补录"})
     assert r.status_code == 201, r.text
     this_year = make_case(ctx, stage="checked")  # under the 2021 contract, visited day1
-    second = _round(client, reviewer, insurer, day0 + timedelta(days=1), day1)  # from the day after the first's end
+    second = frozen_round(client, reviewer, insurer, day0 + timedelta(days=1), day1)  # from the day after the first's end
     r = client.get(f"/api/sampling-rounds/{second}", headers=reviewer)
     assert r.status_code == 200 and r.json()["contract_id"] == "demo-2021", r.text
     assert _population(client, reviewer, second) == {this_year, late}
     ctx.clock.advance(days=1)
     third_case = make_case(ctx, stage="checked")
-    third = _round(client, reviewer, insurer, ctx.clock.today(), ctx.clock.today())
+    third = frozen_round(client, reviewer, insurer, ctx.clock.today(), ctx.clock.today())
     assert _population(client, reviewer, third) == {third_case}  # once

@@ -7,31 +7,14 @@ froze, whatever the case's checks became since."""
 
 from __future__ import annotations
 
-import hashlib
 from datetime import timedelta
 
 from factories import COUNTY, make_case
-from insider_kit import check_body, head_on_record, schedule
+from insider_kit import check_body, frozen_round, head_on_record, schedule
 from send_back_kit import send_back, visited_again
 
 from verifier.cases.workflow import advance, load_case
 
-
-def _round(client, reviewer, insurer, start, end) -> str:  # type: ignore[no-untyped-def]
-    """An attribute round over `start`..`end` (every case of it sampled) opened, committed and frozen: its id."""
-    r = client.post("/api/sampling-rounds", headers=reviewer, json={
-        "county_code": COUNTY, "checked_from": start.isoformat(), "checked_to": end.isoformat(), "min_rate": "1.00",
-        "stratify_by_town": False})
-    assert r.status_code == 201, r.text
-    round_id = r.json()["id"]
-    for party, headers in (("county", reviewer), ("insurer", insurer)):
-        secret = hashlib.sha256(party.encode()).hexdigest()
-        r = client.post(f"/api/sampling-rounds/{round_id}/commitments", headers=headers, json={
-            "party": party, "commitment": hashlib.sha256(bytes.fromhex(secret)).hexdigest()})
-        assert r.status_code == 201, r.text
-    r = client.post(f"/api/sampling-rounds/{round_id}/freeze", headers=reviewer)
-    assert r.status_code == 200, r.text
-    return round_id
 
 
 def _get(client, reviewer, round_id: str, part: str = "") -> dict:  # type: ignore[no-untyped-def, type-arg]
@@ -60,7 +43,7 @@ def test_attack_a_withdrawn_late_check_is_not_said_to_wait_for_the_next_round(ct
     late = make_case(ctx, stage="screened", referred_on=day0 - timedelta(days=30))
     officers = [users.ids["off1"], users.ids["off2"]]
     schedule(client, insurer, late, officers, day0.isoformat())
-    first = _round(client, reviewer, insurer, day0 - timedelta(days=30), day0)
+    first = frozen_round(client, reviewer, insurer, day0 - timedelta(days=30), day0)
 
     ctx.clock.advance(days=1)
     day1 = ctx.clock.today()
@@ -78,7 +61,7 @@ def test_attack_a_withdrawn_late_check_is_not_said_to_wait_for_the_next_round(ct
     page = client.get(f"/sampling/{first}", headers=reviewer).text
     assert "待下一轮" not in page
     other = make_case(ctx, stage="checked")
-    second = _round(client, reviewer, insurer, day1, day1)
+    second = frozen_round(client, reviewer, insurer, day1, day1)
     assert set(_get(client, reviewer, second, "/population")["case_ids"]) == {other}
 
 
@@ -89,7 +72,7 @@ def test_attack_a_check_sent_back_and_redone_after_the_freeze_is_not_said_missed
     reviewer, sup = _people(users)
     day0 = ctx.clock.today()
     redone = make_case(ctx, stage="checked")  # visited day0
-    first = _round(client, reviewer, sup, day0 - timedelta(days=30), day0)
+    first = frozen_round(client, reviewer, sup, day0 - timedelta(days=30), day0)
     assert redone in _get(client, reviewer, first, "/population")["case_ids"]
 
     # Later the same day (the period's last) the supervisor sends the check back and other officers redo it.
@@ -105,7 +88,7 @@ def test_attack_a_check_sent_back_and_redone_after_the_freeze_is_not_said_missed
     ctx.clock.advance(days=1)
     day1 = ctx.clock.today()
     other = make_case(ctx, stage="checked")
-    second = _round(client, reviewer, sup, day1, day1)
+    second = frozen_round(client, reviewer, sup, day1, day1)
     assert set(_get(client, reviewer, second, "/population")["case_ids"]) == {other, redone}
     assert _get(client, reviewer, second)["carried_in"] == [redone]
     assert _listed(client, reviewer, first, "redone") == [(redone, second)]
@@ -125,11 +108,11 @@ def test_a_member_redone_into_an_earlier_period_is_not_said_carried_in(ctx, clie
     reviewer, sup = _people(users)
     day0 = ctx.clock.today()
     make_case(ctx, stage="checked")
-    _round(client, reviewer, sup, day0 - timedelta(days=30), day0)
+    frozen_round(client, reviewer, sup, day0 - timedelta(days=30), day0)
     ctx.clock.advance(days=1)
     day1 = ctx.clock.today()
     own = make_case(ctx, stage="checked")  # visited day1
-    second = _round(client, reviewer, sup, day1, day1)
+    second = frozen_round(client, reviewer, sup, day1, day1)
     assert _get(client, reviewer, second)["carried_in"] == []
     ctx.clock.advance(hours=2)
     send_back(client, own, sup, "收入核得不细，重新核查")

@@ -6,14 +6,13 @@ while a raising proposal is on record, and otherwise restores the narrower check
 from __future__ import annotations
 
 import pytest
-from migration_cache import at_revision
-from migration_rows import NOW, downgrade, insert_case, refused
+from migration_rows import downgrade, refused
 from sqlalchemy import text
 
 from verifier.store.db import Database
 from verifier.store.migrate import current_revision, head_revision, upgrade
 
-from test_migration_hold_proposals import HOLD, ROUND
+from test_migration_hold_proposals import held_at
 
 PROPOSAL = ("INSERT INTO case_hold_proposal (id, hold_id, case_id, county_code, status, relief, relief_before, "
             "county_relief, proposed_by, proposed_at, reason) VALUES (:id, 'hold_1', 'case_1', '340223', 'waiting', "
@@ -23,15 +22,7 @@ PROPOSAL = ("INSERT INTO case_hold_proposal (id, hold_id, case_id, county_code, 
 def test_a_raising_proposal_is_kept_and_the_downgrade_keeps_it(database_url: str) -> None:
     db = Database(database_url)
     try:
-        at_revision(db, "0011")
-        with db.engine.begin() as conn:
-            insert_case(conn, county="340223", status="ready_to_pay")
-        upgrade(db, "0040")
-        with db.engine.begin() as conn:
-            conn.execute(text(ROUND), {"now": NOW, "digest": "0" * 64})
-        upgrade(db, "0066")
-        with db.engine.begin() as conn:
-            conn.execute(text(HOLD), {"now": NOW})
+        held_at(db, "0066")
         refused(db, PROPOSAL, id="p1", relief="150000", county="150000")  # before: not above the county's figure
         upgrade(db)
         assert current_revision(db) == head_revision()

@@ -27,6 +27,19 @@ PROPOSAL = ("INSERT INTO case_hold_proposal (id, hold_id, case_id, county_code, 
             ":by, :at, :note)")
 
 
+def held_at(db: Database, revision: str) -> None:
+    """A ready-to-pay case of 340223 held by a sampling round, the database then at `revision` (0061 or later)."""
+    at_revision(db, "0011")
+    with db.engine.begin() as conn:
+        insert_case(conn, county="340223", status="ready_to_pay")
+    upgrade(db, "0040")
+    with db.engine.begin() as conn:
+        conn.execute(text(ROUND), {"now": NOW, "digest": "0" * 64})
+    upgrade(db, revision)
+    with db.engine.begin() as conn:
+        conn.execute(text(HOLD), {"now": NOW})
+
+
 def _proposal(**kw: str | None) -> dict[str, str | None]:
     return {"id": "p1", "status": "waiting", "relief": "100000", "by": None, "at": None, "note": None, **kw}
 
@@ -34,15 +47,7 @@ def _proposal(**kw: str | None) -> dict[str, str | None]:
 def test_a_hold_stays_open_and_a_proposal_is_kept_by_the_database_rules(database_url: str) -> None:
     db = Database(database_url)
     try:
-        at_revision(db, "0011")
-        with db.engine.begin() as conn:
-            insert_case(conn, county="340223", status="ready_to_pay")
-        upgrade(db, "0040")
-        with db.engine.begin() as conn:
-            conn.execute(text(ROUND), {"now": NOW, "digest": "0" * 64})
-        upgrade(db, "0061")
-        with db.engine.begin() as conn:
-            conn.execute(text(HOLD), {"now": NOW})
+        held_at(db, "0061")
         upgrade(db)
         assert current_revision(db) == head_revision()
         with db.engine.connect() as conn:

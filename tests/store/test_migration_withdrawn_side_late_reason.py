@@ -6,14 +6,13 @@ officers' note left as they wrote it. The downgrade puts both back into the note
 
 from __future__ import annotations
 
-from migration_cache import at_revision
-from migration_rows import NOW, downgrade, insert_case, refused
+from migration_rows import NOW, downgrade, refused
 from sqlalchemy import text
 
 from verifier.store.db import Database
 from verifier.store.migrate import current_revision, head_revision, upgrade
 
-from test_migration_hold_proposals import HOLD, PROPOSAL, ROUND
+from test_migration_hold_proposals import PROPOSAL, held_at
 
 ATTEMPT = ("INSERT INTO visit_attempt (id, case_id, visited_on, officer_ids, outcome, note, recorded_by, recorded_at) "
            "VALUES (:id, 'case_1', '2020-05-20', '[]', 'not_home', :note, 'u', :now)")
@@ -56,15 +55,8 @@ def _notes(db: Database, columns: str) -> dict[str, tuple]:  # type: ignore[type
 def test_the_notes_give_their_state_to_the_columns_and_the_downgrade_gives_it_back(database_url: str) -> None:
     db = Database(database_url)
     try:
-        at_revision(db, "0011")
+        held_at(db, "0067")
         with db.engine.begin() as conn:
-            insert_case(conn, county="340223", status="ready_to_pay")
-        upgrade(db, "0040")
-        with db.engine.begin() as conn:
-            conn.execute(text(ROUND), {"now": NOW, "digest": "0" * 64})
-        upgrade(db, "0067")
-        with db.engine.begin() as conn:
-            conn.execute(text(HOLD), {"now": NOW})
             for pid, (status, by, note) in PROPOSALS.items():
                 conn.execute(text(PROPOSAL), {"id": pid, "status": status, "relief": "100000", "by": by,
                                               "at": NOW if by else None, "note": note})
