@@ -93,14 +93,19 @@ def _supplement(ctx: Any, case_id: str) -> SupplementaryPayment:
         return sup
 
 
+def _found_more(ctx, rounds, case_id: str, relief: int) -> SupplementaryPayment:  # type: ignore[no-untyped-def]
+    """The county's re-check of `case_id` (paid `relief`) finds 30,000 more: its supplement, not yet confirmed."""
+    round_id = drawn_round(rounds, {case_id})
+    rounds.result(round_id, case_id, per_capita_income=INCOME, eligible=True,
+                  relief_amount=format_yuan(relief + 3_000_000))
+    return _supplement(ctx, case_id)
+
+
 def test_a_paid_supplement_counts_when_the_next_case_is_priced(ctx, client, rounds, users) -> None:  # type: ignore[no-untyped-def]
     home = Household(ctx, users)
     first_relief = relief_of(ctx, home.first)
     # the county's re-check of the first case finds 30,000 more: a supplement, confirmed by a second reviewer, paid
-    round_id = drawn_round(rounds, {home.first})
-    rounds.result(round_id, home.first, per_capita_income=INCOME, eligible=True,
-                  relief_amount=format_yuan(first_relief + 3_000_000))
-    sup = _supplement(ctx, home.first)
+    sup = _found_more(ctx, rounds, home.first, first_relief)
     person(ctx, users, "rev2", "county_reviewer")
     r = client.post(f"/api/supplements/{sup.id}/confirm", headers=users.headers("rev2"))
     assert r.status_code == 200, r.text
@@ -154,10 +159,7 @@ def test_a_disaster_recheck_above_the_cap_per_member_is_refused(ctx, rounds, use
 def test_a_supplement_confirmed_after_the_next_case_is_determined_is_refused(ctx, client, rounds, users) -> None:  # type: ignore[no-untyped-def]
     home = Household(ctx, users)
     first_relief = relief_of(ctx, home.first)
-    round_id = drawn_round(rounds, {home.first})
-    rounds.result(round_id, home.first, per_capita_income=INCOME, eligible=True,
-                  relief_amount=format_yuan(first_relief + 3_000_000))
-    sup = _supplement(ctx, home.first)
+    sup = _found_more(ctx, rounds, home.first, first_relief)
     # the next case is determined while the supplement waits for its confirmation: up to the cap
     second = home.next_case(client)
     assert first_relief + relief_of(ctx, second) == CAP
