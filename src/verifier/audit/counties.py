@@ -16,7 +16,9 @@ What cannot be derived concerns no county: only readers without a county limit s
 thus fails closed (hidden from county users) rather than open.
 
 The tables are read from the declared models (`Base.metadata`) that the database holds (a log kept on its own,
-as in the benchmarks, looks nowhere). Which table holds a prefix's ids is learned on first sight and kept.
+as in the benchmarks, looks nowhere). Which table holds a prefix's ids is learned on first sight and kept: a table
+with a county is asked first, and an id of a table without one (an account's `usr_…`, named by every entry about
+accounts) is looked up in that table alone, not in each of the forty tables with a county.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import re
 import threading
 import weakref
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Column, Engine, Select, Table, bindparam, inspect, select
 from sqlalchemy.orm import Session
@@ -40,10 +42,18 @@ _CONVENTIONAL = {"case_id": "relief_case", "household_id": "household", "batch_i
 _DEPTH = 3
 
 _table_of_prefix: dict[str, str] = {}
+_table_without_county: dict[str, str] = {}  # prefix -> the table without a county that held an id of it
 _lock = threading.Lock()
-# Per engine: how many tables were declared when the lookups were built (models are only ever added), and
-# table name -> SELECT of the county of the row with id :subject.
-_by_engine: weakref.WeakKeyDictionary[Engine, tuple[int, dict[str, Select[Any]]]] = weakref.WeakKeyDictionary()
+
+
+class _Lookups(NamedTuple):
+    declared: int  # how many tables were declared when these were built (models are only ever added)
+    county: dict[str, Select[Any]]  # table name -> SELECT of the county of the row with id :subject
+    holds: dict[str, Select[Any]]  # every other table with an `id` key -> SELECT of that row's id, when it has it
+
+
+# Per engine: its lookups.
+_by_engine: weakref.WeakKeyDictionary[Engine, _Lookups] = weakref.WeakKeyDictionary()
 
 
 def _county_path(table: Table, tables: Mapping[str, Table], depth: int) -> list[tuple[Column[Any], Table]] | None:
@@ -67,24 +77,25 @@ def _county_path(table: Table, tables: Mapping[str, Table], depth: int) -> list[
     return None
 
 
-def _lookups(session: Session) -> dict[str, Select[Any]]:
-    """A lookup for every table of the database whose rows have an `id` and a county (rebuilt when models were
-    added)."""
+def _lookups(session: Session) -> _Lookups:
+    """A lookup for every table of the database whose rows have an `id` (rebuilt when models were added)."""
     bind = session.get_bind()  # an engine, or the connection a held write session is bound to (store.db)
     engine = bind if isinstance(bind, Engine) else bind.engine
     with _lock:
         built = _by_engine.get(engine)
-    if built is not None and built[0] == len(Base.metadata.tables):
-        return built[1]
+    if built is not None and built.declared == len(Base.metadata.tables):
+        return built
     tables = dict(Base.metadata.tables)
     present = set(inspect(session.connection()).get_table_names())
     lookups: dict[str, Select[Any]] = {}
+    holds: dict[str, Select[Any]] = {}
     for name, table in tables.items():
         pk = list(table.primary_key.columns)
-        if len(pk) != 1 or pk[0].name != "id" or not hasattr(pk[0].type, "length"):
+        if len(pk) != 1 or pk[0].name != "id" or not hasattr(pk[0].type, "length") or name not in present:
             continue
         path = _county_path(table, tables, _DEPTH)
-        if path is None or any(t.name not in present for t in [table, *(target for _, target in path)]):
+        if path is None or any(t.name not in present for _, t in path):
+            holds[name] = select(pk[0]).where(pk[0] == bindparam("subject"))
             continue
         current, joined = table, table
         for column, target in path:
@@ -92,30 +103,40 @@ def _lookups(session: Session) -> dict[str, Select[Any]]:
             joined = joined.join(target, column == target_pk)
             current = target
         lookups[name] = select(current.c.county_code).select_from(joined).where(pk[0] == bindparam("subject"))
+    built = _Lookups(len(tables), lookups, holds)
     with _lock:
-        _by_engine[engine] = (len(tables), lookups)
-    return lookups
+        _by_engine[engine] = built
+    return built
 
 
 def _of_id(session: Session, subject: str) -> str | None:
     match = _ID.match(subject)
     if match is None:
         return None
-    lookups = _lookups(session)
+    built = _lookups(session)
+    lookups = built.county
     if not lookups:
         return None
     if session.new:  # rows added but not yet written must be found too
         session.flush()
     prefix = match.group(1)
+    connection = session.connection()
+    elsewhere = _table_without_county.get(prefix)
+    if elsewhere in built.holds and connection.execute(built.holds[elsewhere], {"subject": subject}).first():
+        return None  # a row of a table without a county (asked once, not each table with one)
     known = _table_of_prefix.get(prefix)
     order = ([known] if known in lookups else []) + [name for name in lookups if name != known]
-    connection = session.connection()
     for name in order:
         row = connection.execute(lookups[name], {"subject": subject}).first()
         if row is not None:
             _table_of_prefix[prefix] = name
             county = row[0]
             return county if isinstance(county, str) and _COUNTY.match(county) else None
+    if elsewhere is None:  # learn which table without a county holds this prefix's ids, for the next time
+        for name, holds in built.holds.items():
+            if connection.execute(holds, {"subject": subject}).first() is not None:
+                _table_without_county[prefix] = name
+                break
     return None
 
 
