@@ -20,6 +20,7 @@ import logging
 import os
 import secrets
 import threading
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -57,6 +58,9 @@ class Signer:
     def __init__(self, name: str, seed: bytes, path: Path | None = None) -> None:
         self.name = name
         self.path = path
+        # The databases whose audit_key holds this signer's key (by id), as a commit here found them: a checkpoint
+        # registers its key once per database, not in every checkpoint's transaction.
+        self._registered: weakref.WeakKeyDictionary[Database, str] = weakref.WeakKeyDictionary()
         self._use(seed)
 
     def _use(self, seed: bytes) -> None:
@@ -104,6 +108,13 @@ class Signer:
 
     def sign_checkpoint(self, size: int, root: bytes) -> str:
         return self.sign_note(checkpoint_body(self.name, size, root))
+
+    def registered_in(self, db: Database) -> bool:
+        """Whether a transaction on `db` committed this key's registration (or a checkpoint after it)."""
+        return self._registered.get(db) == self.key_id_hex
+
+    def note_registered(self, db: Database, key_id: str) -> None:
+        self._registered[db] = key_id
 
     def register(self, session: Session, *, clock: Clock | None = None) -> None:
         """Record this public key in audit_key if it is not there yet."""
@@ -199,12 +210,15 @@ def issue_checkpoint(db: Database, signer: Signer, *, clock: Clock | None = None
         return signed
     size, root, note = signed
     created = clock.now()
+    key_id = signer.key_id_hex
     try:
         with db.begin() as session:
-            signer.register(session, clock=clock)
+            if not signer.registered_in(db):
+                signer.register(session, clock=clock)
             session.execute(_checkpoint.insert().values(
-                tree_size=size, root=root, key_id=signer.key_id_hex, note=note, created=created,
+                tree_size=size, root=root, key_id=key_id, note=note, created=created,
             ))
+        signer.note_registered(db, key_id)
     except IntegrityError:
         with db.read() as session:
             existing = checkpoint_at(session, size)

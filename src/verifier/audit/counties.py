@@ -52,8 +52,10 @@ class _Lookups(NamedTuple):
     holds: dict[str, Select[Any]]  # every other table with an `id` key -> SELECT of that row's id, when it has it
 
 
-# Per engine: its lookups.
+# Per engine: its lookups; and the lookups built, by the tables declared and the tables present (engines on databases
+# alike, as a process's many short-lived engines are, share them).
 _by_engine: weakref.WeakKeyDictionary[Engine, _Lookups] = weakref.WeakKeyDictionary()
+_by_tables: dict[tuple[int, frozenset[str]], _Lookups] = {}
 
 
 def _county_path(table: Table, tables: Mapping[str, Table], depth: int) -> list[tuple[Column[Any], Table]] | None:
@@ -86,7 +88,17 @@ def _lookups(session: Session) -> _Lookups:
     if built is not None and built.declared == len(Base.metadata.tables):
         return built
     tables = dict(Base.metadata.tables)
-    present = set(inspect(session.connection()).get_table_names())
+    present = frozenset(inspect(session.connection()).get_table_names())
+    with _lock:
+        built = _by_tables.get((len(tables), present))
+    if built is None:
+        built = _build(tables, present)
+    with _lock:
+        _by_tables[(len(tables), present)] = _by_engine[engine] = built
+    return built
+
+
+def _build(tables: Mapping[str, Table], present: frozenset[str]) -> _Lookups:
     lookups: dict[str, Select[Any]] = {}
     holds: dict[str, Select[Any]] = {}
     for name, table in tables.items():
@@ -103,10 +115,7 @@ def _lookups(session: Session) -> _Lookups:
             joined = joined.join(target, column == target_pk)
             current = target
         lookups[name] = select(current.c.county_code).select_from(joined).where(pk[0] == bindparam("subject"))
-    built = _Lookups(len(tables), lookups, holds)
-    with _lock:
-        _by_engine[engine] = built
-    return built
+    return _Lookups(len(tables), lookups, holds)
 
 
 def _of_id(session: Session, subject: str) -> str | None:

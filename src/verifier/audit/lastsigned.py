@@ -114,7 +114,7 @@ def extension_problem(session: Session, last: LastSigned, head: merkle.CompactRa
             return None
         return f"the log's root at size {head.size} differs from the last checkpoint the signing key signed for that size"
     try:
-        proof = consistency_proof(session, last.tree_size, head.size)
+        proof = consistency_proof(session, last.tree_size, head.size, head)
         merkle.verify_consistency(last.tree_size, head.size, proof, last.root, root)
     except (merkle.ProofError, LogCorrupt, ValueError) as exc:
         return (f"the log of {head.size} entries does not extend the last checkpoint the signing key signed "

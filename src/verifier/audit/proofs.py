@@ -65,8 +65,12 @@ def inclusion_proof(session: Session, index: int, tree_size: int) -> list[bytes]
     return merkle.inclusion_proof(index, tree_size, node_source(session))
 
 
-def consistency_proof(session: Session, first: int, second: int) -> list[bytes]:
-    _check_size(session, second, "second tree size")
+def consistency_proof(session: Session, first: int, second: int,
+                      head: merkle.CompactRange | None = None) -> list[bytes]:
+    """The proof that the tree of `first` entries is a prefix of the tree of `second` (`head`: the log's head, when
+    the caller has just read it)."""
+    if head is None or not 0 <= second <= head.size:
+        _check_size(session, second, "second tree size")
     if not 0 <= first <= second:
         raise ValueError(f"first tree size {first} is outside 0..{second}")
     return merkle.consistency_proof(first, second, node_source(session))

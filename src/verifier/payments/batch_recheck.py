@@ -12,10 +12,11 @@ out before approval, cancel the batch after it, or the county refuses its sign-o
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select, union
+from sqlalchemy import bindparam, func, select, union
 from sqlalchemy.orm import Session, aliased
 
 from ..domain.errors import FieldError, ValidationFailed
@@ -44,11 +45,11 @@ def _way_out(status: str) -> str:
     return ""
 
 
-def _named(ix: Any, own: Any, today: date) -> Any:
-    """Whether the account `ix` is named in the window by a case of a household other than `own`'s (a check, an
-    approved change, a payment item not cancelled: `one_account.records`) or is a live staff account: EXISTS
-    lookups in those tables' account indexes."""
-    since = one_account.window_start(today)
+def _named(ix: Any, own: Any) -> Any:
+    """Whether the account `ix` is named in the window (from the bound `since`) by a case of a household other than
+    `own`'s (a check, an approved change, a payment item not cancelled: `one_account.records`) or is a live staff
+    account: EXISTS lookups in those tables' account indexes."""
+    since = bindparam("since")
     other = aliased(Case, name="other")
     c = aliased(Check, name="c")  # aliases: never correlated with the outer statement's own check or change
     p = aliased(PayeeCorrection, name="p")
@@ -65,15 +66,31 @@ def _named(ix: Any, own: Any, today: date) -> Any:
             | select(1).where(StaffAccount.account_index == ix, StaffAccount.removed_at.is_(None)).exists())
 
 
-def _suspects(batch_ids: list[str], live: str, today: date) -> Any:
-    """(batch id, case id, account index) of the batches' live items whose account is named in the window by a case of
-    another household or is a live staff account (`_named`), in the items' order: one statement."""
+@functools.cache
+def _suspects() -> Any:
+    """(batch id, case id, account index) of the live items (status :live) of the batches :batch_ids whose account is
+    named in the window by a case of another household or is a live staff account (`_named`), in the items' order:
+    one statement, built once (its aliased lookups cost milliseconds to build) and sent with its values."""
     item = PaymentItem
     own = aliased(Case, name="own")
     ix = item.payee_account_index
     return (select(item.batch_id, item.case_id, ix).join(own, own.id == item.case_id)
-            .where(item.batch_id.in_(batch_ids), item.status == live, ix.is_not(None), _named(ix, own, today))
+            .where(item.batch_id.in_(bindparam("batch_ids", expanding=True)), item.status == bindparam("live"),
+                   ix.is_not(None), _named(ix, own))
             .order_by(item.batch_id, item.seq))
+
+
+@functools.cache
+def _ready_suspects() -> Any:
+    own = aliased(Case, name="own")
+    ready = (own.county_code == bindparam("county_code"), own.status == bindparam("status"),
+             own.contract_id == bindparam("contract_id"))
+    by_check = (select(own.id).join(Check, Check.case_id == own.id)
+                .where(*ready, Check.payee_account_index.is_not(None), _named(Check.payee_account_index, own)))
+    by_change = (select(own.id).join(PayeeCorrection, PayeeCorrection.case_id == own.id)
+                 .where(*ready, PayeeCorrection.status == "approved", PayeeCorrection.account_index.is_not(None),
+                        _named(PayeeCorrection.account_index, own)))
+    return union(by_check, by_change)
 
 
 def ready_suspects(session: Session, county_code: str, contract_id: str, status: str, today: date) -> set[str]:
@@ -82,14 +99,9 @@ def ready_suspects(session: Session, county_code: str, contract_id: str, status:
     (`_named`): one statement, no case id sent. Whatever a case's payee now is, it is one of those records' accounts,
     so batch preparation need only read the accounts of these cases (`one_account.held_reasons`) to hold out the
     same cases for the same reasons as reading every candidate's."""
-    own = aliased(Case, name="own")
-    ready = (own.county_code == county_code, own.status == status, own.contract_id == contract_id)
-    by_check = (select(own.id).join(Check, Check.case_id == own.id)
-                .where(*ready, Check.payee_account_index.is_not(None), _named(Check.payee_account_index, own, today)))
-    by_change = (select(own.id).join(PayeeCorrection, PayeeCorrection.case_id == own.id)
-                 .where(*ready, PayeeCorrection.status == "approved", PayeeCorrection.account_index.is_not(None),
-                        _named(PayeeCorrection.account_index, own, today)))
-    return set(session.scalars(union(by_check, by_change)))
+    return set(session.scalars(_ready_suspects(), {
+        "county_code": county_code, "status": status, "contract_id": contract_id,
+        "since": one_account.window_start(today)}))
 
 
 def _live(status: str) -> str:
@@ -110,7 +122,8 @@ def held_items_of(session: Session, batches: list[PaymentBatch], today: date) ->
         by_live.setdefault(_live(b.status), []).append(b.id)
     for live, ids in sorted(by_live.items()):
         found = [(batch_id or "", case_id, ix) for batch_id, case_id, ix in
-                 session.execute(_suspects(sorted(ids), live, today))]
+                 session.execute(_suspects(), {"batch_ids": sorted(ids), "live": live,
+                                                 "since": one_account.window_start(today)})]
         held = one_account.held_reasons(session, [(case_id, ix) for _, case_id, ix in found], today)
         if not held:
             continue
