@@ -44,6 +44,28 @@ from verifier.accounts import passwords as _passwords  # noqa: E402
 _passwords.N = 2**8
 
 
+def pytest_configure(config):  # type: ignore[no-untyped-def]
+    """On PostgreSQL, once a run (the xdist controller, before its workers connect): the test database commits
+    without waiting for the disk (`synchronous_commit = off`, for new connections to it). What the tests check never
+    depends on surviving an operating-system crash, and a commit that waits for the disk was about a tenth of a
+    PostgreSQL run; a server process killed or restarted (tests/test_faults.py) loses nothing committed either way."""
+    if PG_URL and not hasattr(config, "workerinput"):
+        asynchronous_commits(normalise_database_url(PG_URL))
+
+
+def asynchronous_commits(url: str) -> None:
+    """`synchronous_commit = off` for the database `url` names (left as it is where this role may not alter it)."""
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            name = conn.execute(text("SELECT current_database()")).scalar_one()
+            conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
+    except Exception:  # noqa: BLE001 — not the database's owner: the tests run as before, only slower
+        pass
+    finally:
+        engine.dispose()
+
+
 def pytest_report_header(config):  # type: ignore[no-untyped-def]
     return f"database: {'PostgreSQL ' + PG_URL if PG_URL else 'SQLite (files under tmp)'}"
 
@@ -274,8 +296,13 @@ that time. Loading, checking, storing and accepting the demo contract (and signi
 more than most tests; a copy of its result is the same rows, keys and log (tests/test_conftest_sharing.py)."""
 
 
-def _start(settings: Settings, db: Database, clock):  # type: ignore[no-untyped-def]
-    """The context of a test: its keys and signer, the checkpoint hook, the demo contract loaded and accepted."""
+EACH_COMMIT_SIGNED = "each_commit_signed"
+_SIGNED_DIRECTORIES = ("tests/audit/", "tests/e2e/")
+
+
+def _start(settings: Settings, db: Database, clock, each_commit: bool = True):  # type: ignore[no-untyped-def]
+    """The context of a test: its keys and signer, the demo contract loaded and accepted, its first checkpoint signed;
+    with `each_commit`, the checkpoint hook that signs after every commit (`each_commit_signed`)."""
     from verifier.audit import checkpoints
     from verifier.bootstrap import bootstrap
     from verifier.context import Context
@@ -293,12 +320,26 @@ def _start(settings: Settings, db: Database, clock):  # type: ignore[no-untyped-
     signer = checkpoints.Signer.load(settings, create=True)
     context = Context(settings=settings, db=db, vault=Vault.from_dir(settings.keys_dir, create=True), clock=clock,
                       signer=signer)
-    checkpoints.install(db, signer)
+    hook = checkpoints.install(db, signer)
     if started is None:
         bootstrap(context, [load_contract(DEMO_CONTRACT)])
         with db.begin() as session:  # loaded contracts are pending until the county accepts them
             accept_contract(session, "demo-2020", clock)
+    if not each_commit:
+        hook.close()
     return context
+
+
+def signs_each_commit(request: pytest.FixtureRequest) -> bool:
+    """Whether the test's commits are each followed by a signed checkpoint, as a server signs them (within a second):
+    the tests of the log, its checkpoints and its proofs (tests/audit, tests/e2e) and those marked
+    `each_commit_signed`. The others sign the log once, at their start: signing after each of their commits (a read of
+    the head, a consistency proof against the last signed checkpoint, a signature, a file and a row, on PostgreSQL a
+    commit waiting for the disk) was about a quarter of their time, and what they assert never looks at it; servers the
+    tests start sign as in production."""
+    path = str(request.node.fspath).replace("\\", "/")
+    return request.node.get_closest_marker(EACH_COMMIT_SIGNED) is not None or any(
+        f"/{d}" in path for d in _SIGNED_DIRECTORIES)
 
 
 def _copies_a_start(db: Database, clock) -> bool:  # type: ignore[no-untyped-def]
@@ -342,13 +383,14 @@ def ctx(request: pytest.FixtureRequest, settings: Settings, db: Database, clock,
     built now and kept for the next tests that ask for them."""
     kept = kept_rows.asked(request.fixturenames)
     at = clock.now()
-    restored = kept_rows.restore(kept, at, settings, db, clock) if kept is not None else None
+    each_commit = signs_each_commit(request)
+    restored = kept_rows.restore(kept, at, settings, db, clock, each_commit) if kept is not None else None
     if restored is not None:
         yield restored
         return
     if _copies_a_start(db, clock) and at not in _STARTED:
         _keep_the_start(clock, tmp_path_factory)
-    context = _start(settings, db, clock)
+    context = _start(settings, db, clock, each_commit)
     if kept is not None:
         kept_rows.keep(kept, at, context, tmp_path_factory)
     yield context

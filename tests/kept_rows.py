@@ -58,7 +58,7 @@ def asked(fixturenames: Any) -> str | None:
     return names[0] if names else None
 
 
-def restore(name: str, at: datetime, settings: Any, db: Any, clock: Any) -> Any:
+def restore(name: str, at: datetime, settings: Any, db: Any, clock: Any, each_commit: bool = True) -> Any:
     """The test's context on a copy of the kept rows and home of `name` at time `at` (its keys and signer, the
     checkpoint hook, as conftest's `_start` makes it), its fixed clock where the build left it; None when none are
     kept yet (the test builds them)."""
@@ -82,7 +82,8 @@ def restore(name: str, at: datetime, settings: Any, db: Any, clock: Any) -> Any:
     signer = checkpoints.Signer.load(settings, create=False)
     context = Context(settings=settings, db=db, vault=Vault.from_dir(settings.keys_dir, create=False), clock=clock,
                       signer=signer)
-    checkpoints.install(db, signer)
+    if each_commit:  # conftest.signs_each_commit
+        checkpoints.install(db, signer)
     return context
 
 

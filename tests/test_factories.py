@@ -1,3 +1,4 @@
+import pytest
 from factories import make_case
 
 from verifier.store.tables import Case
@@ -38,6 +39,7 @@ def test_factory_teams_are_chosen_by_the_day_not_by_earlier_tests(ctx) -> None: 
     assert officers[explicit][0] == staff(ctx, team=3).officer1.id
 
 
+@pytest.mark.each_commit_signed
 def test_a_factory_case_is_signed_by_one_checkpoint_and_later_writes_each_by_theirs(ctx) -> None:  # type: ignore[no-untyped-def]
     """make_case's steps (referral, screening, visit, check, determination: each its own commit and entries) end
     under one checkpoint of the log's head, as the running application signs a second's commits; the log verifies,
