@@ -54,8 +54,6 @@ def _new_database(url: str, template: str | None = None) -> str:
     with _admin(url).connect() as conn:
         # an empty one from template0: template1 may have someone connected, and then CREATE DATABASE fails
         conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template or "template0"}"'))
-        # as the suite's own database (conftest.pytest_configure): a copy does not inherit the setting
-        conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
     _MADE.append(name)
     return _plain(url, database=name)
 

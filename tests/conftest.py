@@ -44,28 +44,6 @@ from verifier.accounts import passwords as _passwords  # noqa: E402
 _passwords.N = 2**8
 
 
-def pytest_configure(config):  # type: ignore[no-untyped-def]
-    """On PostgreSQL, once a run (the xdist controller, before its workers connect): the test database commits
-    without waiting for the disk (`synchronous_commit = off`, for new connections to it). What the tests check never
-    depends on surviving an operating-system crash, and a commit that waits for the disk was about a tenth of a
-    PostgreSQL run; a server process killed or restarted (tests/test_faults.py) loses nothing committed either way."""
-    if PG_URL and not hasattr(config, "workerinput"):
-        asynchronous_commits(normalise_database_url(PG_URL))
-
-
-def asynchronous_commits(url: str) -> None:
-    """`synchronous_commit = off` for the database `url` names (left as it is where this role may not alter it)."""
-    engine = create_engine(url)
-    try:
-        with engine.begin() as conn:
-            name = conn.execute(text("SELECT current_database()")).scalar_one()
-            conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
-    except Exception:  # noqa: BLE001 — not the database's owner: the tests run as before, only slower
-        pass
-    finally:
-        engine.dispose()
-
-
 def pytest_report_header(config):  # type: ignore[no-untyped-def]
     return f"database: {'PostgreSQL ' + PG_URL if PG_URL else 'SQLite (files under tmp)'}"
 
