@@ -119,3 +119,17 @@ def test_a_member_redone_into_an_earlier_period_is_not_said_carried_in(ctx, clie
     # the redo's visit dated on the earlier round's last day (recorded after both froze)
     visited_again(ctx, client, own, sup, team=73, visit_on=day1.isoformat(), note="重新核实收入", visited_on=day0)
     assert _get(client, reviewer, second)["carried_in"] == []
+
+
+def test_attack_a_case_sent_back_and_not_yet_redone_is_left_out_of_the_population(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """A check sent back (the case 已初筛 again, waiting to be scheduled) is no case's current check: a round frozen
+    before the redo leaves the case out, as it does a case scheduled again, instead of sampling the discarded check
+    (and, once redone within the period, the next round takes in the new check)."""
+    reviewer, sup = _people(users)
+    day0 = ctx.clock.today()
+    kept = make_case(ctx, stage="checked")
+    sent = make_case(ctx, stage="checked")
+    send_back(client, sent, sup, "收入核得不细，重新核查")
+    first = frozen_round(client, reviewer, sup, day0 - timedelta(days=30), day0)
+    assert set(_get(client, reviewer, first, "/population")["case_ids"]) == {kept}
+    assert _listed(client, reviewer, first) == []

@@ -25,7 +25,9 @@ from ..store.tables import Case, Check, Determination
 from .models import SamplingMember, SamplingRound
 
 SAMPLED = ("frozen", "drawn")
-EXCLUDED_STATUSES = ("scheduled", "withdrawn")
+# A case with checks but no current one: its latest check sent back, or its case to be checked again after a failed
+# visit, a review request (复核) or an upheld objection (`screened`, then `scheduled`); and withdrawn cases.
+EXCLUDED_STATUSES = ("screened", "scheduled", "withdrawn")
 
 
 def population_statement(county_code: str, kind: str) -> Select[Any]:
@@ -117,9 +119,9 @@ def missed_cases(session: Session, rnd: SamplingRound, limit: int = 200) -> list
     """The cases `rnd` (frozen or drawn) missed, by visit day, at most `limit`: their latest check dated within its
     period and arrived after its freeze (`arrived`), each either waiting for the next round of the county and kind,
     which takes it in (`carried`: the population's rule, `population_statement`, read by the carry too), or taken
-    in by a round since (`taken_in_by`). A case the population leaves out (withdrawn, waiting to be checked again;
-    a monetary round: its village review failed) is not listed: no round takes it, and `rnd` would have left it
-    out as well had its check come before the freeze."""
+    in by a round since (`taken_in_by`). A case the population leaves out (withdrawn, waiting to be checked again,
+    its check sent back among others; a monetary round: its village review failed) is not listed: no round takes
+    it, and `rnd` would have left it out as well had its check come before the freeze."""
     if rnd.status not in SAMPLED or rnd.frozen_at is None:
         return []
     later = aliased(Check)
