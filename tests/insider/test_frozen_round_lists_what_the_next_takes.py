@@ -119,3 +119,35 @@ def test_a_member_redone_into_an_earlier_period_is_not_said_carried_in(ctx, clie
     # the redo's visit dated on the earlier round's last day (recorded after both froze)
     visited_again(ctx, client, own, sup, team=73, visit_on=day1.isoformat(), note="重新核实收入", visited_on=day0)
     assert _get(client, reviewer, second)["carried_in"] == []
+
+
+def test_attack_a_case_sent_back_and_not_yet_redone_is_left_out_of_the_population(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """A check sent back (the case 已初筛 again, waiting to be scheduled) is no case's current check: a round frozen
+    before the redo leaves the case out, as it does a case scheduled again, instead of sampling the discarded check
+    (and, once redone within the period, the next round takes in the new check)."""
+    reviewer, sup = _people(users)
+    day0 = ctx.clock.today()
+    kept = make_case(ctx, stage="checked")
+    sent = make_case(ctx, stage="checked")
+    send_back(client, sent, sup, "收入核得不细，重新核查")
+    first = frozen_round(client, reviewer, sup, day0 - timedelta(days=30), day0)
+    assert set(_get(client, reviewer, first, "/population")["case_ids"]) == {kept}
+    assert _listed(client, reviewer, first) == []
+
+
+def test_a_frozen_rounds_list_of_missed_cases_past_its_length_says_how_many_more(ctx, client, users, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """More cases missed than the list shows (cut at `LIST_MAX`, here 1, not 200): the API gives the count of all, the
+    page its heading and how many more it does not list."""
+    from verifier.sampling import late_checks
+
+    monkeypatch.setattr(late_checks, "LIST_MAX", 1)
+    reviewer, sup = _people(users)
+    day0 = ctx.clock.today()
+    make_case(ctx, stage="checked")
+    first = frozen_round(client, reviewer, sup, day0 - timedelta(days=30), day0)
+    ctx.clock.advance(hours=2)
+    late = {make_case(ctx, stage="checked") for _ in range(3)}  # checked within the period, after the freeze
+    body = _get(client, reviewer, first)
+    assert len(body["missed"]) == 1 and body["missed_total"] == 3 and body["missed"][0]["case_id"] in late
+    page = client.get(f"/sampling/{first}", headers=reviewer).text
+    assert "不在本轮总体中，3 户" in page and 'id="missed-more"' in page and "另有 2 户未列出" in page

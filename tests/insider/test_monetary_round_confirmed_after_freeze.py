@@ -158,3 +158,20 @@ def test_a_late_relief_withdrawn_is_not_said_to_wait(ctx, client, users, rounds)
     july = make_case(ctx, stage="determined")
     second = _frozen(rounds, date(2020, 7, 1), ctx.clock.today())
     assert _population(rounds, second) == {july}
+
+
+def test_checks_awaiting_determination_past_the_lists_length_are_counted(ctx, client, rounds, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """More checks waiting than the list shows: the count is all of them, and the page says how many more there are
+    (the list is cut at `LIST_MAX`, here 1, not 200, so three cases do)."""
+    from verifier.sampling import late_checks
+
+    monkeypatch.setattr(late_checks, "LIST_MAX", 1)
+    make_case(ctx, stage="determined")
+    waiting = sorted(make_case(ctx, stage="checked") for _ in range(2))
+    opened = rounds.open(kind="monetary", checked_from="2020-05-01", checked_to="2020-06-30", min_rate="1.00",
+                         stratify_by_town=False)
+    body = rounds.get(opened["id"])
+    assert len(body["awaiting_determination"]) == 1 and body["awaiting_determination_total"] == 2
+    assert set(body["awaiting_determination"]) < set(waiting)
+    page = _text(client.get(f"/sampling/{opened['id']}", headers=rounds.headers).text)
+    assert "2 户已完成入户核查、尚未确认认定" in page and "另有 1 户未列出" in page

@@ -170,6 +170,30 @@ def test_a_failed_check_after_writing_leaves_the_home_empty(ctx, tmp_path, targe
     assert _row_counts_if_any(target) == {}
 
 
+def test_a_backup_whose_keys_signed_a_later_log_is_refused_without_a_bad_index(ctx, tmp_path, target) -> None:  # type: ignore[no-untyped-def]
+    """The keys carry the last checkpoint of a later log than the database's (keys from another day's backup, the
+    manifest made to agree): the log is intact in itself, so no entry is named as the first bad one."""
+    from factories import make_case
+
+    from verifier.audit.lastsigned import SAVED_FILE
+
+    make_case(ctx, stage="received")
+    checkpoint_text(ctx.db, ctx.signer)
+    backup(ctx.settings, tmp_path / "backup")
+    make_case(ctx, stage="received")
+    checkpoint_text(ctx.db, ctx.signer)
+    later = (ctx.settings.keys_dir / SAVED_FILE).read_bytes()
+    (tmp_path / "backup" / "keys" / SAVED_FILE).write_bytes(later)
+    manifest_path = tmp_path / "backup" / "manifest.json"
+    doc = json.loads(manifest_path.read_text("utf-8"))
+    doc["files"][f"keys/{SAVED_FILE}"] = {"sha256": hashlib.sha256(later).hexdigest(), "bytes": len(later)}
+    manifest_path.write_text(json.dumps(doc), "utf-8")
+    with pytest.raises(BackupError, match="not the log the signing key last signed: the log's head holds") as refused:
+        restore(target, tmp_path / "backup")
+    assert "None" not in str(refused.value)
+    assert _row_counts_if_any(target) == {}
+
+
 def test_a_home_in_use_and_a_stranger_checkpoint_are_refused(ctx, tmp_path, target) -> None:  # type: ignore[no-untyped-def]
     from factories import make_case
 

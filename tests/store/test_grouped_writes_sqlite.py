@@ -170,6 +170,45 @@ def test_another_process_holding_the_write_lock_sends_the_group_to_wait_in_threa
     assert keys(sqlite_db) == ["k1", "k2", "k3", "k4"]
 
 
+def test_a_caller_gone_while_its_write_waited_in_a_thread_for_the_lock_has_nothing_made(sqlite_db: Database) -> None:
+    """The writes sent to wait in threads for another process's lock: one whose caller went away meanwhile is not
+    made, and the threads learn it without reading the caller's future (an asyncio future is read on its loop only)."""
+    path = make_url(sqlite_db.url).database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        pytest.skip("a database in a file, shared with another connection")
+    with sqlite_db.begin():  # (the write connection opened: WAL mode set)
+        pass
+    runs_of: dict[int, int] = {}
+    asked: set[int] = set()
+
+    class Watched(asyncio.Future):  # type: ignore[type-arg]
+        def done(self) -> bool:
+            asked.add(threading.get_ident())
+            return super().done()
+
+    other = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process's writer
+    try:
+        async def main() -> None:
+            loop = asyncio.get_running_loop()
+            loop.create_future = lambda: Watched(loop=loop)  # type: ignore[method-assign]
+            kept = asyncio.ensure_future(sqlite_db.write(_insert(1, runs_of), grouped=True))
+            gone = asyncio.ensure_future(sqlite_db.write(_insert(2, runs_of), grouped=True))
+            await asyncio.sleep(0.1)  # the group met the lock: the first waits in a thread, the second after it
+            gone.cancel()
+            other.execute("COMMIT")
+            assert await kept == 1
+            with pytest.raises(asyncio.CancelledError):
+                await gone
+
+        asyncio.run(main())
+    finally:
+        other.close()
+    assert runs_of == {1: 1}
+    assert keys(sqlite_db) == ["k1"]
+    assert asked == {threading.get_ident()}  # the loop's thread alone asked a future whether it was done
+
+
 def test_retries_of_one_write_refused_but_the_first_cost_a_run_or_two_each(sqlite_db: Database) -> None:
     """A phone sending one check sixteen times in one turn of the loop: the first lands, the others are refused
     (the case is no longer scheduled), each made once or twice, not once for every pair of them."""

@@ -155,6 +155,9 @@ def _check_restored(settings: Settings, manifest: Manifest, since: str | None) -
         if (settings.keys_dir / KEY_FILE).exists():
             keys.append(Signer.load(settings).verifier)
         verified = verify_log(db, keys, last_signed=read_saved(settings.keys_dir))
+        if not verified.ok and verified.first_bad_index is None:  # intact in itself, not what the key signed
+            raise BackupError(f"the restored audit log is intact in itself but not the log the signing key last "
+                              f"signed: {verified.message}")
         if not verified.ok:
             raise BackupError(f"the restored audit log does not verify: first bad index {verified.first_bad_index}: "
                               f"{verified.message}")

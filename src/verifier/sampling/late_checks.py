@@ -25,7 +25,12 @@ from ..store.tables import Case, Check, Determination
 from .models import SamplingMember, SamplingRound
 
 SAMPLED = ("frozen", "drawn")
-EXCLUDED_STATUSES = ("scheduled", "withdrawn")
+LIST_MAX = 200
+"""A round's lists of cases (`missed`, `redone`, `awaiting_determination`) show at most this many each, with how
+many there are in all: the page says how many more it does not list, never a list cut short unsaid."""
+# A case with checks but no current one: its latest check sent back, or its case to be checked again after a failed
+# visit, a review request (复核) or an upheld objection (`screened`, then `scheduled`); and withdrawn cases.
+EXCLUDED_STATUSES = ("screened", "scheduled", "withdrawn")
 
 
 def population_statement(county_code: str, kind: str) -> Select[Any]:
@@ -113,13 +118,13 @@ class Missed:
     in_population: bool = False
 
 
-def missed_cases(session: Session, rnd: SamplingRound, limit: int = 200) -> list[Missed]:
-    """The cases `rnd` (frozen or drawn) missed, by visit day, at most `limit`: their latest check dated within its
+def missed_cases(session: Session, rnd: SamplingRound) -> list[Missed]:
+    """The cases `rnd` (frozen or drawn) missed, by visit day, all of them: their latest check dated within its
     period and arrived after its freeze (`arrived`), each either waiting for the next round of the county and kind,
     which takes it in (`carried`: the population's rule, `population_statement`, read by the carry too), or taken
-    in by a round since (`taken_in_by`). A case the population leaves out (withdrawn, waiting to be checked again;
-    a monetary round: its village review failed) is not listed: no round takes it, and `rnd` would have left it
-    out as well had its check come before the freeze."""
+    in by a round since (`taken_in_by`). A case the population leaves out (withdrawn, waiting to be checked again,
+    its check sent back among others; a monetary round: its village review failed) is not listed: no round takes
+    it, and `rnd` would have left it out as well had its check come before the freeze."""
     if rnd.status not in SAMPLED or rnd.frozen_at is None:
         return []
     later = aliased(Check)
@@ -149,7 +154,7 @@ def missed_cases(session: Session, rnd: SamplingRound, limit: int = 200) -> list
         taker = next((t for t in taken.get(r[0], []) if t.frozen_at >= since), None)
         if taker is not None or r[0] in waiting:
             out.append(Missed(r[0], r[1], r[2], confirmed, relief, late_confirmed, taker, r[0] in members))
-    return out[:limit]
+    return out
 
 
 def _taken_in(session: Session, rnd: SamplingRound, case_ids: list[str]) -> dict[str, list[SamplingRound]]:
@@ -184,16 +189,20 @@ def carried_in(session: Session, rnd: SamplingRound) -> list[str]:
         .order_by(SamplingMember.case_id)))
 
 
-def awaiting_determination(session: Session, rnd: SamplingRound, limit: int = 200) -> list[str]:
-    """Of an open monetary round: the county's cases whose latest check is dated within its period and waits for its
-    determination (`checked`), at most `limit`. A freeze now leaves them out; each confirmed afterwards is carried
-    into the next monetary round frozen after its confirmation (`missed_by_a_frozen_round`)."""
+def awaiting_determination(session: Session, rnd: SamplingRound, limit: int | None = None) -> tuple[list[str], int]:
+    """Of an open monetary round: (the first `limit` (`LIST_MAX`) by visit day, how many in all) of the county's cases
+    whose latest check is dated within its period and waits for its determination (`checked`); counted only when
+    the list is full. A freeze now leaves them out; each confirmed afterwards is carried into the next monetary round
+    frozen after its confirmation (`missed_by_a_frozen_round`)."""
     if rnd.status != "open" or rnd.kind != "monetary":
-        return []
+        return [], 0
+    limit = LIST_MAX if limit is None else limit
     later = aliased(Check)
-    return list(session.scalars(
-        select(Check.case_id).join(Case, Case.id == Check.case_id)
-        .where(Case.county_code == rnd.county_code, Case.status == "checked",
-               Check.visited_on >= rnd.checked_from, Check.visited_on <= rnd.checked_to,
-               ~exists().where(later.case_id == Check.case_id, later.seq > Check.seq))
-        .order_by(Check.visited_on, Check.case_id).limit(limit)))
+    stmt = (select(Check.case_id).join(Case, Case.id == Check.case_id)
+            .where(Case.county_code == rnd.county_code, Case.status == "checked",
+                   Check.visited_on >= rnd.checked_from, Check.visited_on <= rnd.checked_to,
+                   ~exists().where(later.case_id == Check.case_id, later.seq > Check.seq)))
+    listed = list(session.scalars(stmt.order_by(Check.visited_on, Check.case_id).limit(limit)))
+    if len(listed) < limit:
+        return listed, len(listed)
+    return listed, int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)

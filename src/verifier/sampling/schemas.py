@@ -325,6 +325,11 @@ class RoundOut(msgspec.Struct):
     carried_in: list[str] = msgspec.field(default_factory=list)
     # An open monetary round: the period's checks still waiting for their determination (not in a freeze now).
     awaiting_determination: list[str] = msgspec.field(default_factory=list)
+    # How many of each there are: `missed`, `redone` and `awaiting_determination` list the first 200 at most
+    # (`sampling.late_checks.LIST_MAX`).
+    missed_total: int = 0
+    redone_total: int = 0
+    awaiting_determination_total: int = 0
 
 
 class RoundSummary(msgspec.Struct):

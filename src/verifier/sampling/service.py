@@ -684,6 +684,7 @@ def round_view(session: Session, round_id: str, principal: Principal) -> schemas
         checkpoint = schemas.CheckpointOut(tree_size=rnd.checkpoint_size, root=rnd.checkpoint_root,
                                            note=rnd.checkpoint_note)
     late = missed_out(session, rnd)
+    awaiting, awaiting_total = late_checks.awaiting_determination(session, rnd)
     return schemas.RoundOut(
         id=rnd.id, county_code=rnd.county_code, kind=rnd.kind, status=rnd.status, stratified=rnd.stratified,
         checked_from=rnd.checked_from, checked_to=rnd.checked_to, contract_id=rnd.contract_id,
@@ -703,16 +704,18 @@ def round_view(session: Session, round_id: str, principal: Principal) -> schemas
         stages=[schemas.StageOut(stage=s.stage, size=s.size, method=s.method, expected_deviations=s.expected_deviations,
                                  limited_by=s.limited_by, allocation={k: int(v) for k, v in (s.allocation or {}).items()})
                 for s in stages],
-        items=items, missed=late["missed"], redone=late["redone"],
+        items=items, missed=late["missed"][:late_checks.LIST_MAX], missed_total=len(late["missed"]),
+        redone=late["redone"][:late_checks.LIST_MAX], redone_total=len(late["redone"]),
         carried_in=late_checks.carried_in(session, rnd),
-        awaiting_determination=late_checks.awaiting_determination(session, rnd),
+        awaiting_determination=awaiting, awaiting_determination_total=awaiting_total,
     )
 
 
 def missed_out(session: Session, rnd: SamplingRound) -> dict[str, list[schemas.MissedOut]]:
     """The checks of the round's period that came after its freeze (`late_checks.missed_cases`), as the API and the
     round's page show them: `missed`, the cases not in its population; `redone`, those that were (by an earlier
-    check, redone after the freeze)."""
+    check, redone after the freeze). All of them: the round's view lists the first `late_checks.LIST_MAX` of each
+    with how many there are."""
     out: dict[str, list[schemas.MissedOut]] = {"missed": [], "redone": []}
     for m in late_checks.missed_cases(session, rnd):
         out["redone" if m.in_population else "missed"].append(schemas.MissedOut(
