@@ -3,6 +3,7 @@ refusal is a problem in Chinese: the status's title (`labels.ERROR_TITLES`) and 
 
 from __future__ import annotations
 
+import os
 import re
 
 import schemathesis
@@ -13,7 +14,9 @@ from schemathesis.python import asgi
 from verifier.accounts.service import ROLES
 from verifier.web.labels import ERROR_TITLES
 
-EXAMPLES_PER_OPERATION = 12
+# What the two passes' answers can differ in is the database's strictness (PostgreSQL's: lengths, ranges, NUL bytes),
+# so the PostgreSQL pass draws the most; the validation and the wording in front of it are the same on either.
+EXAMPLES_PER_OPERATION = 12 if os.environ.get("VERIFIER_TEST_DATABASE_URL") else 6
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
