@@ -90,28 +90,15 @@ class LoopGroups:
                 future.set_exception(value)
 
 
-class _Gone:
-    """Whether a grouped write's caller went away, as a worker thread may read it: set on the loop when the caller's
-    future is done (an asyncio future is read on its loop only)."""
-
-    __slots__ = ("gone",)
-
-    def __init__(self) -> None:
-        self.gone = False
-
-    def set(self, _: asyncio.Future[Any]) -> None:
-        self.gone = True
-
-
 def _unless_gone(run: Run, future: asyncio.Future[Any]) -> Run:
     """`run`, made only while its caller waits for it: on the loop (the group), read from its future; in a worker
     thread (the writes that met another process's lock, `Database.write_loop_group`), from a flag the loop sets."""
-    flag = _Gone()
-    future.add_done_callback(flag.set)
+    gone = threading.Event()  # set on the loop once the caller's future is done; a worker thread may read it
+    future.add_done_callback(lambda _: gone.set())
     loop_thread = threading.get_ident()  # (called on the loop, by `_run`)
 
     def go(session: Session) -> Any:
-        if flag.gone or (threading.get_ident() == loop_thread and future.done()):
+        if gone.is_set() or (threading.get_ident() == loop_thread and future.done()):
             return None  # its caller went away before its turn came: nothing made
         return run(session)
     return go
