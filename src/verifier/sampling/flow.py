@@ -125,7 +125,8 @@ def population_rows(session: Session, county_code: str, start: date, end: date,
 
     Attribute rounds: the county's cases whose latest home check was visited in the period (both ends included),
     except cases waiting to be checked again (`screened` or `scheduled`: after a send-back, a failed visit, a review
-    request or an upheld objection) and withdrawn ones; and,
+    request or an upheld objection), withdrawn ones and those merged into another case (its household merged: the
+    case kept is sampled by its own check); and,
     whatever the period, those whose latest check was recorded after an earlier round of the county and kind froze
     but is dated within that round's period, until a round takes them in (`late_checks`).
     Monetary rounds: of those, the cases whose latest check has a confirmed determination with relief above zero,

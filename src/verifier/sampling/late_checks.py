@@ -29,8 +29,13 @@ LIST_MAX = 200
 """A round's lists of cases (`missed`, `redone`, `awaiting_determination`) show at most this many each, with how
 many there are in all: the page says how many more it does not list, never a list cut short unsaid."""
 # A case with checks but no current one: its latest check sent back, or its case to be checked again after a failed
-# visit, a review request (复核) or an upheld objection (`screened`, then `scheduled`); and withdrawn cases.
-EXCLUDED_STATUSES = ("screened", "scheduled", "withdrawn")
+# visit, a review request (复核) or an upheld objection (`screened`, then `scheduled`); withdrawn cases; and cases
+# merged into another when their households were found to be one (`merged`, households/service/changes.py): no live
+# case, the county's verdict being about the case kept, by that case's own check (a merged-away case is not
+# determined again, so its old check, or a determination objected to, stands for nothing; and the household would
+# be sampled twice). The same for every population a round reads: attribute and monetary, the checks a frozen round
+# missed and the list of those waiting for the next round (`carried`, `missed_cases`).
+EXCLUDED_STATUSES = ("screened", "scheduled", "withdrawn", "merged")
 
 
 def population_statement(county_code: str, kind: str) -> Select[Any]:
@@ -122,9 +127,9 @@ def missed_cases(session: Session, rnd: SamplingRound) -> list[Missed]:
     """The cases `rnd` (frozen or drawn) missed, by visit day, all of them: their latest check dated within its
     period and arrived after its freeze (`arrived`), each either waiting for the next round of the county and kind,
     which takes it in (`carried`: the population's rule, `population_statement`, read by the carry too), or taken
-    in by a round since (`taken_in_by`). A case the population leaves out (withdrawn, waiting to be checked again,
-    its check sent back among others; a monetary round: its village review failed) is not listed: no round takes
-    it, and `rnd` would have left it out as well had its check come before the freeze."""
+    in by a round since (`taken_in_by`). A case the population leaves out (withdrawn, merged into another, waiting
+    to be checked again, its check sent back among others; a monetary round: its village review failed) is not
+    listed: no round takes it, and `rnd` would have left it out as well had its check come before the freeze."""
     if rnd.status not in SAMPLED or rnd.frozen_at is None:
         return []
     later = aliased(Check)
