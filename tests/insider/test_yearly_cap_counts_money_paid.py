@@ -332,3 +332,42 @@ def test_the_household_is_locked_before_the_case(ctx, client, users) -> None:  #
     with _row_locks(ctx) as locks, ctx.db.begin() as s:
         checks.determine(s, second, confirm=True, principal=staff(ctx).supervisor, clock=ctx.clock)
     assert locks[:2] == ["household", "case"], locks
+
+
+def test_the_pages_say_what_the_next_case_is_priced_on_not_that_it_was_paid(ctx, client, rounds, users) -> None:  # type: ignore[no-untyped-def]
+    """The first case's 21,900 was found due to an ineligible household and repaid whole: the household has nothing of
+    the year. The next case is priced on the 21,900 granted (the repaid money does not come back through it), and its
+    determination, case page and approval form labelled that figure 本年已付, paid this year, which the household was
+    not. They name it for what it is: what the year has already counted against the relief (本年已计保障金)."""
+    from web.pagekit import Pages
+
+    from verifier.web import labels
+
+    home = Household(ctx, users)
+    first_relief = relief_of(ctx, home.first)
+    round_id = drawn_round(rounds, {home.first})
+    rounds.result(round_id, home.first, per_capita_income="9000.00", eligible=False)
+    second = home.next_case(client, determined=False, cost=1_000_000)
+    with ctx.db.read() as s:
+        rec = s.scalars(select(Recovery).where(Recovery.case_id == home.first)).one()
+    _repaid(ctx, home, rec.id, rec.amount)
+    with ctx.db.read() as s:
+        assert year_paid.year_paid(s, load_case(s, second, None), besides=second).taken == 0  # nothing paid, net
+    figure = f"{first_relief // 100:,}.00"
+    pages = Pages(client, users)
+    pages.login(staff(ctx).supervisor.username, "factory-password")
+
+    def says(url: str) -> str:
+        r = pages.get(url)
+        assert r.status_code == 200, r.text
+        assert "本年已付" not in r.text, url
+        assert labels.ALREADY_COUNTED == "本年已计保障金" and labels.ALREADY_COUNTED in r.text, url
+        assert labels.ALREADY_COUNTED_NOTE in r.text and figure in r.text, url
+        return r.text
+
+    says(f"/cases/{second}/determination")
+    with ctx.db.begin() as s:
+        a = checks.determine(s, second, confirm=True, principal=staff(ctx).supervisor, clock=ctx.clock)
+    assert a.quote is not None and a.quote.already_paid == first_relief
+    says(f"/cases/{second}")
+    says(f"/cases/{second}/approval-form")

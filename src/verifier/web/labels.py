@@ -24,6 +24,7 @@ from ..domain.causes import BASES, DEFAULT_TABLE
 from ..domain.eligibility import reason_in_chinese
 from ..domain import risk
 from ..domain.lifecycle import STATUS_LABELS_ZH
+from ..domain.money import grouped_yuan
 from ..domain.roster import CATEGORY_NAMES
 from ..domain.registers import KIND_NAMES, MANUAL_SOURCE_NAMES
 from ..zhtable import Table, compile_table, translate
@@ -124,6 +125,13 @@ WALL_PHOTO_STANDING = {"in_period": "公示期内", "no_time": "照片没有拍�
                        "outside_period": "不在公示期内拍摄，不计入",
                        "after_upload": "拍摄时间晚于上传时间（相机时钟有误或时间被改过），不计入",
                        "uploaded_late": f"公示期满 {WALL_UPLOAD_GRACE_DAYS} 天后才上传，不计入"}
+# The figure a determination takes off the year's relief (`Determination.already_paid`, `payments.year_paid.Priced.
+# already`): the larger of what was granted on the household's paid cases of the cause and year (their relief and the
+# supplements a re-check found) and the money its other cases took of the year (paid less recovered, and to be paid).
+# Not the money paid alone (a recovery repaid lowers the money, not this figure; a case not paid yet counts in it):
+# never labelled 本年已付.
+ALREADY_COUNTED = "本年已计保障金"
+ALREADY_COUNTED_NOTE = "本户本年度同一致贫原因其他案件已核定的保障金与已发放或待发放的金额，取较大者"
 RULES = {"income_line": "人均纯收入不高于收入线", "burden": "无稳定收入且刚性支出明显超过收入", "none": "不符合条件"}
 REVIEW_RESULTS = {"pass": "通过", "fail": "未通过"}
 NOTICE_STATUS = {"open": "公示中", "closed": "已结束"}
@@ -373,10 +381,23 @@ def field_label(field: str) -> str:
 
 
 
+# A case closed with no relief due (checks/service.py `determine`): its eligibility reason, then the basis and the
+# figure taken off it (`ALREADY_COUNTED`).
+_NO_RELIEF = re.compile(r"(?P<reason>.+); but no relief is due on a verified basis of (?P<basis>\S+) "
+                        r"\(already paid (?P<already>\S+)\)")
+
+
 def reason_zh(reason: str | None) -> str:
-    """The determination's reason (written by the eligibility rule in English) in Chinese."""
+    """The determination's reason (written by the eligibility rule in English) in Chinese; a case closed with no
+    relief due says its basis and what the year had already counted, by the name the pages give it."""
     if not reason:
         return ""
+    m = _NO_RELIEF.fullmatch(reason.strip())
+    if m:
+        already = grouped_yuan(m.group("already"))
+        taken = "" if already == "0.00" else f"，扣除{ALREADY_COUNTED} {already} 元后"
+        return (f"{reason_zh(m.group('reason'))}；但按核实的计算基数 {grouped_yuan(m.group('basis'))} 元计算"
+                f"{taken}，本次没有应发的保障金")
     chinese = reason_in_chinese(reason)
     return chinese or message_zh(reason.strip())
 
