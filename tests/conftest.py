@@ -11,6 +11,7 @@ import os
 import secrets
 import shutil
 import sys
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -50,6 +51,53 @@ def pytest_report_header(config):  # type: ignore[no-untyped-def]
 
 _NAMES_THE_DATABASE = ("database_url", "VERIFIER_TEST_DATABASE_URL", "PG_URL", "module_kit")
 
+SPLIT = os.environ.get("VERIFIER_TEST_SPLIT") == "1"
+"""Set by `.ci/run` for both of its passes: the tests of the rules and pages that reach the database (`_SHARED`)
+are shared between the two passes, each run on one of the databases (`_pass_of`); a run without it (the README's
+`scripts/test`, on either database) runs every one."""
+_ON_BOTH = ("tests/store/", "tests/audit/", "tests/e2e/", "tests/payments/", "tests/sampling/", "tests/browser/")
+"""Run whole on both databases even when SPLIT: the storage, the log, the money, the sampling, the end-to-end walks
+(and the browser tests, which run on their own SQLite servers: the SQLite pass only), and the tests at the top of
+tests/ (the command line, the faults, several processes on one database)."""
+_AT_ONCE = ("race_kit", "threading", "Barrier", "concurrent.futures", "asyncio.gather", "multiprocessing")
+"""A module sending work at the same time (its statements' locks and isolation are the database's own): on both."""
+
+
+def _source(sources: dict[str, str], path: str) -> str:
+    if path not in sources:
+        try:
+            sources[path] = Path(path).read_text(encoding="utf-8")
+        except OSError:
+            sources[path] = "database_url"  # unreadable: kept
+    return sources[path]
+
+
+def _reaches(item, sources: dict[str, str]) -> bool:  # type: ignore[no-untyped-def]
+    """Whether the test reaches the database under test (see `pytest_collection_modifyitems`)."""
+    if item.get_closest_marker("same_on_either") is not None:
+        return False
+    source = _source(sources, str(item.fspath))
+    return "database_url" in getattr(item, "fixturenames", ()) or any(name in source for name in _NAMES_THE_DATABASE)
+
+
+def _shared(item, sources: dict[str, str]) -> bool:  # type: ignore[no-untyped-def]
+    """Whether SPLIT shares the test between the passes: a test of the rules and pages (not under `_ON_BOTH`, not at
+    the top of tests/, its module sending nothing at the same time), not marked `both_databases`."""
+    path = str(item.fspath).replace("\\", "/")
+    if "/tests/" not in path:
+        return False
+    where = path[path.rindex("/tests/") + 1:]
+    return (where.count("/") >= 2 and not where.startswith(_ON_BOTH)
+            and item.get_closest_marker("both_databases") is None
+            and not any(word in _source(sources, str(item.fspath)) for word in _AT_ONCE))
+
+
+def _pass_of(position: int, path: str) -> int:
+    """0 (SQLite) or 1 (PostgreSQL): a shared module's tests alternate between the passes in the order collected
+    (both passes collect the same), from a start its path picks, so each module's subject is run on both databases
+    and each of its tests on one; a module of one test goes to either."""
+    return (position + zlib.crc32(path.replace("\\", "/").rsplit("tests/", 1)[-1].encode())) % 2
+
 
 def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]
     """On PostgreSQL, only the tests that reach the database under test: a test that asks for no database (no
@@ -57,23 +105,26 @@ def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def
     either, and ran in the SQLite pass (the rules, the contract file, the Merkle vectors, the templates' guards).
     So does a test marked `same_on_either`: it reaches the database only to have something to look at, and what it
     asserts is decided above it (the pages' and the command line's wording, masks, the role guards' declarations),
-    while the statements it runs are run on PostgreSQL by other tests that assert on them. `.ci/run` runs both passes."""
-    if not PG_URL:
+    while the statements it runs are run on PostgreSQL by other tests that assert on them. `.ci/run` runs both passes.
+
+    With SPLIT (`.ci/run`), the tests of the rules and pages that reach the database are shared between the passes
+    (`_shared`, `_pass_of`): the two passes side by side on this project's two cores took 20-21 minutes running each
+    on both, and about half of that was those tests run twice."""
+    if not PG_URL and not SPLIT:
         return
+    this_pass = 1 if PG_URL else 0
     sources: dict[str, str] = {}
+    positions: dict[str, int] = {}
     kept, left = [], []
     for item in items:
-        path = str(item.fspath)
-        if path not in sources:
-            try:
-                sources[path] = Path(path).read_text(encoding="utf-8")
-            except OSError:
-                sources[path] = "database_url"  # unreadable: kept
-        reaches = "database_url" in getattr(item, "fixturenames", ()) or any(
-            name in sources[path] for name in _NAMES_THE_DATABASE)
-        if item.get_closest_marker("same_on_either") is not None:
-            reaches = False
-        (kept if reaches else left).append(item)
+        reaches = _reaches(item, sources)
+        keep = reaches or not PG_URL
+        if keep and reaches and SPLIT and _shared(item, sources):
+            path = str(item.fspath)
+            position = positions.get(path, 0)
+            positions[path] = position + 1
+            keep = _pass_of(position, path) == this_pass
+        (kept if keep else left).append(item)
     if left:
         items[:] = kept
         config.hook.pytest_deselected(items=left)
