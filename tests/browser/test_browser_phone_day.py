@@ -5,6 +5,7 @@ recorded from the visit card; the supervisor's 排期 shows what happened at tha
 from __future__ import annotations
 
 from browserkit import log_in_at
+from door_kit import door_photo
 
 PHONE = {"width": 390, "height": 844}
 
@@ -70,6 +71,9 @@ def test_nobody_home_from_the_visit_card_and_the_supervisor_plans_again(server, 
     assert _sideways(page) == 0
     page.locator("label.choice", has_text="家中无人").tap()
     page.fill("#f-note", "邻居说全家外出务工，约一周后回")
+    # the door's photo, taken on the visit's day as the form gives it
+    page.set_input_files("#f-photos", files=[{"name": "door.jpg", "mimeType": "image/jpeg",
+                                               "buffer": door_photo(page.input_value("#f-visited_on"))}])
     posts = _posts(page)
     page.locator("main form button[type=submit]").dblclick()
     page.wait_for_url("**/visits?done=attempt")

@@ -3,6 +3,7 @@ visit in the month's figures, and sends the case back to be scheduled again."""
 
 from __future__ import annotations
 
+from door_kit import upload_door_photo
 from factories import COUNTY, make_case, new_id_number
 from sqlalchemy import select
 
@@ -30,7 +31,7 @@ def test_nobody_home_is_a_visit_and_the_case_is_visited_again(client, users, ctx
     team = _team_of(ctx, case_id)
     officer = _login(client, team[0].username)
     body = {"visited_on": "2020-06-01", "officers": [team[0].id, team[1].id], "outcome": "not_home",
-            "note": "邻居说全家外出务工"}
+            "note": "邻居说全家外出务工", "evidence": [upload_door_photo(client, officer, case_id, "2020-06-01")]}
 
     # Bad input: every problem named, nothing stored.
     r = client.post(f"/api/cases/{case_id}/visit-attempts", headers=officer,

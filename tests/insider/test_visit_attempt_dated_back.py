@@ -11,6 +11,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
+from door_kit import door_files, upload_door_photo
 from factories import make_case
 from sqlalchemy import select
 
@@ -43,7 +44,11 @@ def test_attack_nobody_home_dated_before_the_visit_was_scheduled(ctx, client, us
     r = client.post("/api/auth/login", json={"username": names[0], "password": FACTORY_PASSWORD})
     headers = {"Authorization": f"Bearer {r.json()['token']}"}
     url = f"/api/cases/{case_id}/visit-attempts"
-    body = {"officers": ids, "outcome": "not_home", "note": "邻居说全家外出务工"}
+    back = (scheduled + timedelta(days=1)).isoformat()
+    before = scheduled - timedelta(days=1)
+    # taken at the door on either day (`door_kit`): the day is what is in question here
+    photos = [upload_door_photo(client, headers, case_id, day) for day in (back, before)]
+    body = {"officers": ids, "outcome": "not_home", "note": "邻居说全家外出务工", "evidence": photos}
 
     # before the visit was scheduled: refused without the reason (with it, taken: test_visit_attempt_replanned.py)
     r = client.post(url, headers=headers, json={**body, "visited_on": (scheduled - timedelta(days=1)).isoformat()})
@@ -53,7 +58,6 @@ def test_attack_nobody_home_dated_before_the_visit_was_scheduled(ctx, client, us
     r = client.post(url, headers=headers, json={**body, "visited_on": (today + timedelta(days=1)).isoformat()})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "visited_on", r.text
     # dated back beyond the allowance without the reason: refused, the reason asked for
-    back = (scheduled + timedelta(days=1)).isoformat()
     r = client.post(url, headers=headers, json={**body, "visited_on": back})
     assert r.status_code == 422, r.text
     [error] = r.json()["errors"]
@@ -75,7 +79,8 @@ def test_attack_nobody_home_dated_before_the_visit_was_scheduled(ctx, client, us
     assert r.status_code == 422 and "须填写补录原因" in r.text and "无信号" in r.text
     assert _attempts(ctx, case_id) == []
     r = pages.post(f"/cases/{case_id}/visit-attempt", {"visited_on": back, "outcome": "not_home",
-                                                       "note": "邻居说全家外出务工", "late_entry_reason": "村里没有手机信号"})
+                                                       "note": "邻居说全家外出务工", "late_entry_reason": "村里没有手机信号"},
+                   files=door_files(back))
     assert r.status_code == 303, r.text[:3000]
     [attempt] = _attempts(ctx, case_id)
     assert attempt.visited_on.isoformat() == back and attempt.late_reason == "村里没有手机信号"

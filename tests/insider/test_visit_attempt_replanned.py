@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from door_kit import upload_door_photo
 from factories import COUNTY, make_case
 from sqlalchemy import select
 
@@ -47,7 +48,8 @@ def test_monday_attempt_recorded_after_tuesdays_replan(ctx, client, users) -> No
     assert r.status_code in (200, 201), r.text
     url = f"/api/cases/{case_id}/visit-attempts"
     headers = _headers(client, names[0])
-    body = {**BODY, "officers": ids, "visited_on": monday.isoformat()}
+    body = {**BODY, "officers": ids, "visited_on": monday.isoformat(),
+            "evidence": [upload_door_photo(client, headers, case_id, monday)]}  # taken Monday, sent Tuesday
     r = client.post(url, headers=headers, json=body)  # before the new visit was planned: the reason is asked for
     assert r.status_code == 422, r.text
     [error] = r.json()["errors"]
@@ -68,7 +70,9 @@ def test_overdue_case_attempt_dated_back_needs_the_reason(ctx, client, users) ->
     names, ids = _officers(ctx, case_id)
     url = f"/api/cases/{case_id}/visit-attempts"
     headers = _headers(client, names[0])
-    body = {**BODY, "officers": ids, "visited_on": (ctx.clock.today() - timedelta(days=1)).isoformat()}
+    yesterday = ctx.clock.today() - timedelta(days=1)
+    body = {**BODY, "officers": ids, "visited_on": yesterday.isoformat(),
+            "evidence": [upload_door_photo(client, headers, case_id, yesterday)]}
     r = client.post(url, headers=headers, json=body)
     assert r.status_code == 422, r.text
     [error] = r.json()["errors"]

@@ -35,6 +35,7 @@ from typing import Any
 import openpyxl
 import pytest
 from sqlalchemy import select
+from door_kit import stored_door_photo
 from factories import COUNTY, accept_contract, staff
 from village_kit import confirm_posting
 from recheck_kit import visit_service
@@ -286,9 +287,10 @@ def world(ctx) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     review("F", D(2020, 6, 5))
     west_june = post("城关镇", "西村", D(2020, 6, 8))
     with ctx.db.begin() as session:
+        door = stored_door_photo(ctx, session, ids["E"], team.officer1, D(2020, 6, 8))
         attempts.record_attempt(session, ids["E"], attempts.AttemptInput(
-            visited_on=D(2020, 6, 8), officers=[team.officer1.id, team.officer2.id], outcome="not_home"),
-            principal=team.officer1, clock=ctx.clock)
+            visited_on=D(2020, 6, 8), officers=[team.officer1.id, team.officer2.id], outcome="not_home",
+            evidence=[door]), principal=team.officer1, clock=ctx.clock)
     _on(ctx, D(2020, 6, 9))
     schedule("G", D(2020, 6, 9))
     check("G", D(2020, 6, 9))

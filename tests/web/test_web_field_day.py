@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from door_kit import door_files
 from factories import free_team, make_case, staff
 from pagekit import FACTORY_PASSWORD, officers_of, status_of
 
@@ -28,7 +29,8 @@ def test_nobody_home_is_recorded_from_the_visit_card_and_told_to_the_supervisor(
     day = re.search(r'name="visited_on" value="([0-9-]+)"', visited)
     assert day is not None
     r = pages.post(f"/cases/{case_id}/visit-attempt", {"visited_on": day.group(1), "outcome": "not_home",
-                                                       "note": "邻居说全家外出务工，约一周后回"})
+                                                       "note": "邻居说全家外出务工，约一周后回"},
+                   files=door_files(day.group(1)))
     assert r.status_code == 303 and status_of(ctx, case_id) == "screened"
 
     pages.as_("planner", "insurer_supervisor")
@@ -46,7 +48,8 @@ def test_nobody_home_is_recorded_from_the_visit_card_and_told_to_the_supervisor(
                                                   "reason": "原核查员请假"})
     assert r.status_code == 303 and status_of(ctx, case_id) == "scheduled"
     pages.login(team.officer1.username, FACTORY_PASSWORD)
-    r = pages.post(f"/cases/{case_id}/visit-attempt", {"visited_on": day.group(1), "outcome": "refused", "note": ""})
+    r = pages.post(f"/cases/{case_id}/visit-attempt", {"visited_on": day.group(1), "outcome": "refused", "note": ""},
+                   files=door_files(day.group(1)))
     assert r.status_code == 303 and status_of(ctx, case_id) == "screened"
     pages.login("planner")
     row = _schedule_row(pages.get("/schedule").text, case_id)

@@ -231,6 +231,7 @@ def test_a_visit_attempt_sent_again_from_a_stale_tab_is_kept_once(pages, ctx) ->
     English 403 page: "case '…' is not assigned to you"."""
     from sqlalchemy import func, select
 
+    from door_kit import door_files
     from pagekit import FACTORY_PASSWORD, officers_of
     from verifier.store.tables import VisitAttempt
 
@@ -241,8 +242,8 @@ def test_a_visit_attempt_sent_again_from_a_stale_tab_is_kept_once(pages, ctx) ->
     form = pages.get(url).text
     visited_on = re.search(r'name="visited_on" value="([^"]+)"', form).group(1)
     sent = {"visited_on": visited_on, "outcome": "not_home", "note": ""}
-    assert pages.post(url, sent).headers["location"] == "/visits?done=attempt"
-    again = pages.post(url, sent)
+    assert pages.post(url, sent, files=door_files(visited_on)).headers["location"] == "/visits?done=attempt"
+    again = pages.post(url, sent, files=door_files(visited_on))
     assert again.status_code == 303 and again.headers["location"] == "/visits?done=attempt_already"
     assert "此前已登记（重复提交未再保存）" in pages.get(again.headers["location"]).text
     assert pages.get(url).headers["location"] == "/visits?done=attempt_already"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from door_kit import door_files
 from factories import make_case, staff
 from pagekit import FACTORY_PASSWORD, officers_of
 
@@ -34,7 +35,7 @@ def test_a_rescheduled_visit_and_one_that_came_to_nothing(pages, ctx) -> None:  
     day = re.search(r'name="visited_on" value="([0-9-]+)"', pages.get(f"/cases/{failed}/visit-attempt").text)
     assert day is not None
     r = pages.post(f"/cases/{failed}/visit-attempt", {"visited_on": day.group(1), "outcome": "not_home",
-                                                      "note": "全家外出务工"})
+                                                      "note": "全家外出务工"}, files=door_files(day.group(1)))
     assert r.status_code == 303
     _reschedule(ctx, failed, "另派核查员")
 

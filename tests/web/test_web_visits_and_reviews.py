@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from door_kit import door_files
 from factories import make_case
 from pagekit import FACTORY_PASSWORD, officers_of, status_of
 
@@ -18,7 +19,11 @@ def test_the_officer_records_it_on_the_phone_page(pages, ctx) -> None:  # type: 
     assert r.status_code == 422 and "请选择未能核查的原因" in r.text and "敲门无人应" in r.text
     r = pages.post(f"/cases/{case_id}/visit-attempt", {"visited_on": "2020-06-01", "outcome": "other", "note": ""})
     assert r.status_code == 422 and "请说明情况" in r.text
+    # no photo of the door: the form says so, in Chinese
     r = pages.post(f"/cases/{case_id}/visit-attempt", {"visited_on": "2020-06-01", "outcome": "refused", "note": ""})
+    assert r.status_code == 422 and "请上传走访当天在农户门前拍摄的照片" in r.text
+    r = pages.post(f"/cases/{case_id}/visit-attempt", {"visited_on": "2020-06-01", "outcome": "refused", "note": ""},
+                   files=door_files("2020-06-01"))
     assert r.status_code == 303 and r.headers["location"] == "/visits?done=attempt"
     assert status_of(ctx, case_id) == "screened"
     assert "案件退回主管重新安排走访" in pages.get("/visits?done=attempt").text

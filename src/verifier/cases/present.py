@@ -428,7 +428,8 @@ def case_detail_of(results: list[list[Any]], case_id: str, principal: Principal,
         visits=[visit_out(v, endings.get(v.id)) for v in visits],
         visit_attempts=[VisitAttemptOut(id=a.id, visited_on=a.visited_on, officers=list(a.officer_ids), outcome=a.outcome,
                                         note=a.note, recorded_by=a.recorded_by, recorded_at=a.recorded_at,
-                                        late_entry_reason=a.late_reason)
+                                        late_entry_reason=a.late_reason,
+                                        evidence=None if a.evidence is None else list(a.evidence))
                         for a in attempts],
         checks=[check_out(c, vault, full_ids, full_account=False, photos=photo_times.photos_among(stored, c.evidence))
                 for c in check_rows],

@@ -217,6 +217,9 @@ class VisitAttemptOut(msgspec.Struct):
     recorded_by: str
     recorded_at: datetime
     late_entry_reason: str | None = None  # why it was recorded only now (补录原因), if the officers said
+    # the photos taken at the door that day (SHA-256 of the case's evidence); None for attempts recorded before they
+    # were asked for (migration 0069)
+    evidence: list[str] | None = None
 
 
 class CaseDetail(CaseOut):

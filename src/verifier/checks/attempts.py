@@ -3,6 +3,10 @@
 Such a visit still counts (the county's figures count households visited and person-visits, not only checks),
 and the case goes back to be scheduled and visited again: the deadline measures the insurer's service, it does
 not end the household's claim.
+
+It is recorded with a photo taken at the household on the visit day (`door_problems`), as a county re-check's visit
+is (`sampling.visits.require_visit`): else one officer at his desk could record visits nobody made, naming his
+partner too, and have them counted, and a case sent back to be planned again and again.
 """
 
 from __future__ import annotations
@@ -20,12 +24,17 @@ from ..cases.workflow import advance, load_case
 from ..clock import Clock
 from ..domain import late_entry, objection_recheck, rotation
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
-from ..store.base import new_id
-from ..store.tables import VisitAttempt
 from ..domain.lifecycle import status_zh
+from ..domain.photo_times import received_on, taken_on
+from ..store.base import new_id
+from ..store.tables import Case, Evidence, VisitAttempt
 from .service import NOT_ASSIGNED, visit_team
 
 OUTCOMES = ("not_home", "refused", "moved_away", "other")
+DOOR_PHOTO_REQUIRED = ("请上传走访当天在农户门前拍摄的照片：未能核查的走访须有照片证明到过户上（以照片里相机写入的拍摄时间为准，"
+                       "且上传日期不早于走访当天；截图或删除了拍摄信息的照片不算）")
+ANOTHER_HOUSEHOLDS_PHOTO = "这张照片也是其他农户案件的证据：每户须有在本户门前拍摄的照片"
+NOT_UPLOADED = "照片未上传成功，请重新选择"
 
 
 @dataclass(frozen=True)
@@ -35,6 +44,7 @@ class AttemptInput:
     outcome: str
     note: str = ""
     late_entry_reason: str = ""  # why it is recorded only now (required beyond `late_entry.LATE_ENTRY_DAYS`)
+    evidence: tuple[str, ...] | list[str] = ()  # SHA-256 of the case's evidence: the photos taken at the door
 
 
 def record_attempt(session: Session, case_id: str, data: AttemptInput, *, principal: Principal,
@@ -62,6 +72,12 @@ def record_attempt(session: Session, case_id: str, data: AttemptInput, *, princi
                              due_on=due_date(session, case))
     if data.outcome not in OUTCOMES:
         problems.append(FieldError("outcome", "请选择未能核查的原因"))
+    # a photo at the door that day: the visit was made (whatever the outcome: a refusal or a move would serve as well);
+    # not asked of a day or a team refused already (an officer barred from the case cannot upload one either)
+    asked = not (data.visited_on > clock.today() or data.visited_on < case.referred_on
+                 or any(p.field.startswith("officers") for p in problems))
+    photos, on_the_day, door = door_problems(session, case, list(data.evidence), data.visited_on, asked=asked)
+    problems += door
     note = data.note.strip()
     if data.outcome == "other" and not note:
         problems.append(FieldError("note", "选择“其他原因”时请说明情况"))
@@ -70,7 +86,8 @@ def record_attempt(session: Session, case_id: str, data: AttemptInput, *, princi
     # the reason kept beside the officers' note: the case page and the supervisor planning the next visit read both
     attempt = VisitAttempt(id=new_id("att"), case_id=case.id, visit_id=visit.id, visited_on=data.visited_on,
                            officer_ids=officers, outcome=data.outcome, note=note or None,
-                           late_reason=late_reason or None, recorded_by=principal.id, recorded_at=clock.now())
+                           late_reason=late_reason or None, recorded_by=principal.id, recorded_at=clock.now(),
+                           evidence=photos)
     session.add(attempt)
     visit.active = False
     session.flush()
@@ -78,8 +95,32 @@ def record_attempt(session: Session, case_id: str, data: AttemptInput, *, princi
         "attempt_id": attempt.id, "visit_id": visit.id, "visited_on": data.visited_on.isoformat(),
         "officers": officers, "outcome": data.outcome, "note_sha256": audit.text_digest(note),
         "recorded_days_after": late_entry.days_after(data.visited_on, clock.today()),
+        "evidence": photos, "photos_on_the_day": on_the_day,
         **({"late_entry_reason_sha256": audit.text_digest(late_reason)} if late_reason else {})})
     return attempt
+
+
+def door_problems(session: Session, case: Case, evidence: list[str], visited_on: date, *,
+                  asked: bool = True) -> tuple[list[str], int, list[FieldError]]:
+    """The photos named for a visit without a check (`evidence`, SHA-256 of the case's uploads), what proves it and
+    what is wrong: (the photos once each, how many were taken at the door that day, the problems). At least one must
+    be a photo of this case whose camera time falls on `visited_on` (Asia/Shanghai), received by the server no
+    earlier than that day (a camera day after the upload is a clock set forward), and not a file of another
+    household's case too (one photo of the village for every door). `asked` False: the day or the team is refused
+    already, so no photo is asked for (the files named are still checked)."""
+    named = list(dict.fromkeys(evidence))
+    found = {e.sha256: e for e in session.scalars(select(Evidence).where(
+        Evidence.case_id == case.id, Evidence.sha256.in_(named)))} if named else {}
+    elsewhere = set(session.scalars(select(Evidence.sha256).join(Case, Case.id == Evidence.case_id).where(
+        Evidence.sha256.in_(sorted(found)), Case.household_id != case.household_id))) if found else set()
+    problems = [FieldError(f"evidence[{i}]", NOT_UPLOADED) for i, h in enumerate(evidence) if h not in found]
+    problems += [FieldError(f"evidence[{i}]", ANOTHER_HOUSEHOLDS_PHOTO) for i, h in enumerate(evidence)
+                 if h in elsewhere]
+    dated = [h for h in named if h in found and h not in elsewhere and found[h].content_type.startswith("image/")
+             and taken_on(found[h].captured_at) == visited_on and received_on(found[h].uploaded_at) >= visited_on]
+    if not dated and asked:
+        problems.append(FieldError("evidence", DOOR_PHOTO_REQUIRED))
+    return [h for h in named if h in found], len(dated), problems
 
 
 def day_problems(visited_on: date, scheduled_on: date, today: date, reason: str, *,

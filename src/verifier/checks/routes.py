@@ -148,7 +148,7 @@ class CheckController(Controller):
         def run(session: Session) -> dict[str, Any]:
             a = attempts.record_attempt(session, case_id, attempts.AttemptInput(
                 visited_on=data.visited_on, officers=list(data.officers), outcome=data.outcome, note=data.note,
-                late_entry_reason=data.late_entry_reason),
+                late_entry_reason=data.late_entry_reason, evidence=list(data.evidence)),
                 principal=request.user, clock=ctx.clock)
             return {"id": a.id, "case_id": case_id, "visited_on": a.visited_on.isoformat(), "outcome": a.outcome,
                     "status": "screened"}

@@ -88,6 +88,9 @@ class VisitAttemptIn(msgspec.Struct, forbid_unknown_fields=True):
     note: Annotated[str, msgspec.Meta(max_length=2000)] = ""
     # why it is recorded only now: required when `visited_on` is more than a few days back (`domain.late_entry`)
     late_entry_reason: Annotated[str, msgspec.Meta(max_length=1000)] = ""
+    # the photos taken at the door that day, uploaded as the case's evidence first (`POST /api/cases/{id}/evidence`):
+    # at least one with its camera time on `visited_on` (`checks.attempts.door_problems`)
+    evidence: Annotated[list[Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$")]], msgspec.Meta(max_length=20)] = []
 
 
 class SendBackIn(msgspec.Struct, forbid_unknown_fields=True):

@@ -288,6 +288,9 @@ class VisitAttempt(Base):
     # why it was recorded only now (补录原因, `domain.late_entry`), when the officers gave one; kept after the note
     # before migration 0068
     late_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # the photos taken at the door that day (SHA-256 of the case's evidence, `checks.attempts.door_problems`), NULL
+    # for attempts recorded before migration 0069 asked for them
+    evidence: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
 
 
 class ReviewRequest(Base):
