@@ -114,6 +114,12 @@ def test_attack_the_phone_page_says_what_is_missing(ctx, client, users) -> None:
     assert r.status_code == 422 and attempts.DOOR_PHOTO_REQUIRED in r.text, r.text[:3000]
     assert "邻居说全家外出务工" in r.text  # what was typed is kept
     _nothing_written(ctx, case_id)
+    # a file that is no photo: refused by its name, in Chinese (the store's own words translated)
+    r = pages.post(f"/cases/{case_id}/visit-attempt", fields, files=[("photos", ("门牌.txt", b"not a photo", "text/plain"))])
+    said = re.search(r"照片“门牌\.txt”：([^<]*)", r.text)
+    assert r.status_code == 422 and said is not None and re.search(r"[\u4e00-\u9fff]", said.group(1)), r.text[:3000]
+    assert not re.search(r"[a-z]{3,}", said.group(1)), said.group(1)  # (the formats it names aside: JPEG, PNG)
+    _nothing_written(ctx, case_id)
     form = pages.get(f"/cases/{case_id}/visit-attempt").text  # the form asks for the photo with the rest
     assert 'enctype="multipart/form-data"' in form and 'name="photos"' in form and "门前照片" in form
     # a photo of another day, sent with the form: told, and kept (not asked for again)

@@ -87,7 +87,8 @@ class VisitAttemptPages(Controller):
                             evidence_dir=ctx.settings.evidence_dir, vault=ctx.vault,
                             max_bytes=ctx.settings.max_upload_bytes, principal=request.user, clock=ctx.clock).sha256
                 except ValidationFailed as exc:
-                    problems += [FieldError("photos", f"{upload.filename}：{e.message}") for e in exc.errors]
+                    problems += [FieldError("photos", f"照片“{upload.filename}”：{labels.message_zh(e.message)}")
+                                 for e in exc.errors]
                     continue
                 if sha not in evidence:
                     evidence.append(sha)
