@@ -8,11 +8,9 @@ refused, not asked for again).
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 from litestar import Controller
-from litestar.datastructures import UploadFile
 from litestar.params import Parameter
 from litestar.response import Template
 
@@ -24,6 +22,7 @@ from ..domain import late_entry
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..http import Ctx, MultipartBody, get, post
 from . import labels
+from .photo_uploads import kept_photos, store_photos
 from .common import OFFICER, FormState, Req, clean, form_state, page, parse_day, see_other, user_names
 
 Id = Annotated[str, Parameter(max_length=40)]
@@ -70,28 +69,10 @@ class VisitAttemptPages(Controller):
         if problems and visited_on is not None and visited_on <= ctx.clock.today():  # told with the others at once
             problems += attempts.late_problems(visited_on, ctx.clock.today(), late_reason)
         # the photos sent before (hidden, in their order) and those chosen now, stored as the case's evidence
-        evidence = [h for _, h in sorted((int(k.split(".", 1)[1]), h) for k, h in values.items()
-                                         if re.fullmatch(r"evidence\.\d{1,3}", k) and re.fullmatch(r"[0-9a-f]{64}", h))]
-        uploads = data.get("photos")
+        evidence = kept_photos(values)
         try:
-            for upload in uploads if isinstance(uploads, list) else [uploads]:
-                if not isinstance(upload, UploadFile):
-                    continue
-                content = upload.file.read(ctx.settings.max_upload_bytes + 1)
-                if not content:
-                    continue  # the file input was left empty
-                try:
-                    with ctx.db.begin() as session:
-                        sha = check_service.store_evidence(
-                            session, case_id, data=content, declared_type=upload.content_type,
-                            evidence_dir=ctx.settings.evidence_dir, vault=ctx.vault,
-                            max_bytes=ctx.settings.max_upload_bytes, principal=request.user, clock=ctx.clock).sha256
-                except ValidationFailed as exc:
-                    problems += [FieldError("photos", f"照片“{upload.filename}”：{labels.message_zh(e.message)}")
-                                 for e in exc.errors]
-                    continue
-                if sha not in evidence:
-                    evidence.append(sha)
+            problems += [FieldError("photos", refused)
+                         for refused in store_photos(ctx, case_id, data.get("photos"), request.user, evidence)]
             if problems or visited_on is None:
                 raise ValidationFailed(problems)
             with ctx.db.begin() as session:

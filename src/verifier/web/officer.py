@@ -14,7 +14,6 @@ from datetime import date
 from typing import Annotated, Any
 
 from litestar import Controller
-from litestar.datastructures import UploadFile
 from litestar.params import MultipartBody, Parameter
 from litestar.response import Template
 
@@ -37,6 +36,7 @@ from ..domain.money import format_yuan, parse_yuan
 from ..http import Ctx, get, post
 from ..store.paged import fold_search
 from . import labels
+from .photo_uploads import kept_photos, store_photos
 from .typed import typed_yuan
 from .common import (
     OFFICER,
@@ -336,31 +336,10 @@ class CheckPages(Controller):
         rows = max([MEMBER_ROWS, *(i + 1 for i in member_rows(values))])
         bills = max([BILL_ROWS, *(i + 1 for i in bill_rows(values))])
         known = _known_fields(rows, bills)
-        evidence = [h for k, h in sorted(values.items()) if k.startswith("evidence.") and re.fullmatch(r"[0-9a-f]{64}", h)]
+        evidence = kept_photos(values)  # in the order they were sent (evidence.2 before evidence.10)
         state = FormState(values=values)
-
-        uploads = data.get("photos")
-        uploads = uploads if isinstance(uploads, list) else [uploads]
-        for upload in uploads:
-            if not isinstance(upload, UploadFile):
-                continue
-            content = upload.file.read(ctx.settings.max_upload_bytes + 1)
-            if not content:
-                continue  # the file input was left empty
-            try:
-                with ctx.db.begin() as session:
-                    ev = check_service.store_evidence(
-                        session, case_id, data=content, declared_type=upload.content_type,
-                        evidence_dir=ctx.settings.evidence_dir, vault=ctx.vault,
-                        max_bytes=ctx.settings.max_upload_bytes,
-                        principal=user, clock=ctx.clock)
-                    sha = ev.sha256
-            except ValidationFailed as exc:
-                for e in exc.errors:
-                    state.add("photos", f"{upload.filename}：{labels.message_zh(e.message)}")
-                continue
-            if sha not in evidence:
-                evidence.append(sha)
+        for refused in store_photos(ctx, case_id, data.get("photos"), user, evidence):
+            state.add("photos", refused)
 
         parsed = parse_check(values, officers, evidence, today=ctx.clock.today())
         if parsed.data is None or state.failed:
