@@ -61,6 +61,9 @@ _ON_BOTH = ("tests/store/", "tests/audit/", "tests/e2e/", "tests/payments/", "te
 tests/ (the command line, the faults, several processes on one database)."""
 _AT_ONCE = ("race_kit", "threading", "Barrier", "concurrent.futures", "asyncio.gather", "multiprocessing")
 """A module sending work at the same time (its statements' locks and isolation are the database's own): on both."""
+_ONE_DATABASE = ("is_sqlite", ".dialect", "PG_URL", "postgresql", "pytest.skip", "skipif")
+"""A module with a test about one of the databases (asking which it runs on, or skipping on the other): on both, so
+that such a test is never sent to the pass where it skips."""
 
 
 def _source(sources: dict[str, str], path: str) -> str:
@@ -82,14 +85,15 @@ def _reaches(item, sources: dict[str, str]) -> bool:  # type: ignore[no-untyped-
 
 def _shared(item, sources: dict[str, str]) -> bool:  # type: ignore[no-untyped-def]
     """Whether SPLIT shares the test between the passes: a test of the rules and pages (not under `_ON_BOTH`, not at
-    the top of tests/, its module sending nothing at the same time), not marked `both_databases`."""
+    the top of tests/, its module sending nothing at the same time and asking nothing of one database), not marked
+    `both_databases`."""
     path = str(item.fspath).replace("\\", "/")
     if "/tests/" not in path:
         return False
     where = path[path.rindex("/tests/") + 1:]
     return (where.count("/") >= 2 and not where.startswith(_ON_BOTH)
             and item.get_closest_marker("both_databases") is None
-            and not any(word in _source(sources, str(item.fspath)) for word in _AT_ONCE))
+            and not any(word in _source(sources, str(item.fspath)) for word in (*_AT_ONCE, *_ONE_DATABASE)))
 
 
 def _pass_of(position: int, path: str) -> int:

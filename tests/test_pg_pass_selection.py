@@ -53,7 +53,8 @@ def test_split_shares_the_rules_and_pages_between_the_passes_and_runs_the_rest_o
     """`.ci/run` (VERIFIER_TEST_SPLIT): a module of the rules and pages has its tests that reach the database
     alternate between the passes, each run once in all, its tests without a database in the SQLite pass; a module of
     the storage (or the money, the log, the sampling, the walks), one at the top of tests/, one sending work at the
-    same time and a test marked `both_databases` run on both."""
+    same time or asking which database it runs on (or skipping on one), and a test marked `both_databases` run on
+    both."""
     conftest = _suite_conftest(pytestconfig)
     (tmp_path / "tests" / "web").mkdir(parents=True)
     (tmp_path / "tests" / "store").mkdir()
@@ -61,6 +62,8 @@ def test_split_shares_the_rules_and_pages_between_the_passes_and_runs_the_rest_o
     pages.write_text("def test_a(client) -> None: ...\n", encoding="utf-8")
     races = tmp_path / "tests" / "web" / "test_races.py"
     races.write_text("import race_kit\n", encoding="utf-8")
+    one_database = tmp_path / "tests" / "web" / "test_on_postgresql.py"
+    one_database.write_text("def test_p(db) -> None:\n    if db.is_sqlite: ...\n", encoding="utf-8")
     storage = tmp_path / "tests" / "store" / "test_storage.py"
     storage.write_text("def test_s(db) -> None: ...\n", encoding="utf-8")
     top = tmp_path / "tests" / "test_cli.py"
@@ -68,7 +71,8 @@ def test_split_shares_the_rules_and_pages_between_the_passes_and_runs_the_rest_o
     reaching = ("client", "ctx", "db", "database_url")
     shared = [_Item(pages, reaching) for _ in range(7)]
     wording = _Item(pages, ())
-    on_both = [_Item(races, reaching), _Item(races, reaching), _Item(storage, reaching), _Item(top, reaching),
+    on_both = [_Item(races, reaching), _Item(races, reaching), _Item(one_database, reaching),
+               _Item(one_database, reaching), _Item(storage, reaching), _Item(top, reaching),
                _Item(pages, reaching, "both_databases")]
     collected = [*shared[:3], wording, on_both[-1], *shared[3:], *on_both[:-1]]
     config = SimpleNamespace(hook=SimpleNamespace(pytest_deselected=lambda items: None))

@@ -140,3 +140,33 @@ def test_attack_the_phone_page_says_what_is_missing(ctx, client, users) -> None:
     page = pages.as_("sup2", "insurer_supervisor").get(f"/cases/{case_id}").text
     assert f'id="attempt-photos-{attempt.id}"' in page
     assert f'/cases/{case_id}/evidence/{attempt.evidence[1]}' in page
+
+
+def test_attack_a_second_attempt_proved_by_the_first_ones_photo(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The officers really went once and the household was out; the case is planned again the same day and one of
+    them, at his desk, records a second failed visit on that day, naming the first one's photo: a visit and two
+    person-visits more, the case sent back again. A photo already named by an attempt (or a check) of the case proves
+    no other visit."""
+    case_id = make_case(ctx, stage="scheduled")
+    names, ids = _team(ctx, case_id)
+    one = _login(client, names[0])
+    today = ctx.clock.today()
+    url = f"/api/cases/{case_id}/visit-attempts"
+    body = {"visited_on": today.isoformat(), "officers": ids, "outcome": "not_home", "note": "敲门无人应"}
+    door = upload_door_photo(client, one, case_id, today)
+    assert client.post(url, headers=one, json={**body, "evidence": [door]}).status_code == 201
+    users.add("sup", "insurer_supervisor", counties=("340223",))
+    r = client.post(f"/api/cases/{case_id}/schedule", headers=users.headers("sup"),
+                    json={"officers": names, "visit_on": today.isoformat(), "vehicle": "车09"})
+    assert r.status_code in (200, 201), r.text
+
+    r = client.post(url, headers=one, json={**body, "evidence": [door]})
+    assert _evidence_error(r) == attempts.DOOR_PHOTO_REQUIRED
+    assert any(e["field"] == "evidence[0]" and e["message"] == attempts.USED_BEFORE for e in r.json()["errors"]), r.text
+    with ctx.db.read() as session:
+        assert len(list(session.scalars(select(VisitAttempt).where(VisitAttempt.case_id == case_id)))) == 1
+        assert session.get(Case, case_id).status == "scheduled"
+    # a photo of the second visit itself: recorded
+    again = upload_door_photo(client, one, case_id, today, content=door_photo(today) + b"\0")
+    r = client.post(url, headers=one, json={**body, "evidence": [again]})
+    assert r.status_code == 201, r.text

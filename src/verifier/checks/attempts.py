@@ -27,7 +27,7 @@ from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFaile
 from ..domain.lifecycle import status_zh
 from ..domain.photo_times import received_on, taken_on
 from ..store.base import new_id
-from ..store.tables import Case, Evidence, VisitAttempt
+from ..store.tables import Case, Check, Evidence, VisitAttempt
 from .service import NOT_ASSIGNED, visit_team
 
 OUTCOMES = ("not_home", "refused", "moved_away", "other")
@@ -35,6 +35,7 @@ DOOR_PHOTO_REQUIRED = ("请上传走访当天在农户门前拍摄的照片：�
                        "且上传日期不早于走访当天；截图或删除了拍摄信息的照片不算）")
 ANOTHER_HOUSEHOLDS_PHOTO = "这张照片也是其他农户案件的证据：每户须有在本户门前拍摄的照片"
 NOT_UPLOADED = "照片未上传成功，请重新选择"
+USED_BEFORE = "这张照片已是本案此前一次走访或核查的证据：须有本次走访当天在门前拍摄的照片"
 
 
 @dataclass(frozen=True)
@@ -106,8 +107,11 @@ def door_problems(session: Session, case: Case, evidence: list[str], visited_on:
     what is wrong: (the photos once each, how many were taken at the door that day, the problems). At least one must
     be a photo of this case whose camera time falls on `visited_on` (Asia/Shanghai), received by the server no
     earlier than that day (a camera day after the upload is a clock set forward), and not a file of another
-    household's case too (one photo of the village for every door). `asked` False: the day or the team is refused
-    already, so no photo is asked for (the files named are still checked)."""
+    household's case too (one photo of the village for every door), nor the proof of an earlier visit: named by an
+    earlier attempt or a check of this case, it would let a visit dated back on a real one's day be proved by that
+    one's photo (`USED_BEFORE`; a photo sent before and not yet named by anything, as with a form refused and sent
+    again after a re-plan, still counts). `asked` False: the day or the team is refused already, so no photo is
+    asked for (the files named are still checked)."""
     named = list(dict.fromkeys(evidence))
     found = {e.sha256: e for e in session.scalars(select(Evidence).where(
         Evidence.case_id == case.id, Evidence.sha256.in_(named)))} if named else {}
@@ -116,7 +120,15 @@ def door_problems(session: Session, case: Case, evidence: list[str], visited_on:
     problems = [FieldError(f"evidence[{i}]", NOT_UPLOADED) for i, h in enumerate(evidence) if h not in found]
     problems += [FieldError(f"evidence[{i}]", ANOTHER_HOUSEHOLDS_PHOTO) for i, h in enumerate(evidence)
                  if h in elsewhere]
-    dated = [h for h in named if h in found and h not in elsewhere and found[h].content_type.startswith("image/")
+    used: set[str] = set()
+    if found:  # the case's earlier attempts and checks (a handful): their photos read here, not by a JSON operator
+        for listed in [*session.scalars(select(VisitAttempt.evidence).where(VisitAttempt.case_id == case.id)),
+                       *session.scalars(select(Check.evidence).where(Check.case_id == case.id))]:
+            used.update(listed or ())
+    problems += [FieldError(f"evidence[{i}]", USED_BEFORE) for i, h in enumerate(evidence)
+                 if h in used and h not in elsewhere]
+    dated = [h for h in named if h in found and h not in elsewhere and h not in used
+             and found[h].content_type.startswith("image/")
              and taken_on(found[h].captured_at) == visited_on and received_on(found[h].uploaded_at) >= visited_on]
     if not dated and asked:
         problems.append(FieldError("evidence", DOOR_PHOTO_REQUIRED))
