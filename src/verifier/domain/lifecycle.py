@@ -77,6 +77,9 @@ TRANSITIONS: dict[tuple[CaseStatus, str], CaseStatus] = {
     (S.REVIEWED, A.POST_NOTICE): S.IN_NOTICE,
     # to be scheduled and checked again, by officers other than those of the checks objected to (not the old visit)
     (S.IN_NOTICE, A.OBJECTION_UPHELD): S.SCREENED,
+    # an objection received on the period's last day, typed after the notice closed (its payment held meanwhile)
+    (S.READY_TO_PAY, A.OBJECTION_UPHELD): S.SCREENED,
+    (S.PAYMENT_FAILED, A.OBJECTION_UPHELD): S.SCREENED,
     (S.IN_NOTICE, A.CLOSE_NOTICE): S.READY_TO_PAY,
     (S.READY_TO_PAY, A.ADD_TO_BATCH): S.IN_BATCH,
     (S.IN_BATCH, A.REMOVE_FROM_BATCH): S.READY_TO_PAY,

@@ -30,9 +30,32 @@ RESOLVE_ROLES = (CLERK, "county_reviewer")
 DEFAULT_OBJECTION_PHONE = "12317"
 
 
+# A paper record is typed the day it is handed in or the next: a notice the day it went up or the next (its period
+# counts from the day it went up; service.post_notice), an objection handed in on the period's last day on the day
+# after, `ends_on`, even once the notice was closed at 00:00 that day (objections.record_objection).
+LATE_ENTRY_DAYS = 1
+
+
 def last_day(ends_on: date) -> date:
     """The last day of a notice period that ends on `ends_on` (the day it may be closed)."""
     return ends_on - timedelta(days=1)
+
+
+def late_objections_until(notice: Notice) -> date:
+    """The last day an objection received within the notice's period may still be typed once the notice is closed:
+    the day after the period's last day (`LATE_ENTRY_DAYS`), which is `ends_on`, the first day it may be closed."""
+    return last_day(notice.ends_on) + timedelta(days=LATE_ENTRY_DAYS)
+
+
+def takes_late_objections(notice: Notice, today: date) -> bool:
+    """Whether the closed notice still takes an objection received within its period (typed late, `today`)."""
+    return notice.status == "closed" and today <= late_objections_until(notice)
+
+
+# The cases with an objection not yet resolved: during the period their notice is open and they are not ready to pay;
+# an objection typed late, after the notice closed, holds its case out of every batch until it is resolved
+# (payments/service.py `_HELD`, the steps' stops in payments/batch_stops.py).
+OPEN_OBJECTION_CASES = select(Objection.case_id).where(Objection.status == "open")
 
 
 def load_notice(session: Session, notice_id: str, principal: Principal | None, *, for_update: bool = False) -> Notice:
@@ -244,6 +267,7 @@ class ClerkHome:
 
     open_notices: int
     open_objections: int
+    late_objections: int = 0  # of them, those typed after their notice closed (the closed notice lists them)
 
 
 def open_objections_of(session: Session, notice_ids: list[str]) -> dict[str, int]:
@@ -263,4 +287,5 @@ def clerk_home(session: Session, user: Principal) -> ClerkHome:
     if user.counties:
         objections = objections.where(Notice.county_code.in_(user.counties))
         notices = notices.where(Notice.county_code.in_(user.counties))
-    return ClerkHome(open_notices=session.scalar(notices) or 0, open_objections=session.scalar(objections) or 0)
+    return ClerkHome(open_notices=session.scalar(notices) or 0, open_objections=session.scalar(objections) or 0,
+                     late_objections=session.scalar(objections.where(Notice.status == "closed")) or 0)

@@ -9,6 +9,10 @@ included (what the document prints); objections are received within those days. 
 and only while no objection is open; it makes every case still listed ready to pay. An upheld objection takes its
 case off the notice and sends it back to be checked again; a dismissed one changes nothing for the case.
 
+A paper objection handed in on the period's last day may be typed on `ends_on`, after the notice was closed at 00:00
+(objections.py `record_objection`): its case, ready to pay, is held out of every batch until the objection is
+resolved (dismissed: payable again; upheld: taken off the notice and checked again, as during the period).
+
 This module records village reviews, posts and closes notices; objections are in objections.py, the notices' reading
 in reading.py (both named here too), village meetings in meetings.py.
 """
@@ -60,11 +64,14 @@ from .reading import (  # noqa: F401  (and the notices' reading)
     CLERK,
     ClerkHome,
     DEFAULT_OBJECTION_PHONE,
+    LATE_ENTRY_DAYS,  # a notice put up on the wall is entered that day or the next; never dated further back
     NoticeStanding,
+    OPEN_OBJECTION_CASES,
     REVIEW_ROLES,
     clerk_home,
     find_notices,
     last_day,
+    late_objections_until,
     list_notices,
     load_notice,
     load_objection,
@@ -75,14 +82,10 @@ from .reading import (  # noqa: F401  (and the notices' reading)
     open_objection_count,
     standing_of,
     standings_of,
+    takes_late_objections,
     villages_awaiting_notice,
     villages_with,
 )
-
-
-# A notice put up on the wall is entered that day or the next (its period counts from the day it went up); never
-# dated further back, which would shorten the time the village has to read it and object.
-LATE_ENTRY_DAYS = 1
 
 
 _LATEST_REVIEW = (select(VillageReview).where(VillageReview.case_id == bindparam("case_id"))

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from ..accounts.auth import Principal
 from ..audit.models import AuditEntry
 from ..notices.posting import UNCONFIRMED_CASES
+from ..notices.reading import OPEN_OBJECTION_CASES
 from ..store import contracts as contract_store
 from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
 from ..store.tables import Case, Household
@@ -80,11 +81,19 @@ def _scope(stmt: Any, column: Any, principal: Principal) -> Any:
 
 def ready_by_county(session: Session, principal: Principal) -> list[tuple[str, str, int]]:
     """(county, contract, cases) of the cases ready to pay: what a new batch would take (not a case whose notice's
-    posting waits for its second person)."""
+    posting waits for its second person, nor one with an objection typed after its notice closed and not resolved)."""
     stmt = (select(Case.county_code, Case.contract_id, func.count()).where(Case.status == "ready_to_pay",
-                                                                           Case.id.not_in(UNCONFIRMED_CASES))
+                                                                           Case.id.not_in(UNCONFIRMED_CASES),
+                                                                           Case.id.not_in(OPEN_OBJECTION_CASES))
             .group_by(Case.county_code, Case.contract_id).order_by(Case.county_code, Case.contract_id))
     return [(c, k, int(n)) for c, k, n in session.execute(_scope(stmt, Case.county_code, principal))]
+
+
+def waiting_for_objections(session: Session, principal: Principal) -> int:
+    """How many cases ready to pay are held by an objection typed after their notice closed, not yet resolved."""
+    stmt = select(func.count()).select_from(Case).where(Case.status == "ready_to_pay",
+                                                        Case.id.in_(OPEN_OBJECTION_CASES))
+    return int(session.scalar(_scope(stmt, Case.county_code, principal)) or 0)
 
 
 def waiting_for_the_wall(session: Session, principal: Principal) -> int:

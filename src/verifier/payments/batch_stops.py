@@ -1,6 +1,7 @@
 """What stops a batch's step whoever asks, its state alone: the contract the county has not accepted, a case of it held
-for re-determination (to approve or release), a payee account held since preparation (一账多户, a staff member's own
-account) and, to approve, the fund short of its total and the fee it will cost. The one rule the steps refuse by
+for re-determination (to approve or release), a case of it with an objection typed after its notice closed and not
+yet resolved (to approve or release: notices/objections.py `record_objection`), a payee account held since
+preparation (一账多户, a staff member's own account) and, to approve, the fund short of its total and the fee it will cost. The one rule the steps refuse by
 (`service.approve`, `service.county_signoff`, `service.release`; the fund under its lock, by the same
 `ledger.check_commitment`) and the home cards 待审批批次, 待县级签批批次 and 待发放批次 count by (`batch_list.waiting`:
 such a batch is no thing the user can do now, and is said apart as 暂不能…, with its reason), asked for any number of
@@ -20,13 +21,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..domain.errors import InvalidState
+from ..notices.models import Objection
 from ..sampling.models import CaseHold
 from ..store import contracts as contract_store
 from . import batch_recheck, ledger
 from .models import PaymentBatch, PaymentItem
 
-KINDS = {"approve": ("contract", "held", "accounts", "fund"), "sign off": ("contract", "accounts"),
-         "release": ("contract", "held", "accounts")}
+KINDS = {"approve": ("contract", "held", "objection", "accounts", "fund"), "sign off": ("contract", "accounts"),
+         "release": ("contract", "held", "objection", "accounts")}
 """Per step (as `deciders.VERBS` says it), what stops it, in the order the step asks."""
 CONTRACT_WHAT = {"approve": "按它审批支付批次", "sign off": "按它的签批金额签批支付批次", "release": "按它发放支付批次"}
 
@@ -43,6 +45,22 @@ def held_refusal(code: str, n: int, verb: str) -> InvalidState:
     """A batch holding `n` cases held for re-determination is neither approved nor released (409)."""
     return InvalidState(f"批次 {code} 中有 {n} 户因抽样复核发现偏差而暂停支付，须待重新认定：请先将其移出批次"
                         f"（或撤销批次）再{'审批' if verb == 'approve' else '发放'}。")
+
+
+def objection_refusal(code: str, n: int, verb: str) -> InvalidState:
+    """A batch holding `n` cases with an objection typed after their notice closed and not yet resolved is neither
+    approved nor released (409)."""
+    return InvalidState(f"批次 {code} 中有 {n} 户在公示结束后补登了公示期内收到的异议，异议处理前暂停支付：请待异议处理"
+                        f"（异议不成立后可继续），或先将其移出批次（或撤销批次）再{'审批' if verb == 'approve' else '发放'}。")
+
+
+def _objected(session: Session, ids: list[str]) -> dict[str, int]:
+    """Per batch, how many of its pending items' cases have an objection not yet resolved: one statement."""
+    return {b or "": int(n) for b, n in session.execute(
+        select(PaymentItem.batch_id, func.count(func.distinct(Objection.case_id)))
+        .join(PaymentItem, PaymentItem.case_id == Objection.case_id)
+        .where(PaymentItem.batch_id.in_(ids), PaymentItem.status == "pending", Objection.status == "open")
+        .group_by(PaymentItem.batch_id)).tuples()}
 
 
 def _held(session: Session, ids: list[str]) -> dict[str, int]:
@@ -95,6 +113,11 @@ def stops(session: Session, batches: Sequence[PaymentBatch], verb: str, today: d
         for b in batches:
             if held.get(b.id):
                 put("held", b.id, lambda code=b.code, n=held[b.id]: held_refusal(code, n, verb))
+    if "objection" in wanted:
+        objected = _objected(session, ids)
+        for b in batches:
+            if objected.get(b.id):
+                put("objection", b.id, lambda code=b.code, n=objected[b.id]: objection_refusal(code, n, verb))
     if "accounts" in wanted:
         accounts = batch_recheck.held_items_of(session, list(batches), today)
         for b in batches:

@@ -60,8 +60,9 @@ from ..store.tables import Case, Check, Determination, Household
 from ..store.vault import Vault
 from ..domain.cells import formula_cells
 from ..sampling.models import CaseHold
-from ..notices.models import NoticeItem
+from ..notices.models import NoticeItem, Objection
 from ..notices.posting import UNCONFIRMED_CASES
+from ..notices.reading import OPEN_OBJECTION_CASES
 from . import bankfiles, batch_recheck, batch_stops, deciders, ledger, one_account
 from .ledger_models import FundMovement
 from ..followups.models import MISDIRECTED_STANDS, Followup, FollowupReceiptReview
@@ -134,7 +135,9 @@ class _Candidate:
     account_index: str | None = None  # the paid account's blind index (from the check or the change it pays)
 
 
-_HELD = select(CaseHold.case_id).where(CaseHold.status == "open").union(UNCONFIRMED_CASES)
+# Held out of every batch: a case held for re-determination after a sampling round, one whose notice's posting waits
+# for its second person, one with an objection typed after its notice closed and not yet resolved.
+_HELD = select(CaseHold.case_id).where(CaseHold.status == "open").union(UNCONFIRMED_CASES, OPEN_OBJECTION_CASES)
 
 
 def held_cases(session: Session, case_ids: Sequence[str]) -> set[str]:
@@ -323,6 +326,7 @@ def create_batch(session: Session, *, county_code: str, contract_id: str | None,
         if missing:
             held = held_cases(session, missing)
             unposted = set(session.scalars(UNCONFIRMED_CASES.where(NoticeItem.case_id.in_(missing))))
+            objected = set(session.scalars(OPEN_OBJECTION_CASES.where(Objection.case_id.in_(missing))))
             waiting = set(session.scalars(select(SupplementaryPayment.case_id).where(
                 SupplementaryPayment.case_id.in_(missing), SupplementaryPayment.county_code == county_code,
                 SupplementaryPayment.status == "open", SupplementaryPayment.confirmed_by.is_(None))))
@@ -330,6 +334,7 @@ def create_batch(session: Session, *, county_code: str, contract_id: str | None,
                                                if cid in unposted else
                                                f"案件 {cid} 因抽样复核发现偏差而暂停支付，须待保险公司主管重新认定。"
                                                if cid in held else
+                                               f"案件 {cid} {OBJECTION_WAITS}" if cid in objected else
                                                f"案件 {cid} 的补发须经另一名县级复核人员确认后才能列入支付批次。" if cid in waiting
                                                else f"案件 {cid} 不是{county_named(county_code)}的待支付案件（可能已列入其他批次）")
                                     for cid in missing[:50]])
@@ -437,7 +442,8 @@ def approve(session: Session, batch_id: str, *, principal: Principal, vault: Vau
     # what stops it for everyone: the one rule the home card counts by too (the fund's below, under its lock)
     batch_stops.refuse(session, batch, "approve", clock.today(), "contract")
     target = next_batch_status(batch.status, "approve")
-    batch_stops.refuse(session, batch, "approve", clock.today(), "held", "accounts")  # accounts held since prepared
+    # held since prepared: a case (re-determination, an objection typed after its notice closed), an account
+    batch_stops.refuse(session, batch, "approve", clock.today(), "held", "objection", "accounts")
     n, total = _pending_total(session, batch)
     if (n, total) != (batch.item_count, batch.total):
         raise InvalidState("批次明细与制单时不一致，请撤销后重新制单。")
@@ -596,13 +602,17 @@ def _recount(session: Session, batch: PaymentBatch, now: Any) -> dict[str, Any]:
 
 
 HOLD_REMOVAL_REASON = "抽样复核发现偏差，暂停支付，待重新认定"
+OBJECTION_REMOVAL_REASON = "公示结束后补登了公示期内收到的异议，暂停支付，待异议处理"
+OBJECTION_WAITS = "在公示结束后补登了公示期内收到的异议，异议处理前不能支付（异议不成立后可列入批次）。"
 
 
-def take_out_held(session: Session, case_id: str, *, principal: Principal, clock: Clock) -> dict[str, Any] | None:
-    """Take a case just held for re-determination out of its batch when that batch is not yet approved (the case is
-    ready to pay again, and stays held); a batch left empty is cancelled. Nothing of the fund is committed before
-    approval, so nothing is released. A case in an approved batch stays in it: that batch is refused approval and
-    release while it holds the case (`batch_stops`). Returns what was done, for the hold's audit entry."""
+def take_out_held(session: Session, case_id: str, *, principal: Principal, clock: Clock,
+                  reason: str = HOLD_REMOVAL_REASON) -> dict[str, Any] | None:
+    """Take a case just held (for re-determination; or by an objection typed after its notice closed,
+    `OBJECTION_REMOVAL_REASON`) out of its batch when that batch is not yet approved (the case is ready to pay again,
+    and stays held); a batch left empty is cancelled. Nothing of the fund is committed before approval, so nothing
+    is released. A case in an approved batch stays in it: that batch is refused approval and release while it holds
+    the case (`batch_stops`). Returns what was done, for the hold's (or the objection's) audit entry."""
     row = session.execute(
         select(PaymentItem, PaymentBatch).join(PaymentBatch, PaymentBatch.id == PaymentItem.batch_id)
         .where(PaymentItem.case_id == case_id, PaymentItem.status == "pending")).first()
@@ -614,7 +624,7 @@ def take_out_held(session: Session, case_id: str, *, principal: Principal, clock
     session.refresh(batch, with_for_update=True)
     now = clock.now()
     item.status, item.removed_by, item.removed_at = "cancelled", principal.id, now
-    item.removed_reason = HOLD_REMOVAL_REASON
+    item.removed_reason = reason
     session.flush()
     _move_cases(session, [case_id], "in_batch", "remove_from_batch", clock)
     before = _recount(session, batch, now)
@@ -626,6 +636,25 @@ def take_out_held(session: Session, case_id: str, *, principal: Principal, clock
             "reference": item.reference, "amount": format_yuan(item.amount), "before": before,
             "items": batch.item_count, "total": format_yuan(batch.total), "items_sha256": batch.items_sha256,
             "batch_status": batch.status}
+
+
+def live_batch(session: Session, case_id: str) -> tuple[str, str, str] | None:
+    """(code, status, item status) of the batch paying the case's relief now (its item pending, or sent to the bank
+    and not yet answered), or None."""
+    row = session.execute(
+        select(PaymentBatch.code, PaymentBatch.status, PaymentItem.status)
+        .join(PaymentItem, PaymentItem.batch_id == PaymentBatch.id)
+        .where(PaymentItem.case_id == case_id, PaymentItem.supplement_id.is_(None),
+               PaymentItem.status.in_(("pending", "sent")))).first()
+    return None if row is None else (row[0], row[1], row[2])
+
+
+def paid_by(session: Session, case_id: str) -> str | None:
+    """The code of the batch whose transfer of the case's relief the bank confirmed, or None."""
+    return session.scalar(
+        select(PaymentBatch.code).join(PaymentItem, PaymentItem.batch_id == PaymentBatch.id)
+        .where(PaymentItem.case_id == case_id, PaymentItem.supplement_id.is_(None), PaymentItem.status == "succeeded")
+        .order_by(PaymentItem.settled_at.desc()).limit(1))
 
 
 def release(session: Session, batch_id: str, *, principal: Principal, vault: Vault, clock: Clock) -> BatchOut:
@@ -643,7 +672,7 @@ def release(session: Session, batch_id: str, *, principal: Principal, vault: Vau
             f"{format_yuan(_threshold(session, batch))} 元，须经县级审核人员签批后方可发放。")
     before = batch.status
     target = next_batch_status(batch.status, "release")
-    batch_stops.refuse(session, batch, "release", clock.today(), "held", "accounts")
+    batch_stops.refuse(session, batch, "release", clock.today(), "held", "objection", "accounts")
     sent = session.execute(
         update(_item).where(_item.c.batch_id == batch.id, _item.c.status == "pending").values(status="sent")
     ).rowcount

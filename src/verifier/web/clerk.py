@@ -203,11 +203,14 @@ def render_notice(request: Req, ctx: Any, notice_id: str, *, status_code: int = 
     # the county reviewer may confirm a wall nobody photographed in its period, saying how they verified it
     may_confirm_undated = user.has("county_reviewer") and not any(p["in_period"] for p in wall["photos"])
     can_close = notice.status == "open" and today >= notice.ends_on and not open_objections
+    # closed at 00:00 on ends_on: a paper objection of the period's last day is still typed that day (its case held)
+    late = notice_service.takes_late_objections(notice, today)
     return page(request, "notice.html", status_code=status_code, notice=notice, items=items, objections=objections,
                 statuses=statuses, numbers=numbers, preview=preview, names=names, forms=forms or {}, message=message,
                 today=today, standing=standing,
                 open_objections=open_objections, can_close=can_close, may_confirm_undated=may_confirm_undated,
                 received_default=min(today, notice_service.last_day(notice.ends_on)),
+                late=late, late_until=notice_service.late_objections_until(notice),
                 clerk=request.user.has("town_clerk"),
                 resolver=any(request.user.has(r) for r in notice_service.RESOLVE_ROLES),
                 wall=wall, basis=basis, bare=bare, may_attest=may_attest, not_you=not_you,

@@ -132,7 +132,8 @@ def _tasks(session: Session, user: Principal, today: date, vault: Vault) -> list
         card("待公示", "/notices/new", sum(n for *_, n, _others in awaiting), "已通过村级评议、尚未公示的案件")
         # notices, not cases: the case table below counts the households on them (4 households on 1 notice)
         card("公示中", "/notices?status=open", notices.open_notices, "正在公示的公示（份），期满后结束公示")
-        card("待处理异议", "/notices?status=open", notices.open_objections)
+        # an objection typed after its notice closed (its household's payment held) lies on a closed notice
+        card("待处理异议", "/notices" if notices.late_objections else "/notices?status=open", notices.open_objections)
     if user.has(*POSTING_CONFIRMERS):
         card("公示张贴待第二人确认", "/notices?posting=to_decide", len(posting_waiting(session, user).mine),
              "公示张贴须由发布人以外的另一人凭公示期内的照片确认，确认前不能付款")

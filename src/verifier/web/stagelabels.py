@@ -34,8 +34,9 @@ WAITING_FOR = {"commitment:county": "县级复核方提交承诺", "commitment:i
 BATCH_TODO = {"approve": "待审批", "signoff": "待县级签批", "release": "待发放", "return": "待导入银行回单"}
 BATCH_TODO_ACT = {"approve": "审批", "signoff": "签批", "release": "发放"}  # the step a card counts, to say it
 BATCH_TODO_OTHERS = {"approve": "其他财务人员", "signoff": "其他县级复核人员", "release": "其他财务人员"}
-BATCH_STOPS = {"contract": "服务合同未经县级确认", "held": "有案件因抽样复核暂停支付", "accounts": "收款账户待核实放行",
-               "fund": "资金余额不足"}  # what stops a batch's step for everyone (`payments.batch_stops.KINDS`)
+# what stops a batch's step for everyone (`payments.batch_stops.KINDS`)
+BATCH_STOPS = {"contract": "服务合同未经县级确认", "held": "有案件因抽样复核暂停支付", "objection": "有案件的公示异议待处理",
+               "accounts": "收款账户待核实放行", "fund": "资金余额不足"}
 ELIGIBILITY = {"yes": "符合条件", "no": "不符合条件"}  # a re-check's conclusion, and the insurer's it is compared with
 RECOVERY_FIELDS = {"amount": "还款金额", "paid_on": "还款日期", "reference": "银行流水号", "outcome": "重新认定结论"}
 ROUND_KINDS = {"attribute": "按户抽样（属性抽样）", "monetary": "按金额抽样（金额单位抽样）"}

@@ -51,6 +51,7 @@ def _list_page(request: Req, ctx: Any, *, status: str | None = None, todo: str |
         batches = found.items
         ready = batch_list.ready_by_county(session, user) if user.has("insurer_claims") else []
         unposted = batch_list.waiting_for_the_wall(session, user) if user.has("insurer_claims") else 0
+        objected = batch_list.waiting_for_objections(session, user) if user.has("insurer_claims") else 0
         shared_held = one_account.held_ready(session, user, ctx.clock.today()) if user.has("insurer_claims") else 0
         failed = [(c, c.household.head_name) for c in batch_list.failed_cases(session, user)]
         failed_total = batch_list.count_failed(session, user) if len(failed) == batch_list.FAILED_SHOWN else len(failed)
@@ -67,7 +68,7 @@ def _list_page(request: Req, ctx: Any, *, status: str | None = None, todo: str |
                 status=status or "", todo=todo or "", county_code=county_code or "", names=names,
                 ready=ready, failed=failed, failed_total=failed_total, asked=asked, counties=counties, sl=sl, todos=sl.BATCH_TODO, acts=sl.BATCH_TODO_ACT, others_who=sl.BATCH_TODO_OTHERS,
                 create_errors=create_errors or [], create_skipped=create_skipped or [],
-                numbers=numbers, unposted=unposted, shared_held=shared_held,
+                numbers=numbers, unposted=unposted, objected=objected, shared_held=shared_held,
                 can_create=user.has("insurer_claims"), can_correct=user.has(*PAYEE_EDITORS["roles"]),
                 can_see_changes=user.has(*payees.APPROVERS), to_decide=deciding,
                 others=waiting.others if waiting is not None else 0,
