@@ -140,6 +140,11 @@ def test_attack_the_phone_page_says_what_is_missing(ctx, client, users) -> None:
     page = pages.as_("sup2", "insurer_supervisor").get(f"/cases/{case_id}").text
     assert f'id="attempt-photos-{attempt.id}"' in page
     assert f'/cases/{case_id}/evidence/{attempt.evidence[1]}' in page
+    # beside each, when its camera says it was taken and when it was sent: the supervisor sees a photo of another day
+    shown = re.search(rf'id="attempt-photos-{attempt.id}">(.*?)</span></li>', page, re.S)
+    assert shown is not None, page[:3000]
+    assert f"拍摄 {today} 10:15" in shown.group(1) and f"拍摄 {ctx.clock.today() - timedelta(days=2)} 10:15" in shown.group(1)
+    assert shown.group(1).count("上传 ") == 2
 
 
 def test_attack_a_second_attempt_proved_by_the_first_ones_photo(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
