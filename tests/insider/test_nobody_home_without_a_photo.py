@@ -145,6 +145,10 @@ def test_attack_the_phone_page_says_what_is_missing(ctx, client, users) -> None:
     assert shown is not None, page[:3000]
     assert f"拍摄 {today} 10:15" in shown.group(1) and f"拍摄 {ctx.clock.today() - timedelta(days=2)} 10:15" in shown.group(1)
     assert shown.group(1).count("上传 ") == 2
+    # the supervisor planning the next visit is pointed to them from the waiting list's row
+    plan = pages.as_("sup2", "insurer_supervisor").get("/schedule").text
+    assert (f'id="tried-photos-{case_id}" href="/cases/{case_id}#attempt-photos-{attempt.id}">门前照片 2 张'
+            in plan), plan[:3000]
 
 
 def test_attack_a_second_attempt_proved_by_the_first_ones_photo(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
