@@ -1,10 +1,11 @@
 """What stops a batch's step whoever asks, its state alone: the contract the county has not accepted, a case of it held
 for re-determination (to approve or release), a case of it with an objection typed after its notice closed and not
 yet resolved (to approve or release: notices/objections.py `record_objection`), a payee account held since
-preparation (一账多户, a staff member's own account) and, to approve, the fund short of its total and the fee it will cost. The one rule the steps refuse by
-(`service.approve`, `service.county_signoff`, `service.release`; the fund under its lock, by the same
-`ledger.check_commitment`) and the home cards 待审批批次, 待县级签批批次 and 待发放批次 count by (`batch_list.waiting`:
-such a batch is no thing the user can do now, and is said apart as 暂不能…, with its reason), asked for any number of
+preparation (一账多户, a staff member's own account) and, to approve, the fund short of its total and the fee it will
+cost. The one rule the steps refuse by (`service.approve`, `service.county_signoff`, `service.release`; the fund
+under its lock, by the same `ledger.check_commitment`) and the home cards 待审批批次, 待县级签批批次 and 待发放批次 count
+by (`batch_list.waiting`: such a batch is no thing the user can do now, and is said apart as 暂不能…, with its
+reason), asked for any number of
 batches at once in a fixed number of statements: the batches' contracts, their held cases and their items' accounts
 by the batches' items, the fund of each of their contracts.
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -54,21 +56,14 @@ def objection_refusal(code: str, n: int, verb: str) -> InvalidState:
                         f"（异议不成立后可继续），或先将其移出批次（或撤销批次）再{'审批' if verb == 'approve' else '发放'}。")
 
 
-def _objected(session: Session, ids: list[str]) -> dict[str, int]:
-    """Per batch, how many of its pending items' cases have an objection not yet resolved: one statement."""
+def _pending_cases(session: Session, ids: list[str], case_id: Any, *where: Any) -> dict[str, int]:
+    """Per batch, how many of its pending items' cases have a row (`case_id`, its table's column) matching `where`:
+    one statement, by the batches' items. Held (an open hold) or objected (an objection typed after the notice
+    closed, not yet resolved)."""
     return {b or "": int(n) for b, n in session.execute(
-        select(PaymentItem.batch_id, func.count(func.distinct(Objection.case_id)))
-        .join(PaymentItem, PaymentItem.case_id == Objection.case_id)
-        .where(PaymentItem.batch_id.in_(ids), PaymentItem.status == "pending", Objection.status == "open")
-        .group_by(PaymentItem.batch_id)).tuples()}
-
-
-def _held(session: Session, ids: list[str]) -> dict[str, int]:
-    """Per batch, how many of its pending items' cases are held: one statement, by the batches' items."""
-    return {b or "": int(n) for b, n in session.execute(
-        select(PaymentItem.batch_id, func.count(func.distinct(CaseHold.case_id)))
-        .join(PaymentItem, PaymentItem.case_id == CaseHold.case_id)
-        .where(PaymentItem.batch_id.in_(ids), PaymentItem.status == "pending", CaseHold.status == "open")
+        select(PaymentItem.batch_id, func.count(func.distinct(case_id)))
+        .join(PaymentItem, PaymentItem.case_id == case_id)
+        .where(PaymentItem.batch_id.in_(ids), PaymentItem.status == "pending", *where)
         .group_by(PaymentItem.batch_id)).tuples()}
 
 
@@ -109,12 +104,12 @@ def stops(session: Session, batches: Sequence[PaymentBatch], verb: str, today: d
             if b.contract_id in refused:
                 put("contract", b.id, lambda e=refused[b.contract_id]: e)
     if "held" in wanted:
-        held = _held(session, ids)
+        held = _pending_cases(session, ids, CaseHold.case_id, CaseHold.status == "open")
         for b in batches:
             if held.get(b.id):
                 put("held", b.id, lambda code=b.code, n=held[b.id]: held_refusal(code, n, verb))
     if "objection" in wanted:
-        objected = _objected(session, ids)
+        objected = _pending_cases(session, ids, Objection.case_id, Objection.status == "open")
         for b in batches:
             if objected.get(b.id):
                 put("objection", b.id, lambda code=b.code, n=objected[b.id]: objection_refusal(code, n, verb))
