@@ -42,9 +42,8 @@ from ..recusal import refusals as recusal_refusals
 from ..roster.service import PASSWORD_LINK
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..domain.money import format_yuan, parse_yuan
-from ..payments.batch_read import BATCH_STATUS_LABELS_ZH
+from ..payments.batch_read import BATCH_STATUS_LABELS_ZH, live_batch
 from ..payments import year_paid
-from ..payments.models import PaymentBatch, PaymentItem
 from ..sampling import independence
 from ..sampling.models import WITHDRAWN_BY_INSURER, CaseHold, CaseHoldProposal, SamplingDeviation, SamplingResult
 from ..store.base import new_id
@@ -143,9 +142,7 @@ def waiting_proposal(session: Session, hold_id: str, *, for_update: bool = False
 
 def live_batch_refusal(session: Session, case_id: str) -> str | None:
     """Why the case's relief may not change now (it is in a batch not yet paid), or None."""
-    live = session.execute(select(PaymentBatch.code, PaymentBatch.status)
-                           .join(PaymentItem, PaymentItem.batch_id == PaymentBatch.id)
-                           .where(PaymentItem.case_id == case_id, PaymentItem.status.in_(("pending", "sent")))).first()
+    live = live_batch(session, case_id, supplements=True)
     if live is None:
         return None
     return (f"该案件在支付批次 {live[0]}（{BATCH_STATUS_LABELS_ZH.get(live[1], live[1])}）中：请先撤销该批次，"

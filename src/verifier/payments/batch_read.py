@@ -66,6 +66,17 @@ _FIRST = {("prepared", "county_signoff"): "请先由财务审批该批次，再�
 SUPPLEMENT_STATUS_ZH = {"open": "待列入支付批次", "in_batch": "支付中", "paid": "已补发", "withdrawn": "已撤销（核实结果更正）"}
 
 
+def live_batch(session: Session, case_id: str, *, supplements: bool = False) -> tuple[str, str, str] | None:
+    """(code, status, item status) of the batch paying the case now (its item pending, or sent to the bank and not yet
+    answered), or None: its relief's item; with `supplements`, a supplement's item too."""
+    where = [PaymentItem.case_id == case_id, PaymentItem.status.in_(("pending", "sent"))]
+    if not supplements:
+        where.append(PaymentItem.supplement_id.is_(None))
+    row = session.execute(select(PaymentBatch.code, PaymentBatch.status, PaymentItem.status)
+                          .join(PaymentItem, PaymentItem.batch_id == PaymentBatch.id).where(*where)).first()
+    return None if row is None else (row[0], row[1], row[2])
+
+
 def stale_cases(stale: int, total: int, current: str) -> str:
     """Why moving a batch's cases on is refused when some left `current` meanwhile (nothing was changed)."""
     return (f"{total} 个案件中有 {stale} 个已不再是「{STATUS_LABELS_ZH.get(current, current)}」状态"

@@ -94,6 +94,7 @@ from .batch_read import (  # noqa: F401  (and the batches' reading)
     MAX_ITEMS,
     _case,
     _chunks,
+    live_batch,
     _digest,
     _entry,
     _item,
@@ -636,17 +637,6 @@ def take_out_held(session: Session, case_id: str, *, principal: Principal, clock
             "reference": item.reference, "amount": format_yuan(item.amount), "before": before,
             "items": batch.item_count, "total": format_yuan(batch.total), "items_sha256": batch.items_sha256,
             "batch_status": batch.status}
-
-
-def live_batch(session: Session, case_id: str) -> tuple[str, str, str] | None:
-    """(code, status, item status) of the batch paying the case's relief now (its item pending, or sent to the bank
-    and not yet answered), or None."""
-    row = session.execute(
-        select(PaymentBatch.code, PaymentBatch.status, PaymentItem.status)
-        .join(PaymentItem, PaymentItem.batch_id == PaymentBatch.id)
-        .where(PaymentItem.case_id == case_id, PaymentItem.supplement_id.is_(None),
-               PaymentItem.status.in_(("pending", "sent")))).first()
-    return None if row is None else (row[0], row[1], row[2])
 
 
 def paid_by(session: Session, case_id: str) -> str | None:
